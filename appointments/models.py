@@ -1,0 +1,65 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class AppointmentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    CANCELLED = "cancelled", "Cancelled"
+    FULFILLED = "fulfilled", "Fulfilled"
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def alive(self) -> "AppointmentQuerySet":
+        return self.filter(deleted_at__isnull=True)
+
+    def blocking(self) -> "AppointmentQuerySet":
+        """Appointments that occupy their host's time: neither cancelled nor deleted."""
+        return self.alive().exclude(status=AppointmentStatus.CANCELLED)
+
+    def overlapping(self, *, host_id: int, start, end) -> "AppointmentQuerySet":
+        return self.blocking().filter(host_id=host_id, start__lt=end, end__gt=start)
+
+
+class Appointment(models.Model):
+    """A meeting with a lead, hosted by a user.
+
+    No two blocking appointments of one host overlap. ``services.create_appointment`` checks it
+    inside a serialized transaction; on PostgreSQL an exclusion constraint (migration 0002) makes
+    the database itself refuse an overlap, whatever the race.
+    """
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="appointments")
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.PENDING
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")), name="appointment_end_after_start"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["host", "start"], name="appointment_host_start_idx"),
+            models.Index(fields=["lead", "start"], name="appointment_lead_start_idx"),
+            models.Index(fields=["start"], name="appointment_start_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead} at {self.start:%Y-%m-%d %H:%M}"

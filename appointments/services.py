@@ -1,0 +1,162 @@
+"""Every write to appointments. No double-booking: the overlap check and the write run in one
+serialized transaction (SQLite: BEGIN IMMEDIATE), and on PostgreSQL an exclusion constraint
+refuses an overlap whatever the race; both surface as the same ``RuleViolation``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from appointments.models import Appointment, AppointmentStatus
+from crm.domain import Actor, Forbidden, RuleViolation
+from crm.models import User
+from leads import access
+from leads.models import EventType, Lead
+from leads.services import record_event
+
+CONFLICT = "Appointment schedule exists for this time."
+END_BEFORE_START = "End Date Can't be prior to Start Date."
+NOT_FUTURE = "Please Specify a date in the future."
+EXCLUSION_VIOLATION = "23P01"
+
+
+def _check_times(start: dt.datetime, end: dt.datetime) -> None:
+    if end <= start:
+        raise RuleViolation(END_BEFORE_START, code="end_before_start", field="end")
+    if start <= timezone.now():
+        raise RuleViolation(NOT_FUTURE, code="start_in_past", field="start")
+
+
+def _check_free(appointment: Appointment) -> None:
+    clash = Appointment.objects.overlapping(
+        host_id=appointment.host_id, start=appointment.start, end=appointment.end
+    )
+    if appointment.pk:
+        clash = clash.exclude(pk=appointment.pk)
+    if clash.exists():
+        raise RuleViolation(CONFLICT, code="conflict", field="start")
+
+
+def _save(appointment: Appointment, **kwargs: Any) -> None:
+    """Save; an exclusion-constraint violation (PostgreSQL) is the same conflict as above."""
+    try:
+        with transaction.atomic():
+            appointment.save(**kwargs)
+    except IntegrityError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == EXCLUSION_VIOLATION:
+            raise RuleViolation(CONFLICT, code="conflict", field="start") from None
+        raise
+
+
+def _check_status(status: str) -> None:
+    if status not in AppointmentStatus.values:
+        raise ValidationError({"status": ["Invalid appointment status."]})
+
+
+def _check_note(appointment: Appointment) -> None:
+    appointment.full_clean(exclude=["lead", "host", "start", "end", "status"])
+
+
+def _times(appointment: Appointment) -> dict[str, str]:
+    return {"start": appointment.start.isoformat(), "end": appointment.end.isoformat()}
+
+
+@transaction.atomic
+def appointment_create(
+    *,
+    actor: Actor,
+    lead: Lead,
+    start: dt.datetime,
+    end: dt.datetime,
+    note: str = "",
+    status: str = AppointmentStatus.PENDING,
+    host: User | None = None,
+) -> Appointment:
+    """Book an appointment with ``lead``. The host defaults to the acting user (or, for an API
+    key acting alone, the lead's owner); only managers book for another host."""
+    if lead.is_deleted or not access.can_write_activity(actor, lead):
+        raise Forbidden("You can't take appointment under this lead.", code="cannot_book")
+    host = host or actor.user or lead.owner
+    if host is None:
+        raise ValidationError({"host": ["This field is required."]})
+    if host.pk != actor.user_id and not access.can_give(actor):
+        raise Forbidden("You can't book for another host.", code="cannot_book_for_other")
+    _check_status(status)
+    appointment = Appointment(
+        lead=lead, host=host, start=start, end=end, note=(note or "").strip(), status=status
+    )
+    _check_note(appointment)
+    _check_times(start, end)
+    if status != AppointmentStatus.CANCELLED:
+        _check_free(appointment)
+    appointment.created_at = appointment.updated_at = timezone.now()
+    _save(appointment)
+    record_event(
+        lead=lead,
+        type=EventType.APPOINTMENT_CREATED,
+        actor=actor,
+        data={"appointment_id": appointment.pk, "status": status, **_times(appointment)},
+    )
+    return appointment
+
+
+@transaction.atomic
+def appointment_update(
+    *, actor: Actor, appointment: Appointment, changes: dict[str, Any]
+) -> Appointment:
+    """Change any of lead, start, end, note, status. A move records the previous times."""
+    if not access.can_change_appointment(actor, appointment):
+        raise Forbidden("You can't update this appointment.", code="cannot_update_appointment")
+    if appointment.deleted_at is not None:
+        raise RuleViolation("This appointment is deleted.", code="appointment_deleted")
+    previous = _times(appointment)
+    previous_status = appointment.status
+    lead = changes.get("lead")
+    if lead is not None and lead.pk != appointment.lead_id:
+        if lead.is_deleted or not access.can_write_activity(actor, lead):
+            raise Forbidden("You can't take appointment under this lead.", code="cannot_book")
+        appointment.lead = lead
+    if "status" in changes:
+        _check_status(changes["status"])
+        appointment.status = changes["status"]
+    if "note" in changes:
+        appointment.note = (changes["note"] or "").strip()
+        _check_note(appointment)
+    appointment.start = changes.get("start", appointment.start)
+    appointment.end = changes.get("end", appointment.end)
+    moved = _times(appointment) != previous
+    if moved:
+        _check_times(appointment.start, appointment.end)
+    reopened = previous_status == AppointmentStatus.CANCELLED
+    if appointment.status != AppointmentStatus.CANCELLED and (moved or reopened):
+        _check_free(appointment)
+    appointment.updated_at = timezone.now()
+    _save(appointment)
+    data: dict[str, Any] = {"appointment_id": appointment.pk, **_times(appointment)}
+    if moved:
+        data["previous"] = previous
+    if appointment.status != previous_status:
+        data["status"] = [previous_status, appointment.status]
+    record_event(lead=appointment.lead, type=EventType.APPOINTMENT_UPDATED, actor=actor, data=data)
+    return appointment
+
+
+@transaction.atomic
+def appointment_delete(*, actor: Actor, appointment: Appointment) -> None:
+    """Soft delete: the appointment frees its time and stays in the database."""
+    if not access.can_change_appointment(actor, appointment):
+        raise Forbidden("You can't delete this appointment.", code="cannot_delete_appointment")
+    if appointment.deleted_at is not None:
+        raise RuleViolation("This appointment is deleted.", code="appointment_deleted")
+    appointment.deleted_at = timezone.now()
+    appointment.save(update_fields=["deleted_at"])
+    record_event(
+        lead=appointment.lead,
+        type=EventType.APPOINTMENT_DELETED,
+        actor=actor,
+        data={"appointment_id": appointment.pk, **_times(appointment)},
+    )

@@ -1,0 +1,60 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
+
+from crm import services, tokens
+from crm.models import ApiKey, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ["username", "first_name", "last_name", "email", "role", "is_active"]
+    list_filter = ["role", "is_active", "is_staff"]
+    fieldsets = [
+        *BaseUserAdmin.fieldsets[:1],
+        ("Role", {"fields": ["role"]}),
+        *BaseUserAdmin.fieldsets[1:],
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["username", "role", "password1", "password2"]}),
+    ]
+
+    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            tokens.revoke_all(obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deactivate instead: leads, notes and events keep their people
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "account_id", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "account_id"]
+    readonly_fields = ["account_id", "created_by", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", *readonly_fields]
+    actions = ["revoke"]
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, raw = services.api_key_create(name=obj.name, created_by=request.user)
+        obj.pk = key.pk
+        obj.account_id = key.account_id
+        self.message_user(
+            request,
+            f"The new API key is {raw} — copy it now: it is shown only once.",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke the selected API keys")
+    def revoke(self, request: HttpRequest, queryset) -> None:
+        for key in queryset:
+            services.api_key_revoke(api_key=key)
+        self.message_user(request, f"Revoked {queryset.count()} API key(s).")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoke instead: events keep the key that made them

@@ -1,0 +1,85 @@
+"""The REST API's documented envelope: ``{"status_code", "errors", "data"}`` (+ ``error_type``).
+
+Views return ``ok(...)``; failures raise ``ApiError`` (or DRF/Django errors), which the
+exception handler turns into the same envelope so no error ever leaves as a bare 500 page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+VALIDATION_ERROR = "Validation Error"
+REQUEST_FAILED = "Request Failed"
+AUTHENTICATION_FAILED = "Authentication failed"
+
+
+class ApiError(Exception):
+    """An answer other than success: HTTP status, error type and ``{field: [messages]}``."""
+
+    def __init__(self, status_code: int, error_type: str, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.status_code = status_code
+        self.error_type = error_type
+        self.errors = errors
+
+
+def validation_error(field: str, message: str) -> ApiError:
+    return ApiError(400, VALIDATION_ERROR, {field: [message]})
+
+
+def request_failed(message: str) -> ApiError:
+    return ApiError(401, REQUEST_FAILED, {"detail": [message]})
+
+
+def ok(data: Any, status_code: int = 200) -> Response:
+    return Response({"status_code": status_code, "errors": {}, "data": data}, status=status_code)
+
+
+def error_response(
+    status_code: int, error_type: str, errors: dict[str, list[str]], headers: dict | None = None
+) -> Response:
+    body = {"status_code": status_code, "error_type": error_type, "errors": errors, "data": {}}
+    return Response(body, status=status_code, headers=headers)
+
+
+def _flatten(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {
+            str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()
+        }
+    if isinstance(detail, list):
+        return {"detail": [str(m) for m in detail]}
+    return {"detail": [str(detail)]}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ApiError):
+        return error_response(exc.status_code, exc.error_type, exc.errors)
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        return error_response(400, VALIDATION_ERROR, errors)
+    if isinstance(exc, (exceptions.AuthenticationFailed, exceptions.NotAuthenticated)):
+        return error_response(401, AUTHENTICATION_FAILED, _flatten(exc.detail))
+    if isinstance(exc, exceptions.ParseError):
+        return error_response(400, VALIDATION_ERROR, {"detail": ["Malformed request body."]})
+    if isinstance(exc, exceptions.Throttled):
+        headers = {"Retry-After": str(exc.wait or 1)} if exc.wait is not None else None
+        return error_response(429, "Too Many Requests", _flatten(exc.detail), headers)
+    if isinstance(exc, exceptions.ValidationError):
+        return error_response(400, VALIDATION_ERROR, _flatten(exc.detail))
+    if isinstance(exc, Http404):
+        return error_response(404, "Not Found", {"detail": ["Not found."]})
+    if isinstance(exc, exceptions.APIException):
+        return error_response(exc.status_code, REQUEST_FAILED, _flatten(exc.detail))
+    logger.exception("Unhandled error in %s", context.get("view"))
+    return error_response(
+        status.HTTP_500_INTERNAL_SERVER_ERROR, "Server Error", {"detail": ["Server error."]}
+    )

@@ -1,0 +1,79 @@
+"""Sign-in for the REST API: login, token refresh and logout (apikey header required)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm import tokens
+from crm.api.authentication import require_api_key
+from crm.api.envelope import AUTHENTICATION_FAILED, error_response, ok
+
+BAD_CREDENTIALS = "The supplied authentication credentials are invalid."
+
+
+class _PublicView(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class LoginView(_PublicView):
+    @extend_schema(
+        request=LoginSerializer,
+        responses=inline_serializer(
+            "Tokens", {"refresh": serializers.CharField(), "access": serializers.CharField()}
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        require_api_key(request)
+        data = _valid(LoginSerializer, request)
+        user = authenticate(request._request, username=data["username"], password=data["password"])
+        if user is None:
+            return error_response(401, AUTHENTICATION_FAILED, {"detail": [BAD_CREDENTIALS]})
+        return Response(tokens.issue_tokens(user))
+
+
+class RefreshView(_PublicView):
+    @extend_schema(
+        request=RefreshSerializer,
+        responses=inline_serializer("Access", {"access": serializers.CharField()}),
+    )
+    def post(self, request: Request) -> Response:
+        require_api_key(request)
+        raw = _valid(RefreshSerializer, request)["refresh"]
+        try:
+            return Response({"access": tokens.refresh_access(raw)})
+        except tokens.TokenRefused as exc:
+            raise AuthenticationFailed(str(exc)) from None
+
+
+class LogoutView(_PublicView):
+    @extend_schema(request=RefreshSerializer, responses={200: None})
+    def post(self, request: Request) -> Response:
+        require_api_key(request)
+        raw = _valid(RefreshSerializer, request)["refresh"]
+        try:
+            tokens.revoke_refresh(raw)
+        except tokens.TokenRefused as exc:
+            raise AuthenticationFailed(str(exc)) from None
+        return ok({})

@@ -1,0 +1,62 @@
+"""What every domain service shares: who is acting, and the errors a rule can raise.
+
+Field-level input errors are Django ``ValidationError``s (a dict keyed by model field).
+Everything else a rule refuses is a ``DomainError`` carrying a stable ``code``; each adapter
+(HTML views, REST, JSON-RPC, lead_set) maps codes to its own wire format and wording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from crm.roles import Role
+
+if TYPE_CHECKING:
+    from crm.models import ApiKey, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs a change: a signed-in user, an API key, or a user through an API key.
+
+    An API key acting alone (JSON-RPC, lead_set) has Administrator rights over the account.
+    """
+
+    user: User | None = None
+    api_key: ApiKey | None = None
+
+    @property
+    def role(self) -> str:
+        if self.user is not None:
+            return self.user.role
+        return Role.ADMINISTRATOR
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.pk if self.user is not None else None
+
+    def event_fields(self) -> dict:
+        return {"actor": self.user, "api_key": self.api_key}
+
+
+class DomainError(Exception):
+    """A rule refused the change. ``field`` names the model field the UI shows it next to."""
+
+    def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.field = field
+
+
+class NotFound(DomainError):
+    """The object does not exist, or the actor may not see it (the two are indistinguishable)."""
+
+
+class Forbidden(DomainError):
+    """The actor sees the object but may not do this to it."""
+
+
+class RuleViolation(DomainError):
+    """A business rule refuses the change (conflicting appointment, past date, ...)."""

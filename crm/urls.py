@@ -1,0 +1,56 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from appointments.api import views as appointment_api
+from crm.api import views as auth_api
+from leads.api import views as lead_api
+
+# The documented paths live under api/v1/leads/; the source docs' sample code leaves out
+# "leads/" (and once doubles "v1/"), so those spellings are served too.
+lead_endpoints = [
+    path("overview/", lead_api.OverviewView.as_view(), name="overview"),
+    path("list/", lead_api.LeadListView.as_view(), name="list"),
+    path("appointments/list/", appointment_api.AppointmentListView.as_view(), name="appointments"),
+    path("view/lead/", lead_api.LeadDetailView.as_view(), name="view-lead"),
+    path(
+        "create/appointment/",
+        appointment_api.CreateAppointmentView.as_view(),
+        name="create-appointment",
+    ),
+    path(
+        "update/appointment/",
+        appointment_api.UpdateAppointmentView.as_view(),
+        name="update-appointment",
+    ),
+    path(
+        "delete/appointment/",
+        appointment_api.DeleteAppointmentView.as_view(),
+        name="delete-appointment",
+    ),
+    path("create/lead/", lead_api.CreateLeadView.as_view(), name="create-lead"),
+    path("update/lead/", lead_api.UpdateLeadView.as_view(), name="update-lead"),
+    path("delete/lead/", lead_api.DeleteLeadView.as_view(), name="delete-lead"),
+    path("create/leadnote/", lead_api.CreateNoteView.as_view(), name="create-note"),
+    path("delete/leadnote/", lead_api.DeleteNoteView.as_view(), name="delete-note"),
+]
+
+api_v1 = [
+    path("user/login/", auth_api.LoginView.as_view(), name="login"),
+    path("user/token/refresh/", auth_api.RefreshView.as_view(), name="token-refresh"),
+    path("user/logout/", auth_api.LogoutView.as_view(), name="logout"),
+    path("leads/", include(lead_endpoints)),
+    path("", include((lead_endpoints, "api-alias"), namespace="alias")),
+    path("v1/", include((lead_endpoints, "api-alias-v1"), namespace="alias-v1")),
+    path("v1/leads/", include((lead_endpoints, "api-alias-v1-leads"), namespace="alias-v1-leads")),
+]
+
+public = {"authentication_classes": [], "permission_classes": [AllowAny]}
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(**public), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", **public), name="api-docs"),
+]

@@ -1,0 +1,134 @@
+"""Object-level permissions: the one place that decides who may see and change what (SPEC §3).
+
+Every adapter loads leads through ``visible_leads`` / ``lead_for_actor`` so that a lead an
+actor may not see behaves exactly like a lead that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+
+from crm import roles
+from crm.domain import Actor, NotFound
+from leads.models import Lead, LeadQuerySet
+
+if TYPE_CHECKING:
+    from appointments.models import Appointment
+    from leads.models import LeadNote
+
+
+def visibility_filter(actor: Actor) -> Q:
+    """The condition on ``Lead`` rows that ``actor`` may see (deleted ones included)."""
+    role = actor.role
+    if role in roles.SEES_ALL:
+        return Q()
+    mine = Q(owner_id=actor.user_id) | Q(assignee_id=actor.user_id)
+    if role in roles.SEES_POOL:
+        mine |= Q(owner__isnull=True)
+    return mine
+
+
+def visible_leads(actor: Actor, *, include_deleted: bool = False) -> LeadQuerySet:
+    qs = Lead.objects.filter(visibility_filter(actor))
+    return qs if include_deleted else qs.alive()
+
+
+def lead_for_actor(
+    actor: Actor,
+    *,
+    slug: str | None = None,
+    pk: int | None = None,
+    include_deleted: bool = False,
+    queryset: LeadQuerySet | None = None,
+) -> Lead:
+    """The lead ``actor`` may see, by slug or id; ``NotFound`` otherwise."""
+    qs = queryset if queryset is not None else Lead.objects.all()
+    qs = qs.filter(visibility_filter(actor))
+    if not include_deleted:
+        qs = qs.alive()
+    lookup = {"slug": slug} if slug is not None else {"pk": pk}
+    try:
+        return qs.get(**lookup)
+    except (Lead.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Lead not found.", code="lead_not_found") from None
+
+
+def note_for_actor(actor: Actor, *, pk: int) -> LeadNote:
+    """A live note on a live lead the actor may see; ``NotFound`` otherwise."""
+    from leads.models import LeadNote
+
+    note = (
+        LeadNote.objects.select_related("lead")
+        .filter(pk=pk, deleted_at__isnull=True, lead__in=visible_leads(actor).values("pk"))
+        .first()
+    )
+    if note is None:
+        raise NotFound("Note not found.", code="note_not_found")
+    return note
+
+
+def can_see(actor: Actor, lead: Lead) -> bool:
+    role = actor.role
+    if role in roles.SEES_ALL:
+        return True
+    uid = actor.user_id
+    if lead.owner_id == uid or lead.assignee_id == uid:
+        return True
+    return role in roles.SEES_POOL and lead.owner_id is None
+
+
+def _owns(actor: Actor, lead: Lead) -> bool:
+    return actor.user_id is not None and lead.owner_id == actor.user_id
+
+
+def can_edit(actor: Actor, lead: Lead) -> bool:
+    return actor.role in roles.EDITS_ALL or _owns(actor, lead)
+
+
+def can_give(actor: Actor) -> bool:
+    """May set a lead's owner or assignee (or an appointment's host) to anyone."""
+    return actor.role in roles.GIVES_LEADS
+
+
+def can_change_person(actor: Actor, current_id: int | None, new_id: int | None) -> bool:
+    """May change a lead's owner or assignee from ``current_id`` to ``new_id``?
+
+    Managers give leads to anyone; salespeople only claim a free slot for themselves or
+    release their own; marketing managers change neither.
+    """
+    if current_id == new_id or actor.role in roles.GIVES_LEADS:
+        return True
+    if actor.role not in roles.CLAIMS_OWN:
+        return False
+    uid = actor.user_id
+    return (current_id is None and new_id == uid) or (current_id == uid and new_id is None)
+
+
+def can_delete(actor: Actor, lead: Lead) -> bool:
+    role = actor.role
+    return role in roles.DELETES_ALL or (role in roles.DELETES_OWNED and _owns(actor, lead))
+
+
+def can_write_activity(actor: Actor, lead: Lead) -> bool:
+    """May add notes and book appointments on the lead."""
+    role = actor.role
+    if role in roles.MANAGES_ACTIVITY:
+        return True
+    if role in roles.READS_ONLY_ACTIVITY:
+        return False
+    uid = actor.user_id
+    return uid is not None and (lead.owner_id == uid or lead.assignee_id == uid)
+
+
+def can_delete_note(actor: Actor, note: LeadNote) -> bool:
+    if actor.role in roles.MANAGES_ACTIVITY:
+        return True
+    return actor.user_id is not None and note.author_id == actor.user_id
+
+
+def can_change_appointment(actor: Actor, appointment: Appointment) -> bool:
+    if actor.role in roles.MANAGES_ACTIVITY:
+        return True
+    return actor.user_id is not None and appointment.host_id == actor.user_id

@@ -1,0 +1,124 @@
+"""REST wire format for leads and notes. Input serializers check only the shape the API
+documents (required, blank, length); every rule beyond that is the domain's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from crm.api.fields import IdField
+from crm.models import User
+from leads.models import Lead, LeadNote
+from leads.selectors import active_custom_fields
+
+REQUIRED_AND_NOT_BLANK = "This field is required and this may not be blank."
+
+
+def _text(max_length: int | None = 255, **kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(max_length=max_length, **kwargs)
+
+
+def _optional_text(max_length: int = 255) -> serializers.CharField:
+    return serializers.CharField(max_length=max_length, required=False, allow_blank=True)
+
+
+class LeadInputSerializer(serializers.Serializer):
+    first_name = _text()
+    last_name = _text()
+    email = _text()
+    phone = _text()
+    status = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    source = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    location = _optional_text()
+    message = _optional_text()
+    assignee = _text(required=False)
+
+    def validate_assignee(self, value: str) -> User:
+        user = User.objects.filter(username=value, is_active=True).first()
+        if user is None:
+            raise serializers.ValidationError("Assignee not found.")
+        return user
+
+    def domain_input(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(lead fields, custom field values by system name) for the domain services."""
+        data = dict(self.validated_data)
+        for key in ("status", "source"):
+            if key in data and not data[key]:
+                data.pop(key)
+        raw = self.initial_data if isinstance(self.initial_data, dict) else {}
+        names = {f.system_name for f in active_custom_fields()}
+        custom = {name: raw.get(name) for name in names if name in raw}
+        return data, custom
+
+
+class LeadUpdateInputSerializer(LeadInputSerializer):
+    slug = _text(max_length=258)
+
+
+class SlugInputSerializer(serializers.Serializer):
+    slug = _text(max_length=258)
+
+
+class NoteInputSerializer(SlugInputSerializer):
+    note = _text(max_length=499)
+
+
+class NoteIdInputSerializer(serializers.Serializer):
+    note_id = IdField(invalid="Invalid note id.", blank="This field may not be blank.")
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    note_id = serializers.IntegerField(source="id")
+    note = serializers.CharField(source="text")
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = LeadNote
+        fields = ["note_id", "note", "author", "created_at"]
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(source="status_id")
+    source = serializers.CharField(source="source_id", allow_null=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "slug",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "status",
+            "source",
+            "location",
+            "message",
+            "owner",
+            "assignee",
+            "created_at",
+            "updated_at",
+            "custom_fields",
+        ]
+
+
+class LeadDetailSerializer(LeadSerializer):
+    notes = NoteSerializer(many=True, read_only=True)
+    appointments = serializers.SerializerMethodField()
+
+    class Meta(LeadSerializer.Meta):
+        fields = [*LeadSerializer.Meta.fields, "notes", "appointments"]
+
+    def get_appointments(self, lead: Lead) -> list[dict]:
+        from appointments.api.serializers import AppointmentSerializer
+
+        return AppointmentSerializer(lead.appointments.all(), many=True).data
+
+
+def local_minutes(value) -> str:
+    """``yyyy-mm-dd HH:MM`` in the server's time zone, the format the API documents."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")

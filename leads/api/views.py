@@ -1,0 +1,181 @@
+"""REST endpoints for leads and notes: parse, call one service or selector, map its errors to
+the documented messages."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from appointments.api.serializers import OverviewAppointmentSerializer
+from crm.api.authentication import actor_of
+from crm.api.envelope import ok, request_failed, validation_error
+from crm.api.pagination import paginated
+from crm.domain import Forbidden, NotFound
+from leads import access, selectors, services
+from leads.api.serializers import (
+    REQUIRED_AND_NOT_BLANK,
+    LeadDetailSerializer,
+    LeadInputSerializer,
+    LeadSerializer,
+    LeadUpdateInputSerializer,
+    NoteIdInputSerializer,
+    NoteInputSerializer,
+    NoteSerializer,
+    SlugInputSerializer,
+)
+
+LEAD_NOT_FOUND = "Requested lead not found."
+LEAD_DELETED = "Requested lead already has a deleted status."
+OVERVIEW_WINDOWS = ("upcoming", "today", "week", "month")
+
+
+def _valid(serializer_class, request: Request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+def _lead_for_write(request: Request, slug: str):
+    """The lead a write names (deleted ones included, for their documented message)."""
+    try:
+        lead = access.lead_for_actor(actor_of(request), slug=slug, include_deleted=True)
+    except NotFound:
+        raise validation_error("slug", LEAD_NOT_FOUND) from None
+    if lead.is_deleted:
+        raise validation_error("slug", LEAD_DELETED)
+    return lead
+
+
+class OverviewView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("appointment", enum=OVERVIEW_WINDOWS)],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request) -> Response:
+        window = request.query_params.get("appointment") or "upcoming"
+        if window not in OVERVIEW_WINDOWS:
+            raise validation_error("appointment", "Invalid appointment filter value.")
+        actor = actor_of(request)
+        counts = selectors.overview(actor=actor)
+        appointments = selectors.overview_appointments(actor=actor, window=window)
+        return ok(
+            {
+                "LeadsData": {
+                    "status": [
+                        {
+                            "status": s.key,
+                            "count": n,
+                            "Description": s.description,
+                            "Color": s.color,
+                        }
+                        for s, n in counts["status"]
+                    ],
+                    "source": [{"source": s.key, "count": n} for s, n in counts["source"]],
+                },
+                "TotalLeads": counts["total"],
+                "appointments": OverviewAppointmentSerializer(appointments, many=True).data,
+            }
+        )
+
+
+class LeadListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("offset", int),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("list_type", enum=selectors.LIST_TYPES),
+            *(OpenApiParameter(name, str) for name in selectors.LeadFilter.base_filters),
+        ],
+        responses=LeadSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        qs = selectors.lead_list(
+            actor=actor_of(request), list_type=params.get("list_type"), filters=params
+        )
+        return paginated(self, qs, LeadSerializer)
+
+
+class LeadDetailView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("slug", str)], responses=LeadDetailSerializer)
+    def get(self, request: Request) -> Response:
+        slug = (request.query_params.get("slug") or "").strip()
+        if not slug:
+            raise validation_error("slug", REQUIRED_AND_NOT_BLANK)
+        try:
+            lead = access.lead_for_actor(
+                actor_of(request), slug=slug, queryset=selectors.lead_detail_queryset()
+            )
+        except NotFound:
+            raise validation_error("slug", "Requested slug is invalid.") from None
+        return ok(LeadDetailSerializer(lead).data)
+
+
+class CreateLeadView(APIView):
+    @extend_schema(request=LeadInputSerializer, responses={201: LeadSerializer})
+    def post(self, request: Request) -> Response:
+        data, custom = _valid(LeadInputSerializer, request).domain_input()
+        try:
+            lead = services.lead_create(actor=actor_of(request), data=data, custom=custom)
+        except Forbidden as exc:
+            raise request_failed(exc.message) from None
+        return ok(LeadSerializer(lead).data, 201)
+
+
+class UpdateLeadView(APIView):
+    @extend_schema(request=LeadUpdateInputSerializer, responses=LeadSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = _valid(LeadUpdateInputSerializer, request)
+        data, custom = serializer.domain_input()
+        actor = actor_of(request)
+        try:
+            lead = access.lead_for_actor(actor, slug=data.pop("slug"))
+        except NotFound:
+            raise request_failed("Requested lead does not esixt.") from None
+        try:
+            lead = services.lead_update(actor=actor, lead=lead, data=data, custom=custom)
+        except Forbidden as exc:
+            raise request_failed(exc.message) from None
+        return ok(LeadSerializer(lead).data)
+
+
+class DeleteLeadView(APIView):
+    @extend_schema(request=SlugInputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        lead = _lead_for_write(request, _valid(SlugInputSerializer, request).validated_data["slug"])
+        try:
+            services.lead_delete(actor=actor_of(request), lead=lead)
+        except Forbidden:
+            raise request_failed("You can't delete this lead.") from None
+        return ok({"slug": lead.slug, "status": lead.status_id})
+
+
+class CreateNoteView(APIView):
+    @extend_schema(request=NoteInputSerializer, responses={201: NoteSerializer})
+    def post(self, request: Request) -> Response:
+        data = _valid(NoteInputSerializer, request).validated_data
+        lead = _lead_for_write(request, data["slug"])
+        try:
+            note = services.note_create(actor=actor_of(request), lead=lead, text=data["note"])
+        except Forbidden:
+            raise request_failed("You can't add note on this lead.") from None
+        return ok(NoteSerializer(note).data, 201)
+
+
+class DeleteNoteView(APIView):
+    @extend_schema(request=NoteIdInputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        note_id = _valid(NoteIdInputSerializer, request).validated_data["note_id"]
+        actor = actor_of(request)
+        try:
+            note = access.note_for_actor(actor, pk=note_id)
+        except NotFound:
+            raise validation_error("note_id", "Requested note not found.") from None
+        try:
+            services.note_delete(actor=actor, note=note)
+        except Forbidden:
+            raise request_failed("You can't delete this note.") from None
+        return ok({"note_id": note_id})

@@ -1,0 +1,359 @@
+import base64
+import re
+import secrets
+import uuid
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import EmailValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+
+DELETED_STATUS = "deleted"
+
+phone_validator = RegexValidator(
+    regex=r"^\+?1?\d{9,15}$",
+    message="Phone number must be entered in the format: '999999999'. Up to 15 digits allowed.",
+)
+email_validator = EmailValidator(message="Invalid email.")
+
+
+def new_slug() -> str:
+    """80 random bits as 16 lowercase base32 characters: URL-safe and not guessable."""
+    return base64.b32encode(secrets.token_bytes(10)).decode().lower()
+
+
+class ChoiceList(models.Model):
+    """An admin-editable list entry whose key never changes once created."""
+
+    key = models.SlugField(max_length=50, primary_key=True)
+    label = models.CharField(max_length=100)
+    description = models.CharField(max_length=255, blank=True)
+    color = models.CharField(
+        max_length=7,
+        default="#6b7280",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour such as #1d4ed8.")],
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["order", "key"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Status(ChoiceList):
+    class Meta(ChoiceList.Meta):
+        verbose_name_plural = "statuses"
+
+    @property
+    def is_reserved(self) -> bool:
+        return self.key == DELETED_STATUS
+
+
+class Source(ChoiceList):
+    pass
+
+
+class Campaign(models.Model):
+    name = models.CharField(max_length=150)
+    slug = models.SlugField(max_length=150, unique=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LeadQuerySet(models.QuerySet):
+    def alive(self) -> "LeadQuerySet":
+        return self.exclude(status_id=DELETED_STATUS)
+
+    def deleted(self) -> "LeadQuerySet":
+        return self.filter(status_id=DELETED_STATUS)
+
+
+class Lead(models.Model):
+    """A prospect. ``id`` and ``slug`` are immutable; deleting only sets the status ``deleted``."""
+
+    slug = models.CharField(max_length=32, unique=True, default=new_slug, editable=False)
+
+    first_name = models.CharField(max_length=255, blank=True)
+    last_name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True, validators=[email_validator])
+    phone = models.CharField(max_length=255, blank=True, validators=[phone_validator])
+    mobile_phone = models.CharField(max_length=255, blank=True)
+    office_phone = models.CharField(max_length=255, blank=True)
+    phone_extension = models.CharField(max_length=255, blank=True)
+    fax = models.CharField(max_length=255, blank=True)
+    company = models.CharField(max_length=255, blank=True)
+    title = models.CharField(max_length=255, blank=True)
+    website = models.CharField(max_length=255, blank=True)
+    industry = models.CharField(max_length=255, blank=True)
+    persona = models.CharField(max_length=128, blank=True)
+    description = models.TextField(blank=True)
+    street = models.CharField(max_length=255, blank=True)
+    address_2 = models.CharField(max_length=255, blank=True)
+    city = models.CharField(max_length=255, blank=True)
+    state = models.CharField(max_length=255, blank=True)
+    zipcode = models.CharField(max_length=50, blank=True)
+    country = models.CharField(max_length=255, blank=True)
+    lat = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    lng = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    location = models.CharField(max_length=255, blank=True)
+    message = models.CharField(max_length=255, blank=True)
+
+    status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="+")
+    status_before_delete = models.ForeignKey(
+        Status, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_leads",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_leads",
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="leads")
+
+    lead_score = models.SmallIntegerField(null=True, blank=True)
+    lead_score_weighted = models.SmallIntegerField(null=True, blank=True)
+    tracking_id = models.CharField(max_length=255, blank=True)
+    external_id = models.CharField(max_length=255, blank=True)
+    priority = models.CharField(max_length=50, blank=True)
+    pool = models.CharField(max_length=100, blank=True)
+    best_time = models.CharField(max_length=100, blank=True)
+    gmt_offset = models.IntegerField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    ok_to_text = models.BooleanField(null=True, blank=True)
+    is_unsubscribed = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    followup_date = models.DateTimeField(null=True, blank=True)
+    skype = models.CharField(max_length=100, blank=True)
+    sub_id = models.CharField(max_length=100, blank=True)
+    sub_id2 = models.CharField(max_length=100, blank=True)
+
+    custom_fields = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="lead_owner_id_idx"),
+            models.Index(fields=["assignee", "-id"], name="lead_assignee_id_idx"),
+            models.Index(fields=["status", "-id"], name="lead_status_id_idx"),
+            models.Index(fields=["created_at"], name="lead_created_idx"),
+            models.Index(fields=["updated_at"], name="lead_updated_idx"),
+            models.Index(fields=["email"], name="lead_email_idx"),
+            models.Index(fields=["phone"], name="lead_phone_idx"),
+            models.Index(fields=["last_name", "first_name"], name="lead_name_idx"),
+            models.Index(fields=["external_id"], name="lead_external_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email or self.slug
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.status_id == DELETED_STATUS
+
+
+class LeadNote(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.CharField(max_length=499)
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["lead", "-created_at"], name="note_lead_created_idx")]
+
+    def __str__(self) -> str:
+        return self.text[:50]
+
+
+class EventType(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    ASSIGNED = "assigned", "Assigned"
+    NOTE_ADDED = "note_added", "Note added"
+    NOTE_DELETED = "note_deleted", "Note deleted"
+    APPOINTMENT_CREATED = "appointment_created", "Appointment booked"
+    APPOINTMENT_UPDATED = "appointment_updated", "Appointment changed"
+    APPOINTMENT_DELETED = "appointment_deleted", "Appointment deleted"
+    CALL_LOGGED = "call_logged", "Call logged"
+    DELETED = "deleted", "Deleted"
+    RESTORED = "restored", "Restored"
+    EMAIL_OPENED = "emailOpened", "Email opened"
+    FORM_SUBMIT = "formSubmit", "Form submitted"
+    EMAIL_VISIT = "emailVisit", "Visit from an email"
+    IMPORTANT_PAGE_VISIT = "importantPageVisit", "Important page visited"
+
+
+class Event(models.Model):
+    """One entry of a lead's activity timeline, written with the change it describes."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=32, choices=EventType.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "crm.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["lead", "-created_at"], name="event_lead_created_idx"),
+            models.Index(fields=["created_at"], name="event_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} on lead {self.lead_id}"
+
+
+class CallLog(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="calls")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    timestamp = models.DateTimeField(default=timezone.now)
+    duration = models.PositiveIntegerField(default=0, help_text="Seconds.")
+    result = models.CharField(max_length=100, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-timestamp"]
+
+    def __str__(self) -> str:
+        return f"Call with lead {self.lead_id} at {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class LeadList(models.Model):
+    name = models.CharField(max_length=150, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    members = models.ManyToManyField(Lead, through="ListMembership", related_name="lists")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ListMembership(models.Model):
+    list = models.ForeignKey(LeadList, on_delete=models.CASCADE)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["list", "lead"], name="unique_list_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id} in list {self.list_id}"
+
+
+class DataType(models.TextChoices):
+    TEXT = "text", "Text"
+    TEXTAREA = "textarea", "Text area"
+    NUMBER = "number", "Number"
+    BOOLEAN = "boolean", "Yes / no"
+    DATE = "date", "Date"
+    DATETIME = "datetime", "Date and time"
+    PICKLIST = "picklist", "Picklist"
+    URL = "url", "URL"
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone"
+
+
+def system_name_for(label: str) -> str:
+    """``Favorite Color`` -> ``Favorite_Color_5a0dd86e6e290``: readable, unique, fixed for life."""
+    base = re.sub(r"[^0-9A-Za-z]+", "_", label).strip("_")[:200] or "Field"
+    return f"{base}_{uuid.uuid4().hex[:13]}"
+
+
+class Field(models.Model):
+    """A lead field, with the attributes of the Field table of the JSON-RPC API.
+
+    Built-in fields are listed with ``is_custom=False``; custom fields store their values in
+    ``Lead.custom_fields`` under ``system_name``, which is generated once and never changes.
+    """
+
+    relationship = models.CharField(max_length=255, default="lead", editable=False)
+    system_name = models.CharField(max_length=255, unique=True, editable=False)
+    label = models.CharField(max_length=255)
+    source = models.CharField(max_length=255, blank=True)
+    data_type = models.CharField(max_length=16, choices=DataType.choices, default=DataType.TEXT)
+    data_length = models.PositiveIntegerField(default=255)
+    is_required = models.BooleanField(default=False)
+    is_custom = models.BooleanField(default=True, editable=False)
+    is_active = models.BooleanField(default=True)
+    is_available_in_contact_manager = models.BooleanField(default=True)
+    is_editable_in_contact_manager = models.BooleanField(default=True)
+    is_available_in_forms = models.BooleanField(default=True)
+    options = models.JSONField(
+        default=list, blank=True, help_text="Picklist choices, as a JSON list of strings."
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.system_name})"
+
+
+class DeletedLead(Lead):
+    """Soft-deleted leads, listed apart in the admin so an administrator can restore them."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "deleted lead"

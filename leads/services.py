@@ -1,0 +1,379 @@
+"""Every write to leads, notes and custom fields. Each service runs in one transaction and
+records its timeline event in that same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from crm.domain import Actor, Forbidden, RuleViolation
+from crm.models import User
+from leads import access
+from leads.models import (
+    DELETED_STATUS,
+    DataType,
+    Event,
+    EventType,
+    Field,
+    Lead,
+    LeadNote,
+    Source,
+    Status,
+    Tag,
+    phone_validator,
+    system_name_for,
+)
+
+DEFAULT_STATUS = "prospect"
+REQUIRED = "This field is required."
+PHONE_FIELDS = ("phone", "mobile_phone", "office_phone", "fax")
+# Fields a lead's create/update may set; everything else is managed by the domain.
+WRITABLE_FIELDS = frozenset(
+    f.name
+    for f in Lead._meta.get_fields()
+    if getattr(f, "editable", False)
+    and f.concrete
+    and not f.many_to_many
+    and f.name not in {"id", "custom_fields"}
+)
+
+
+def record_event(*, lead: Lead, type: str, actor: Actor, data: dict | None = None) -> Event:
+    return Event.objects.create(lead=lead, type=type, data=data or {}, **actor.event_fields())
+
+
+def normalize_phone(value: str) -> str:
+    """``(132) 123-1234`` -> ``1321231234``: separators people type are not part of a number."""
+    return re.sub(r"[\s\-().]", "", value)
+
+
+# --- custom fields ------------------------------------------------------------------------
+
+
+def custom_fields_by_system_name() -> dict[str, Field]:
+    return {f.system_name: f for f in Field.objects.filter(is_custom=True, is_active=True)}
+
+
+def _clean_custom_value(field: Field, value: Any) -> Any:
+    """One value, checked against the field's data type; returns what is stored (JSON)."""
+    kind = field.data_type
+    if isinstance(value, (dict, list)):
+        raise ValidationError("Enter a single value.")
+    if kind == DataType.BOOLEAN:
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise ValidationError("Enter yes or no.")
+    if kind == DataType.NUMBER:
+        if isinstance(value, bool):
+            raise ValidationError("Enter a number.")
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValidationError("Enter a number.") from None
+        if not number.is_finite() or len(str(value).strip()) > field.data_length:
+            raise ValidationError("Enter a number.")
+        return int(number) if number == number.to_integral_value() else float(number)
+    text = str(value).strip()
+    if len(text) > field.data_length:
+        raise ValidationError(f"Ensure this field has no more than {field.data_length} characters.")
+    if kind == DataType.DATE:
+        try:
+            parsed = parse_date(text)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise ValidationError("Enter a date as YYYY-MM-DD.")
+        return parsed.isoformat()
+    if kind == DataType.DATETIME:
+        try:
+            parsed_dt = parse_datetime(text)
+        except ValueError:
+            parsed_dt = None
+        if parsed_dt is None:
+            raise ValidationError("Enter a date and time as YYYY-MM-DD HH:MM:SS.")
+        if timezone.is_naive(parsed_dt):
+            parsed_dt = timezone.make_aware(parsed_dt)
+        return parsed_dt.isoformat()
+    if kind == DataType.PICKLIST:
+        if text not in (field.options or []):
+            raise ValidationError(f'"{text}" is not a valid choice.')
+        return text
+    if kind == DataType.URL:
+        URLValidator(message="Enter a valid URL.")(text)
+    elif kind == DataType.EMAIL:
+        EmailValidator(message="Invalid email.")(text)
+    elif kind == DataType.PHONE:
+        text = normalize_phone(text)
+        phone_validator(text)
+    return text
+
+
+def clean_custom_values(
+    values: dict[str, Any], *, current: dict[str, Any] | None = None, creating: bool
+) -> dict[str, Any]:
+    """Merge ``values`` (keyed by system name) into ``current``; errors keyed by system name.
+
+    Unknown or inactive system names are refused, so a typo never vanishes silently. An empty
+    value clears the field. On create, a required field must be given.
+    """
+    fields = custom_fields_by_system_name()
+    result = dict(current or {})
+    errors: dict[str, list[str]] = {}
+    for name, value in values.items():
+        field = fields.get(name)
+        if field is None:
+            errors[name] = ["Unknown field."]
+            continue
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if field.is_required:
+                errors[name] = [REQUIRED]
+            result.pop(name, None)
+            continue
+        try:
+            result[name] = _clean_custom_value(field, value)
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if creating:
+        for name, field in fields.items():
+            if field.is_required and name not in result and name not in errors:
+                errors[name] = [REQUIRED]
+    if errors:
+        raise ValidationError(errors)
+    return result
+
+
+@transaction.atomic
+def field_create(*, label: str, data_type: str = DataType.TEXT, **attrs: Any) -> Field:
+    field = Field(label=label, data_type=data_type, system_name=system_name_for(label), **attrs)
+    field.full_clean()
+    field.save()
+    return field
+
+
+# --- leads --------------------------------------------------------------------------------
+
+
+def _check_choice(model: type[Status] | type[Source], key: str | None, field: str) -> None:
+    if key is None:
+        return
+    ok = model.objects.filter(pk=key, active=True).exclude(pk=DELETED_STATUS).exists()
+    if not ok:
+        raise ValidationError({field: [f'"{key}" is not a valid choice.']})
+
+
+def _check_rules(actor: Actor, lead: Lead, changes: dict[str, Any]) -> None:
+    """Status and source must be active list entries; only managers give leads away."""
+    if "status" in changes:
+        if changes["status"] is None:
+            raise ValidationError({"status": [REQUIRED]})
+        _check_choice(Status, changes["status"], "status")
+    if "source" in changes:
+        _check_choice(Source, changes["source"], "source")
+    for field in ("owner", "assignee"):
+        if field not in changes:
+            continue
+        person: User | None = changes[field]
+        if person is not None and not person.is_active:
+            raise ValidationError({field: ["This user is not active."]})
+        current = getattr(lead, f"{field}_id")
+        if not access.can_change_person(actor, current, person.pk if person else None):
+            raise Forbidden("You can't give a lead to someone else.", code="cannot_assign")
+
+
+def _apply(lead: Lead, data: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set the given fields, returning ``{field: [old, new]}`` for those that changed.
+
+    Foreign keys are given as objects, except ``status`` and ``source``, given by key.
+    """
+    unknown = set(data) - WRITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not writable lead fields: {sorted(unknown)}")
+    changed: dict[str, list[Any]] = {}
+    for name, value in data.items():
+        if name in PHONE_FIELDS and isinstance(value, str):
+            value = normalize_phone(value)
+        if isinstance(value, str):
+            value = value.strip()
+        attname = Lead._meta.get_field(name).attname
+        old = getattr(lead, attname)
+        new = value.pk if hasattr(value, "pk") else value
+        if old != new:
+            changed[name] = [old, new]
+            setattr(lead, attname, new)
+    return changed
+
+
+def _full_clean(lead: Lead, fields: set[str]) -> None:
+    """Validate the written plain fields (relations were checked by ``_check_rules``)."""
+    exclude = [f.name for f in Lead._meta.concrete_fields if f.name not in fields or f.is_relation]
+    lead.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+
+
+def _set_tags(lead: Lead, names: list[str]) -> list[str] | None:
+    wanted = sorted({n.strip()[:100] for n in names if n and n.strip()})
+    current = sorted(lead.tags.values_list("name", flat=True))
+    if wanted == current:
+        return None
+    existing = {t.name: t for t in Tag.objects.filter(name__in=wanted)}
+    missing = [Tag(name=n) for n in wanted if n not in existing]
+    Tag.objects.bulk_create(missing, ignore_conflicts=True)
+    lead.tags.set(Tag.objects.filter(name__in=wanted))
+    return wanted
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime, Decimal)):
+        return str(value)
+    return value
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    actor: Actor,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+) -> Lead:
+    """Create a lead. ``data`` holds model field values (status/source by key, people as users).
+
+    The owner defaults to the acting user; only managers create leads for someone else.
+    """
+    data = {"status": DEFAULT_STATUS, **data}
+    lead = Lead()
+    _check_rules(actor, lead, data)
+    if "owner" not in data and actor.user is not None:
+        data["owner"] = actor.user  # the creator owns the lead unless told otherwise
+    _apply(lead, data)
+    _full_clean(lead, set(data))
+    lead.custom_fields = clean_custom_values(custom or {}, creating=True)
+    lead.created_at = lead.updated_at = timezone.now()
+    lead.save()
+    if tags:
+        _set_tags(lead, tags)
+    snapshot = {k: _json(getattr(lead, Lead._meta.get_field(k).attname)) for k in data}
+    record_event(lead=lead, type=EventType.CREATED, actor=actor, data=snapshot)
+    return lead
+
+
+@transaction.atomic
+def lead_update(
+    *,
+    actor: Actor,
+    lead: Lead,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+) -> Lead:
+    """Overwrite the given fields (SPEC §3: writes overwrite); untouched fields stay."""
+    if lead.is_deleted:
+        raise RuleViolation("This lead is deleted.", code="lead_deleted")
+    if not access.can_edit(actor, lead):
+        raise Forbidden("You are not owner of this lead.", code="not_owner")
+    _check_rules(actor, lead, data)
+    changed = _apply(lead, data)
+    _full_clean(lead, set(changed))
+    if custom:
+        new_custom = clean_custom_values(custom, current=lead.custom_fields, creating=False)
+        for name in set(new_custom) | set(lead.custom_fields):
+            old, new = lead.custom_fields.get(name), new_custom.get(name)
+            if old != new:
+                changed[name] = [old, new]
+        lead.custom_fields = new_custom
+    new_tags = _set_tags(lead, tags) if tags is not None else None
+    if new_tags is not None:
+        changed["tags"] = [None, new_tags]
+    if not changed:
+        return lead
+    lead.updated_at = timezone.now()
+    lead.save()
+    changes = {k: [_json(o), _json(n)] for k, (o, n) in changed.items()}
+    record_event(lead=lead, type=EventType.UPDATED, actor=actor, data={"changes": changes})
+    if "status" in changed:
+        old, new = changed["status"]
+        record_event(
+            lead=lead, type=EventType.STATUS_CHANGED, actor=actor, data={"from": old, "to": new}
+        )
+    for person in ("owner", "assignee"):
+        if person in changed:
+            old, new = changed[person]
+            record_event(
+                lead=lead,
+                type=EventType.ASSIGNED,
+                actor=actor,
+                data={"field": person, "from": old, "to": new},
+            )
+    return lead
+
+
+@transaction.atomic
+def lead_delete(*, actor: Actor, lead: Lead) -> Lead:
+    """Soft delete: the status becomes ``deleted``; an administrator can restore the lead."""
+    if lead.is_deleted:
+        raise RuleViolation("This lead is already deleted.", code="lead_deleted")
+    if not access.can_delete(actor, lead):
+        raise Forbidden("You can't delete this lead.", code="cannot_delete")
+    previous = lead.status_id
+    lead.status_before_delete_id = previous
+    lead.status_id = DELETED_STATUS
+    lead.updated_at = timezone.now()
+    lead.save(update_fields=["status", "status_before_delete", "updated_at"])
+    record_event(lead=lead, type=EventType.DELETED, actor=actor, data={"from": previous})
+    return lead
+
+
+@transaction.atomic
+def lead_restore(*, actor: Actor, lead: Lead) -> Lead:
+    if not lead.is_deleted:
+        raise RuleViolation("This lead is not deleted.", code="lead_not_deleted")
+    if not access.can_delete(actor, lead):
+        raise Forbidden("You can't restore this lead.", code="cannot_restore")
+    restored = lead.status_before_delete_id or DEFAULT_STATUS
+    lead.status_id = restored
+    lead.status_before_delete = None
+    lead.updated_at = timezone.now()
+    lead.save(update_fields=["status", "status_before_delete", "updated_at"])
+    record_event(lead=lead, type=EventType.RESTORED, actor=actor, data={"to": restored})
+    return lead
+
+
+# --- notes --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def note_create(*, actor: Actor, lead: Lead, text: str) -> LeadNote:
+    if lead.is_deleted:
+        raise RuleViolation("This lead is deleted.", code="lead_deleted")
+    if not access.can_write_activity(actor, lead):
+        raise Forbidden("You can't add note on this lead.", code="cannot_add_note")
+    note = LeadNote(lead=lead, author=actor.user, text=(text or "").strip())
+    note.full_clean(exclude=["lead", "author"])
+    note.save()
+    record_event(
+        lead=lead, type=EventType.NOTE_ADDED, actor=actor, data={"note_id": note.pk, "text": text}
+    )
+    return note
+
+
+@transaction.atomic
+def note_delete(*, actor: Actor, note: LeadNote) -> None:
+    if note.deleted_at is not None:
+        raise RuleViolation("This note is already deleted.", code="note_deleted")
+    if not access.can_delete_note(actor, note):
+        raise Forbidden("You can't delete this note.", code="cannot_delete_note")
+    note.deleted_at = timezone.now()
+    note.save(update_fields=["deleted_at"])
+    record_event(
+        lead=note.lead, type=EventType.NOTE_DELETED, actor=actor, data={"note_id": note.pk}
+    )
