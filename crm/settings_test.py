@@ -1,5 +1,7 @@
 """Fast settings for the test suite (the database still comes from DATABASE_URL)."""
 
+import os
+
 from .settings import *  # noqa: F403
 from .settings import DATABASES
 
@@ -10,5 +12,7 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: concurrency tests open one connection per thread.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}  # noqa: F405
+    # TEST_SQLITE_NAME lets several test runs share a work tree without sharing a database.
+    name = os.environ.get("TEST_SQLITE_NAME", ".test-db.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / name)}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
