@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
@@ -49,6 +50,8 @@ api_v1 = [
 public = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
 urlpatterns = [
+    # Until the salespeople's web app lands, the admin is the signed-in home page.
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="schema"),

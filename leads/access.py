@@ -44,6 +44,8 @@ def lead_for_actor(
     queryset: LeadQuerySet | None = None,
 ) -> Lead:
     """The lead ``actor`` may see, by slug or id; ``NotFound`` otherwise."""
+    if slug is not None and (not isinstance(slug, str) or "\x00" in slug):
+        raise NotFound("Lead not found.", code="lead_not_found")  # no row has such a slug
     qs = queryset if queryset is not None else Lead.objects.all()
     qs = qs.filter(visibility_filter(actor))
     if not include_deleted:

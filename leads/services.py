@@ -67,6 +67,8 @@ def _clean_custom_value(field: Field, value: Any) -> Any:
     kind = field.data_type
     if isinstance(value, (dict, list)):
         raise ValidationError("Enter a single value.")
+    if "\x00" in str(value):
+        raise ValidationError("Null characters are not allowed.")
     if kind == DataType.BOOLEAN:
         text = str(value).strip().lower()
         if text in {"1", "true", "yes", "on"}:
