@@ -8,7 +8,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from appointments.models import Appointment, AppointmentStatus
-from crm.api.fields import IdField
+from crm.api.fields import CharField, IdField
 from leads.api.serializers import local_minutes
 
 BLANK = "This field is may not be blank."
@@ -18,7 +18,7 @@ INVALID_STATUS = "Invalid appointment status."
 STATUS_ALIASES = {"fullfilled": AppointmentStatus.FULFILLED}
 
 
-class AppointmentDateField(serializers.CharField):
+class AppointmentDateField(CharField):
     """``yyyy-mm-dd HH:MM`` (ISO 8601 accepted too) in the server's time zone."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -51,7 +51,7 @@ class AppointmentDateField(serializers.CharField):
         return parsed
 
 
-class AppointmentStatusField(serializers.CharField):
+class AppointmentStatusField(CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("error_messages", {})["blank"] = BLANK
         super().__init__(**kwargs)
@@ -64,9 +64,10 @@ class AppointmentStatusField(serializers.CharField):
         return value
 
 
-def _blank_message(field: serializers.Field) -> serializers.Field:
-    field.error_messages["blank"] = BLANK
-    return field
+def _slug(**kwargs: Any) -> CharField:
+    # error_messages must be given to the constructor: DRF rebuilds declared fields from their
+    # constructor arguments for every serializer instance, dropping later changes.
+    return CharField(max_length=258, error_messages={"blank": BLANK}, **kwargs)
 
 
 class AppointmentIdSerializer(serializers.Serializer):
@@ -74,7 +75,7 @@ class AppointmentIdSerializer(serializers.Serializer):
 
 
 class AppointmentCreateSerializer(serializers.Serializer):
-    slug = _blank_message(serializers.CharField(max_length=258))
+    slug = _slug()
     appointment_date = AppointmentDateField()
     appointment_to = AppointmentDateField()
     appointment_note = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -82,7 +83,7 @@ class AppointmentCreateSerializer(serializers.Serializer):
 
 
 class AppointmentUpdateSerializer(AppointmentIdSerializer):
-    slug = _blank_message(serializers.CharField(max_length=258, required=False))
+    slug = _slug(required=False)
     appointment_date = AppointmentDateField(required=False)
     appointment_to = AppointmentDateField(required=False)
     appointment_note = serializers.CharField(max_length=200, required=False, allow_blank=True)

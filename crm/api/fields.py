@@ -1,6 +1,24 @@
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.utils import html
+
+
+class KeepBlankMixin:
+    """Keep an empty optional form value (multipart, urlencoded) as ``""``.
+
+    For an optional field DRF reads ``field=`` in form data as if the field were absent, so a
+    blank value would be ignored there while JSON refuses it; the API answers both as blank.
+    """
+
+    def get_value(self, dictionary: Any) -> Any:
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
+class CharField(KeepBlankMixin, serializers.CharField):
+    """``serializers.CharField`` that answers a blank form value as blank, like JSON."""
 
 
 class IdField(serializers.IntegerField):

@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from crm.api.fields import IdField
+from crm.api.fields import CharField, IdField
 from crm.models import User
 from leads.models import Lead, LeadNote
 from leads.selectors import active_custom_fields
@@ -17,7 +17,7 @@ REQUIRED_AND_NOT_BLANK = "This field is required and this may not be blank."
 
 
 def _text(max_length: int | None = 255, **kwargs: Any) -> serializers.CharField:
-    return serializers.CharField(max_length=max_length, **kwargs)
+    return CharField(max_length=max_length, **kwargs)
 
 
 def _optional_text(max_length: int = 255) -> serializers.CharField:
