@@ -13,8 +13,10 @@ from leads.access import visible_leads
 
 class AppointmentFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=AppointmentStatus.choices)
-    lead = django_filters.CharFilter(field_name="lead__first_name", lookup_expr="iexact")
-    slug = django_filters.CharFilter(field_name="lead__slug")
+    lead = django_filters.CharFilter(
+        field_name="lead__first_name", lookup_expr="iexact", max_length=255
+    )
+    slug = django_filters.CharFilter(field_name="lead__slug", max_length=255)
 
     class Meta:
         model = Appointment
@@ -31,12 +33,17 @@ def appointment_list(
     qs = Appointment.objects.alive().filter(lead__in=visible_leads(actor).values("pk"))
     if day is not None:
         begin = timezone.make_aware(datetime.combine(day, time.min))
-        end = begin + timedelta(days=1)
-        qs = {
-            "on": qs.filter(start__gte=begin, start__lt=end),
-            "before": qs.filter(start__lt=begin),
-            "after": qs.filter(start__gte=end),
-        }[relation]
+        if relation == "before":
+            qs = qs.filter(start__lt=begin)
+        elif day == date.max:  # no day after the last one
+            qs = qs.filter(start__gte=begin) if relation == "on" else qs.none()
+        else:
+            end = begin + timedelta(days=1)
+            qs = (
+                qs.filter(start__gte=end)
+                if relation == "after"
+                else qs.filter(start__gte=begin, start__lt=end)
+            )
     fs = AppointmentFilter(filters, queryset=qs)
     if not fs.is_valid():
         raise ValidationError({k: list(v) for k, v in fs.errors.items()})

@@ -3,12 +3,14 @@ and every API list run the same query."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import django_filters
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 
 from crm.domain import Actor
 from leads.access import visible_leads
@@ -17,19 +19,39 @@ from leads.models import Field, Lead, LeadNote, Source, Status
 LIST_TYPES = ("owned", "assigned", "all")
 
 
+class StorableIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time that converts to UTC (the year 9999 at -14:00 does not)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        return value
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = StorableIsoDateTimeField
+
+
+TEXT = 255  # longest text filter: SQLite refuses LIKE patterns over 50,000 bytes
+
+
 class LeadFilter(django_filters.FilterSet):
-    campaign_slug = django_filters.CharFilter(field_name="campaign__slug")
-    first_name = django_filters.CharFilter(lookup_expr="iexact")
-    last_name = django_filters.CharFilter(lookup_expr="iexact")
-    email = django_filters.CharFilter(lookup_expr="iexact")
-    phone = django_filters.CharFilter(method="filter_phone")
-    status = django_filters.CharFilter(field_name="status_id")
-    source = django_filters.CharFilter(field_name="source_id")
-    owner = django_filters.CharFilter(field_name="owner__username")
-    assignee = django_filters.CharFilter(field_name="assignee__username")
-    search = django_filters.CharFilter(method="filter_search")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    campaign_slug = django_filters.CharFilter(field_name="campaign__slug", max_length=TEXT)
+    first_name = django_filters.CharFilter(lookup_expr="iexact", max_length=TEXT)
+    last_name = django_filters.CharFilter(lookup_expr="iexact", max_length=TEXT)
+    email = django_filters.CharFilter(lookup_expr="iexact", max_length=TEXT)
+    phone = django_filters.CharFilter(method="filter_phone", max_length=TEXT)
+    status = django_filters.CharFilter(field_name="status_id", max_length=TEXT)
+    source = django_filters.CharFilter(field_name="source_id", max_length=TEXT)
+    owner = django_filters.CharFilter(field_name="owner__username", max_length=TEXT)
+    assignee = django_filters.CharFilter(field_name="assignee__username", max_length=TEXT)
+    search = django_filters.CharFilter(method="filter_search", max_length=TEXT)
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ordering = django_filters.OrderingFilter(
         fields=(
             ("id", "id"),

@@ -69,6 +69,8 @@ def _clean_custom_value(field: Field, value: Any) -> Any:
         raise ValidationError("Enter a single value.")
     if "\x00" in str(value):
         raise ValidationError("Null characters are not allowed.")
+    if any("\ud800" <= char <= "\udfff" for char in str(value)):
+        raise ValidationError("Surrogate characters are not allowed.")
     if kind == DataType.BOOLEAN:
         text = str(value).strip().lower()
         if text in {"1", "true", "yes", "on"}:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -48,6 +48,10 @@ class AppointmentDateField(CharField):
                 parsed = timezone.make_aware(parsed)
             except (ValueError, OverflowError):
                 raise serializers.ValidationError(INVALID_DATE) from None
+        try:
+            parsed.astimezone(UTC)  # stored in UTC: the year 9999 at -14:00 is not
+        except OverflowError:
+            raise serializers.ValidationError(INVALID_DATE) from None
         return parsed
 
 

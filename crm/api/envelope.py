@@ -9,6 +9,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -68,6 +72,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return error_response(400, VALIDATION_ERROR, errors)
     if isinstance(exc, (exceptions.AuthenticationFailed, exceptions.NotAuthenticated)):
         return error_response(401, AUTHENTICATION_FAILED, _flatten(exc.detail))
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(413, REQUEST_FAILED, {"detail": ["Request body is too large."]})
+    if isinstance(exc, SuspiciousOperation):  # too many fields or files, a broken multipart...
+        return error_response(400, VALIDATION_ERROR, {"detail": ["Malformed request."]})
     if isinstance(exc, exceptions.ParseError):
         return error_response(400, VALIDATION_ERROR, {"detail": ["Malformed request body."]})
     if isinstance(exc, exceptions.Throttled):

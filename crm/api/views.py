@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from crm import tokens
 from crm.api.authentication import require_api_key
@@ -50,6 +52,8 @@ class LoginView(_PublicView):
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None:
             return error_response(401, AUTHENTICATION_FAILED, {"detail": [BAD_CREDENTIALS]})
+        if jwt_settings.UPDATE_LAST_LOGIN:
+            update_last_login(None, user)
         return Response(tokens.issue_tokens(user))
 
 
