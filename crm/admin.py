@@ -58,3 +58,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # revoke instead: events keep the key that made them
+
+
+admin.site.site_header = "Lead CRM administration"
+admin.site.site_title = "Lead CRM admin"
+admin.site.index_title = "Users, lists, custom fields and API keys"
