@@ -71,16 +71,6 @@ def note_for_actor(actor: Actor, *, pk: int) -> LeadNote:
     return note
 
 
-def can_see(actor: Actor, lead: Lead) -> bool:
-    role = actor.role
-    if role in roles.SEES_ALL:
-        return True
-    uid = actor.user_id
-    if lead.owner_id == uid or lead.assignee_id == uid:
-        return True
-    return role in roles.SEES_POOL and lead.owner_id is None
-
-
 def _owns(actor: Actor, lead: Lead) -> bool:
     return actor.user_id is not None and lead.owner_id == actor.user_id
 

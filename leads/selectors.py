@@ -113,7 +113,7 @@ def lead_list(*, actor: Actor, list_type: str | None, filters: dict) -> QuerySet
 def lead_detail_queryset() -> QuerySet[Lead]:
     from appointments.models import Appointment
 
-    return Lead.objects.select_related("owner", "assignee", "status", "source").prefetch_related(
+    return Lead.objects.select_related("owner", "assignee").prefetch_related(
         Prefetch(
             "notes",
             queryset=LeadNote.objects.filter(deleted_at__isnull=True).select_related("author"),

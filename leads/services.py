@@ -31,6 +31,7 @@ from leads.models import (
     phone_validator,
     system_name_for,
 )
+from leads.selectors import active_custom_fields
 
 DEFAULT_STATUS = "prospect"
 REQUIRED = "This field is required."
@@ -56,10 +57,6 @@ def normalize_phone(value: str) -> str:
 
 
 # --- custom fields ------------------------------------------------------------------------
-
-
-def custom_fields_by_system_name() -> dict[str, Field]:
-    return {f.system_name: f for f in Field.objects.filter(is_custom=True, is_active=True)}
 
 
 def _clean_custom_value(field: Field, value: Any) -> Any:
@@ -131,7 +128,7 @@ def clean_custom_values(
     Unknown or inactive system names are refused, so a typo never vanishes silently. An empty
     value clears the field. On create, a required field must be given.
     """
-    fields = custom_fields_by_system_name()
+    fields = {f.system_name: f for f in active_custom_fields()}
     result = dict(current or {})
     errors: dict[str, list[str]] = {}
     for name, value in values.items():

@@ -9,6 +9,7 @@ from django.contrib.messages import get_messages
 from django.core.management import call_command
 
 from crm.models import ApiKey, User
+from crm.roles import Role
 from crm.services import api_key_authenticate
 from leads.models import Status
 
@@ -122,14 +123,7 @@ def test_seed_demo_creates_one_user_per_role_and_prints_a_login(db):
     out = StringIO()
     call_command("seed_demo", "--leads", "12", stdout=out)
     roles = set(User.objects.values_list("role", flat=True))
-    assert roles == {
-        "administrator",
-        "company_manager",
-        "sales_manager",
-        "marketing_manager",
-        "salesperson",
-        "jr_salesperson",
-    }
+    assert roles == set(Role.values)
     assert "administrator / demo-password" in out.getvalue()
     assert User.objects.get(username="administrator").check_password("demo-password")
     again = StringIO()

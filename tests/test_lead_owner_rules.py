@@ -3,6 +3,7 @@
 import pytest
 
 from crm.domain import Actor, Forbidden
+from crm.roles import Role
 from leads.services import lead_update
 from tests.factories import LeadFactory
 
@@ -11,17 +12,7 @@ pytestmark = pytest.mark.django_db
 GIVERS = {"administrator", "company_manager", "sales_manager"}
 
 
-@pytest.mark.parametrize(
-    "role",
-    [
-        "administrator",
-        "company_manager",
-        "sales_manager",
-        "marketing_manager",
-        "salesperson",
-        "jr_salesperson",
-    ],
-)
+@pytest.mark.parametrize("role", Role.values)
 def test_only_managers_give_a_lead_to_another_owner(users, role):
     me = users[role]
     lead = LeadFactory(owner=me)

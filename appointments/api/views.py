@@ -20,6 +20,7 @@ from appointments.api.serializers import (
 )
 from crm.api.authentication import actor_of
 from crm.api.envelope import ok, request_failed, validation_error
+from crm.api.fields import validated
 from crm.api.pagination import paginated
 from crm.domain import Forbidden, NotFound, RuleViolation
 from leads import access
@@ -39,12 +40,6 @@ WIRE_FIELDS = {
 def _require_body(request: Request) -> None:
     if not isinstance(request.data, dict) or not request.data:
         raise request_failed(NO_BODY)
-
-
-def _valid(serializer_class, request: Request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _bookable_lead(request: Request, slug: str):
@@ -105,7 +100,7 @@ class CreateAppointmentView(APIView):
     @extend_schema(request=AppointmentCreateSerializer, responses={201: AppointmentSerializer})
     def post(self, request: Request) -> Response:
         _require_body(request)
-        data = _valid(AppointmentCreateSerializer, request)
+        data = validated(AppointmentCreateSerializer, request).validated_data
         lead = _bookable_lead(request, data["slug"])
         try:
             appointment = services.appointment_create(
@@ -124,7 +119,7 @@ class UpdateAppointmentView(APIView):
     @extend_schema(request=AppointmentUpdateSerializer, responses=AppointmentSerializer)
     def post(self, request: Request) -> Response:
         _require_body(request)
-        data = _valid(AppointmentUpdateSerializer, request)
+        data = validated(AppointmentUpdateSerializer, request).validated_data
         appointment = _appointment(request, data["appointment_id"])
         changes = _changes(data)
         if "slug" in data:
@@ -146,7 +141,7 @@ class DeleteAppointmentView(APIView):
     @extend_schema(request=AppointmentIdSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         appointment = _appointment(
-            request, _valid(AppointmentIdSerializer, request)["appointment_id"]
+            request, validated(AppointmentIdSerializer, request).validated_data["appointment_id"]
         )
         try:
             services.appointment_delete(actor=actor_of(request), appointment=appointment)

@@ -1,6 +1,7 @@
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.request import Request
 from rest_framework.utils import html
 
 
@@ -36,3 +37,10 @@ class IdField(serializers.IntegerField):
         if isinstance(data, str) and not data.strip():
             self.fail("blank")
         return super().validate_empty_values(data)
+
+
+def validated(serializer_class: type[serializers.Serializer], request: Request):
+    """The bound serializer for the request body; its errors raise into the envelope (400)."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer

@@ -15,6 +15,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from crm import tokens
 from crm.api.authentication import require_api_key
 from crm.api.envelope import AUTHENTICATION_FAILED, error_response, ok
+from crm.api.fields import validated
 
 BAD_CREDENTIALS = "The supplied authentication credentials are invalid."
 
@@ -33,12 +34,6 @@ class RefreshSerializer(serializers.Serializer):
     refresh = serializers.CharField(max_length=4096)
 
 
-def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class LoginView(_PublicView):
     @extend_schema(
         request=LoginSerializer,
@@ -48,7 +43,7 @@ class LoginView(_PublicView):
     )
     def post(self, request: Request) -> Response:
         require_api_key(request)
-        data = _valid(LoginSerializer, request)
+        data = validated(LoginSerializer, request).validated_data
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None:
             return error_response(401, AUTHENTICATION_FAILED, {"detail": [BAD_CREDENTIALS]})
@@ -64,7 +59,7 @@ class RefreshView(_PublicView):
     )
     def post(self, request: Request) -> Response:
         require_api_key(request)
-        raw = _valid(RefreshSerializer, request)["refresh"]
+        raw = validated(RefreshSerializer, request).validated_data["refresh"]
         try:
             return Response({"access": tokens.refresh_access(raw)})
         except tokens.TokenRefused as exc:
@@ -75,7 +70,7 @@ class LogoutView(_PublicView):
     @extend_schema(request=RefreshSerializer, responses={200: None})
     def post(self, request: Request) -> Response:
         require_api_key(request)
-        raw = _valid(RefreshSerializer, request)["refresh"]
+        raw = validated(RefreshSerializer, request).validated_data["refresh"]
         try:
             tokens.revoke_refresh(raw)
         except tokens.TokenRefused as exc:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from appointments.api.serializers import OverviewAppointmentSerializer
 from crm.api.authentication import actor_of
 from crm.api.envelope import ok, request_failed, validation_error
+from crm.api.fields import validated
 from crm.api.pagination import paginated
 from crm.domain import Forbidden, NotFound
 from leads import access, selectors, services
@@ -30,12 +31,6 @@ from leads.api.serializers import (
 LEAD_NOT_FOUND = "Requested lead not found."
 LEAD_DELETED = "Requested lead already has a deleted status."
 OVERVIEW_WINDOWS = ("upcoming", "today", "week", "month")
-
-
-def _valid(serializer_class, request: Request):
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer
 
 
 def _lead_for_write(request: Request, slug: str):
@@ -117,7 +112,7 @@ class LeadDetailView(APIView):
 class CreateLeadView(APIView):
     @extend_schema(request=LeadInputSerializer, responses={201: LeadSerializer})
     def post(self, request: Request) -> Response:
-        data, custom = _valid(LeadInputSerializer, request).domain_input()
+        data, custom = validated(LeadInputSerializer, request).domain_input()
         try:
             lead = services.lead_create(actor=actor_of(request), data=data, custom=custom)
         except Forbidden as exc:
@@ -128,7 +123,7 @@ class CreateLeadView(APIView):
 class UpdateLeadView(APIView):
     @extend_schema(request=LeadUpdateInputSerializer, responses=LeadSerializer)
     def post(self, request: Request) -> Response:
-        serializer = _valid(LeadUpdateInputSerializer, request)
+        serializer = validated(LeadUpdateInputSerializer, request)
         data, custom = serializer.domain_input()
         actor = actor_of(request)
         try:
@@ -145,7 +140,9 @@ class UpdateLeadView(APIView):
 class DeleteLeadView(APIView):
     @extend_schema(request=SlugInputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        lead = _lead_for_write(request, _valid(SlugInputSerializer, request).validated_data["slug"])
+        lead = _lead_for_write(
+            request, validated(SlugInputSerializer, request).validated_data["slug"]
+        )
         try:
             services.lead_delete(actor=actor_of(request), lead=lead)
         except Forbidden:
@@ -156,7 +153,7 @@ class DeleteLeadView(APIView):
 class CreateNoteView(APIView):
     @extend_schema(request=NoteInputSerializer, responses={201: NoteSerializer})
     def post(self, request: Request) -> Response:
-        data = _valid(NoteInputSerializer, request).validated_data
+        data = validated(NoteInputSerializer, request).validated_data
         lead = _lead_for_write(request, data["slug"])
         try:
             note = services.note_create(actor=actor_of(request), lead=lead, text=data["note"])
@@ -168,7 +165,7 @@ class CreateNoteView(APIView):
 class DeleteNoteView(APIView):
     @extend_schema(request=NoteIdInputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        note_id = _valid(NoteIdInputSerializer, request).validated_data["note_id"]
+        note_id = validated(NoteIdInputSerializer, request).validated_data["note_id"]
         actor = actor_of(request)
         try:
             note = access.note_for_actor(actor, pk=note_id)
