@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from appointments.models import Appointment
+from appointments.models import Appointment, CalendarFeed
 
 
 @admin.register(Appointment)
@@ -18,4 +18,19 @@ class AppointmentAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    """Users' secret calendar addresses: an administrator can revoke one (delete it); the user
+    gets a new address on their next visit of the feed page."""
+
+    list_display = ["user", "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    fields = ["user", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
         return False

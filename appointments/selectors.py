@@ -6,9 +6,10 @@ import django_filters
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import Appointment, AppointmentStatus, CalendarFeed
 from crm.domain import Actor, NotFound
-from leads.access import visible_leads
+from leads.access import activity_filter, visible_leads
+from leads.models import DELETED_STATUS, Lead
 
 
 class AppointmentFilter(django_filters.FilterSet):
@@ -61,3 +62,63 @@ def appointment_for_actor(actor: Actor, pk: int) -> Appointment:
         )
     except (Appointment.DoesNotExist, ValueError, TypeError):
         raise NotFound("Appointment not found.", code="appointment_not_found") from None
+
+
+def hosted_between(*, user, start: datetime, end: datetime | None = None) -> QuerySet[Appointment]:
+    """The user's own (hosted) live appointments starting in [start, end), cancelled ones
+    included, oldest first, with their leads."""
+    qs = (
+        Appointment.objects.alive()
+        .filter(host=user, start__gte=start)
+        .exclude(lead__status_id=DELETED_STATUS)
+    )
+    if end is not None:
+        qs = qs.filter(start__lt=end)
+    return qs.select_related("lead").order_by("start", "id")
+
+
+def lead_appointments(*, lead: Lead, limit: int) -> list[Appointment]:
+    """The lead's live appointments (cancelled ones included) with their hosts, oldest first;
+    the latest ``limit`` when there are more."""
+    latest = (
+        Appointment.objects.alive()
+        .filter(lead=lead)
+        .select_related("host")
+        .order_by("-start", "-id")[:limit]
+    )
+    return list(reversed(latest))
+
+
+def hosted_by(*, actor: Actor, start: datetime, end: datetime | None = None) -> QuerySet:
+    """The actor's own (hosted) live appointments starting in [start, end) on leads the actor
+    can see, cancelled ones included, oldest first, with their leads."""
+    qs = Appointment.objects.alive().filter(
+        host_id=actor.user_id, start__gte=start, lead__in=visible_leads(actor).values("pk")
+    )
+    if end is not None:
+        qs = qs.filter(start__lt=end)
+    return qs.select_related("lead").order_by("start", "id")
+
+
+def bookable_leads(*, actor: Actor, limit: int) -> list[Lead]:
+    """Up to ``limit`` live leads the actor may book appointments on (the most recently updated
+    ones), by name."""
+    leads = list(
+        visible_leads(actor)
+        .filter(activity_filter(actor))
+        .only("id", "slug", "first_name", "last_name", "email", "updated_at")
+        .order_by("-updated_at", "-id")[:limit]
+    )
+    return sorted(leads, key=lambda lead: (str(lead).casefold(), lead.pk))
+
+
+def calendar_feed_by_token(token: str) -> CalendarFeed:
+    """The calendar feed with this secret token, of an active user; ``NotFound`` otherwise."""
+    feed = (
+        CalendarFeed.objects.select_related("user")
+        .filter(token=token, user__is_active=True)
+        .first()
+    )
+    if feed is None:
+        raise NotFound("Calendar not found.", code="calendar_not_found")
+    return feed

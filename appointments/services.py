@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import Appointment, AppointmentStatus, CalendarFeed, new_feed_token
 from crm.domain import Actor, Forbidden, RuleViolation
 from crm.models import User
 from leads import access
@@ -160,3 +160,23 @@ def appointment_delete(*, actor: Actor, appointment: Appointment) -> None:
         actor=actor,
         data={"appointment_id": appointment.pk, **_times(appointment)},
     )
+
+
+# --- calendar feeds -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def calendar_feed_for(*, user: User) -> CalendarFeed:
+    """The user's secret calendar address, made on first use."""
+    feed, _created = CalendarFeed.objects.get_or_create(user=user)
+    return feed
+
+
+@transaction.atomic
+def calendar_feed_reset(*, user: User) -> CalendarFeed:
+    """A new secret address for the user; the old one stops working at once."""
+    feed, created = CalendarFeed.objects.select_for_update().get_or_create(user=user)
+    if not created:
+        feed.token = new_feed_token()
+        feed.save(update_fields=["token"])
+    return feed

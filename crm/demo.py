@@ -33,6 +33,7 @@ COMPANIES = [
     "Ironwood Builders",
     "Lakeside Events",
 ]
+TAGS = ["hot", "newsletter", "trade show", "renewal", "VIP"]
 NOTES = [
     "Asked for a quote by Friday.",
     "Prefers calls in the morning.",
@@ -86,7 +87,10 @@ def seed(*, leads: int = 60, seed: int = 7) -> dict[str, User]:
                 "owner": owner,
                 "assignee": rng.choice(workers) if i % 3 == 0 else None,
                 "location": rng.choice(["Portland", "Austin", "Denver", "Boston", ""]),
+                # every fifth lead is due for a follow-up: some today, some overdue
+                "followup_date": now + timedelta(hours=rng.randint(-48, 6)) if i % 5 == 1 else None,
             },
+            tags=rng.sample(TAGS, k=i % 3),
         )
         if i % 2 == 0:
             note_create(actor=manager, lead=lead, text=rng.choice(NOTES))

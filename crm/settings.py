@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
@@ -65,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "crm.web.HtmxMessagesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -79,10 +81,13 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "crm.web.navigation",
             ],
         },
     },
 ]
+
+FORM_RENDERER = "crm.forms.FormRenderer"
 
 WSGI_APPLICATION = "crm.wsgi.application"
 
@@ -109,7 +114,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -180,6 +187,8 @@ CRM = {
     "API_KEY_TOUCH_INTERVAL": 60,
     # Upcoming appointments listed on the overview at most.
     "OVERVIEW_APPOINTMENTS_LIMIT": 100,
+    # Rows per page of the web app's leads list.
+    "LEADS_PAGE_SIZE": 50,
 }
 
 LOGGING = {

@@ -1,12 +1,14 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from appointments.api import views as appointment_api
+from crm import views as web
 from crm.api import views as auth_api
 from leads.api import views as lead_api
+from leads.views import dashboard
 
 # The documented paths live under api/v1/leads/; the source docs' sample code leaves out
 # "leads/" (and once doubles "v1/"), so those spellings are served too.
@@ -50,8 +52,16 @@ api_v1 = [
 public = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
 urlpatterns = [
-    # Until the salespeople's web app lands, the admin is the signed-in home page.
-    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", web.PasswordChangeView.as_view(), name="password_change"),
+    path("", include("leads.urls")),
+    path("", include("appointments.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="schema"),

@@ -114,6 +114,17 @@ def can_write_activity(actor: Actor, lead: Lead) -> bool:
     return uid is not None and (lead.owner_id == uid or lead.assignee_id == uid)
 
 
+def activity_filter(actor: Actor) -> Q:
+    """The condition on visible ``Lead`` rows that ``can_write_activity`` accepts, for lists of
+    leads one may book on."""
+    role = actor.role
+    if role in roles.MANAGES_ACTIVITY:
+        return Q()
+    if role in roles.READS_ONLY_ACTIVITY or actor.user_id is None:
+        return Q(pk__in=[])
+    return Q(owner_id=actor.user_id) | Q(assignee_id=actor.user_id)
+
+
 def can_delete_note(actor: Actor, note: LeadNote) -> bool:
     if actor.role in roles.MANAGES_ACTIVITY:
         return True
@@ -124,3 +135,8 @@ def can_change_appointment(actor: Actor, appointment: Appointment) -> bool:
     if actor.role in roles.MANAGES_ACTIVITY:
         return True
     return actor.user_id is not None and appointment.host_id == actor.user_id
+
+
+def can_bulk_delete(actor: Actor) -> bool:
+    """May delete at least some leads (the services decide lead by lead)."""
+    return actor.role in roles.DELETES_ALL or actor.role in roles.DELETES_OWNED

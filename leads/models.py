@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import EmailValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 DELETED_STATUS = "deleted"
@@ -179,6 +180,8 @@ class Lead(models.Model):
             models.Index(fields=["created_at"], name="lead_created_idx"),
             models.Index(fields=["updated_at"], name="lead_updated_idx"),
             models.Index(fields=["email"], name="lead_email_idx"),
+            # Duplicate detection (CSV import) compares emails case-insensitively.
+            models.Index(Lower("email"), name="lead_email_lower_idx"),
             models.Index(fields=["phone"], name="lead_phone_idx"),
             models.Index(fields=["last_name", "first_name"], name="lead_name_idx"),
             models.Index(fields=["external_id"], name="lead_external_id_idx"),
@@ -226,6 +229,7 @@ class EventType(models.TextChoices):
     CALL_LOGGED = "call_logged", "Call logged"
     DELETED = "deleted", "Deleted"
     RESTORED = "restored", "Restored"
+    MERGED = "merged", "Merged"
     EMAIL_OPENED = "emailOpened", "Email opened"
     FORM_SUBMIT = "formSubmit", "Form submitted"
     EMAIL_VISIT = "emailVisit", "Visit from an email"
@@ -357,3 +361,40 @@ class DeletedLead(Lead):
     class Meta:
         proxy = True
         verbose_name = "deleted lead"
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for review"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Imported"
+
+
+class LeadImport(models.Model):
+    """An uploaded CSV file between its upload, its review (mapping and duplicate choices) and
+    its run. The parsed rows live here, so any app server can take the next step."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lead_imports"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    file_name = models.CharField(max_length=255)
+    encoding = models.CharField(max_length=32)
+    headers = models.JSONField(default=list)
+    # ``[[spreadsheet row number, [cell, ...]], ...]``: the header is row 1.
+    rows = models.JSONField(default=list)
+    # One target per column: a lead field, ``custom:<system name>``, or "" (ignored).
+    mapping = models.JSONField(default=list)
+    # ``{"<row number>": "skip" | "update" | "create"}`` for duplicate rows.
+    decisions = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    result = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="import_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"

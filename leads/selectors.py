@@ -3,18 +3,24 @@ and every API list run the same query."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.text import capfirst
 from django_filters.fields import IsoDateTimeField
 
 from crm.domain import Actor
 from leads.access import visible_leads
-from leads.models import Field, Lead, LeadNote, Source, Status
+from leads.models import Event, Field, Lead, LeadNote, Source, Status
 
 LIST_TYPES = ("owned", "assigned", "all")
 
@@ -160,3 +166,353 @@ def overview_appointments(*, actor: Actor, window: str) -> QuerySet:
 
 def active_custom_fields() -> list[Field]:
     return list(Field.objects.filter(is_custom=True, is_active=True))
+
+
+def _mine(actor: Actor) -> Q:
+    """Leads the actor works: owns or is assigned."""
+    return Q(owner_id=actor.user_id) | Q(assignee_id=actor.user_id)
+
+
+def recent_activity(*, actor: Actor, limit: int = 10) -> QuerySet[Event]:
+    """The latest timeline events on the leads the actor works (every visible lead for roles
+    that see all)."""
+    from crm import roles
+
+    leads = visible_leads(actor)
+    if actor.role not in roles.SEES_ALL:
+        leads = leads.filter(_mine(actor))
+    return (
+        Event.objects.filter(lead__in=leads.values("pk"))
+        .select_related("lead", "actor", "api_key")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def followups_due(*, actor: Actor, until, limit: int = 10) -> QuerySet[Lead]:
+    """The actor's own leads (owned or assigned) whose follow-up date falls before ``until``."""
+    return (
+        visible_leads(actor)
+        .filter(_mine(actor), followup_date__isnull=False, followup_date__lt=until)
+        .select_related("status")
+        .order_by("followup_date", "id")[:limit]
+    )
+
+
+# Columns the web app's leads table sorts by, each walked by keyset pages on (column, id).
+TABLE_SORTS = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "email": "email",
+    "status": "status",
+}
+
+
+def lead_table(
+    *,
+    actor: Actor,
+    list_type: str,
+    filters: dict,
+    ordering: str = "-created_at",
+    after: str | None = None,
+    before: str | None = None,
+    size: int | None = None,
+):
+    """One keyset page of the leads table: the filters of ``lead_list``, sorted by one of
+    ``TABLE_SORTS`` (``-`` for descending), with status, owner and assignee joined."""
+    from crm.pagination import keyset_page
+
+    descending = ordering.startswith("-")
+    field = TABLE_SORTS.get(ordering.lstrip("-"), "created_at")
+    filters = {k: v for k, v in filters.items() if k != "ordering"}
+    qs = lead_list(actor=actor, list_type=list_type, filters=filters).select_related(
+        "status", "source"
+    )
+    return keyset_page(
+        qs,
+        field=field,
+        descending=descending,
+        size=size or settings.CRM["LEADS_PAGE_SIZE"],
+        after=after,
+        before=before,
+    )
+
+
+# The CSV export's columns: header -> the lead's value (custom fields follow, by system name).
+EXPORT_COLUMNS = {
+    "slug": "slug",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "email": "email",
+    "phone": "phone",
+    "company": "company",
+    "status": "status_id",
+    "source": "source_id",
+    "owner": "owner__username",
+    "assignee": "assignee__username",
+    "campaign": "campaign__slug",
+    "location": "location",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+}
+
+
+def lead_export_rows(*, actor: Actor, list_type: str, filters: dict):
+    """Every lead of a filter as a tuple of ``EXPORT_COLUMNS`` values then its custom field
+    values (a dict), streamed from the database in chunks."""
+    filters = {k: v for k, v in filters.items() if k != "ordering"}
+    qs = lead_list(actor=actor, list_type=list_type, filters=filters).order_by("-created_at", "-id")
+    return qs.values_list(*EXPORT_COLUMNS.values(), "custom_fields").iterator(chunk_size=2000)
+
+
+def pipeline(
+    *, actor: Actor, list_type: str, per_status: int = 50
+) -> list[tuple[Status, int, list]]:
+    """The board: each active status with its count and its newest ``per_status`` leads.
+
+    Three queries whatever the number of leads or statuses: the statuses, the counts (GROUP
+    BY), and the cards (ranked per status by a window function).
+    """
+    from django.db.models import F, Window
+    from django.db.models.functions import RowNumber
+
+    statuses = list(Status.objects.filter(active=True).exclude(pk="deleted"))
+    leads = lead_list(actor=actor, list_type=list_type, filters={}).order_by()
+    counts = dict(leads.values_list("status_id").annotate(n=Count("id")))
+    ranked = (
+        leads.annotate(
+            rank=Window(RowNumber(), partition_by=[F("status_id")], order_by=[F("id").desc()])
+        )
+        .filter(rank__lte=per_status)
+        .select_related("owner", "assignee")
+        .order_by("status_id", "-id")
+    )
+    cards: dict[str, list] = {}
+    for lead in ranked:
+        cards.setdefault(lead.status_id, []).append(lead)
+    return [(s, counts.get(s.key, 0), cards.get(s.key, [])) for s in statuses]
+
+
+# --- duplicates (CSV import) --------------------------------------------------------------
+
+# The lead fields the duplicate rules compare.
+DUPLICATE_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "mobile_phone",
+    "street",
+    "zipcode",
+    "city",
+)
+DUPLICATE_KINDS = {
+    "email": "same email",
+    "name_phone": "same name and phone",
+    "name_address": "same name and address",
+}
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """What a candidate lead duplicates: an existing lead, or an earlier candidate (``row``,
+    its index), and by which rule (a key of ``DUPLICATE_KINDS``)."""
+
+    kind: str
+    lead: Lead | None = None
+    row: int | None = None
+
+    @property
+    def reason(self) -> str:
+        return DUPLICATE_KINDS[self.kind]
+
+
+def _fold(value: Any) -> str:
+    """Case and spacing do not make two values different."""
+    return " ".join(str(value or "").lower().split())
+
+
+def duplicate_keys(values: Mapping[str, Any]) -> dict[str, set[tuple]]:
+    """The keys under which a lead (field values, model names) counts as a duplicate of another:
+    its email, case-insensitive; its name with each of its phone numbers; its name with its
+    street and zip code, and with its street and city. Two leads sharing a key are duplicates."""
+    from leads.services import normalize_phone
+
+    keys: dict[str, set[tuple]] = {kind: set() for kind in DUPLICATE_KINDS}
+    email = _fold(values.get("email"))
+    if email:
+        keys["email"].add((email,))
+    name = (_fold(values.get("first_name")), _fold(values.get("last_name")))
+    if not any(name):
+        return keys
+    for field in ("phone", "mobile_phone"):
+        phone = normalize_phone(str(values.get(field) or ""))
+        if phone:
+            keys["name_phone"].add((*name, phone))
+    street = _fold(re.sub(r"[^\w\s]", " ", str(values.get("street") or "")))
+    places = {
+        "zipcode": _fold(values.get("zipcode")).replace(" ", ""),
+        "city": _fold(values.get("city")),
+    }
+    for part, place in places.items():
+        if street and place:
+            keys["name_address"].add((*name, street, part, place))
+    return keys
+
+
+def find_duplicates(
+    *, actor: Actor, candidates: Sequence[Mapping[str, Any] | None]
+) -> list[Duplicate | None]:
+    """For each candidate (lead field values, or None to leave it out), what it duplicates: a
+    live lead the actor may see, else an earlier candidate; None if nothing.
+
+    An existing lead wins over an earlier candidate, then the rules in order (email, name and
+    phone, name and address); among several leads the oldest. At most three queries (one per
+    rule) for any number of candidates."""
+    keyed = [duplicate_keys(c) if c is not None else None for c in candidates]
+
+    def wanted(kind: str) -> set[tuple]:
+        return {key for keys in keyed if keys for key in keys[kind]}
+
+    emails, name_phones, name_places = wanted("email"), wanted("name_phone"), wanted("name_address")
+    leads = visible_leads(actor).select_related("owner").order_by("pk")
+    found: list[Lead] = []
+    if emails:
+        found += leads.annotate(email_key=Lower("email")).filter(
+            email_key__in={key[0] for key in emails}
+        )
+    if name_phones:
+        phones = {key[2] for key in name_phones}
+        found += leads.filter(Q(phone__in=phones) | Q(mobile_phone__in=phones))
+    if name_places:
+        found += leads.annotate(first_key=Lower("first_name"), last_key=Lower("last_name")).filter(
+            first_key__in={key[0] for key in name_places},
+            last_key__in={key[1] for key in name_places},
+        )
+    unique: dict[int, Lead] = {}  # one instance per lead, however many rules found it
+    for lead in found:
+        unique.setdefault(lead.pk, lead)
+    existing: dict[tuple[str, tuple], Lead] = {}
+    for lead in sorted(unique.values(), key=lambda lead: lead.pk):
+        for kind, keys in duplicate_keys({f: getattr(lead, f) for f in DUPLICATE_FIELDS}).items():
+            for key in keys:
+                existing.setdefault((kind, key), lead)
+
+    result: list[Duplicate | None] = []
+    earlier: dict[tuple[str, tuple], int] = {}
+    for index, keys in enumerate(keyed):
+        if keys is None:
+            result.append(None)
+            continue
+        pairs = [(kind, key) for kind in DUPLICATE_KINDS for key in sorted(keys[kind])]
+        match = next(
+            (Duplicate(k, lead=existing[(k, key)]) for k, key in pairs if (k, key) in existing),
+            None,
+        )
+        if match is None:
+            match = next(
+                (Duplicate(k, row=earlier[(k, key)]) for k, key in pairs if (k, key) in earlier),
+                None,
+            )
+        result.append(match)
+        for pair in pairs:
+            earlier.setdefault(pair, index)
+    return result
+
+
+# --- merge --------------------------------------------------------------------------------
+
+FIELD_LABELS = {
+    "email": "Email",
+    "zipcode": "Zip code",
+    "address_2": "Address line 2",
+    "lat": "Latitude",
+    "lng": "Longitude",
+    "ip": "IP address",
+    "gmt_offset": "GMT offset",
+    "ok_to_text": "OK to text",
+    "is_unsubscribed": "Unsubscribed",
+    "external_id": "External ID",
+    "tracking_id": "Tracking ID",
+    "sub_id": "Sub ID",
+    "sub_id2": "Sub ID 2",
+    "followup_date": "Follow-up date",
+}
+
+
+def merge_queryset() -> QuerySet[Lead]:
+    """Leads with what the merge page shows of them."""
+    return Lead.objects.select_related("status", "source", "owner", "assignee", "campaign")
+
+
+def merge_candidates(*, actor: Actor, search: str, exclude: str | None = None) -> list[Lead]:
+    """Up to 20 live leads the actor may see matching ``search`` (as the leads list searches),
+    to pick the second lead of a merge. One query."""
+    try:
+        leads = lead_list(actor=actor, list_type="all", filters={"search": search})
+    except ValidationError:
+        return []
+    if exclude:
+        leads = leads.exclude(slug=exclude)
+    return list(leads[:20])
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def merge_comparison(*, keep: Lead, other: Lead) -> list[dict[str, Any]]:
+    """The two leads field by field, for choosing what the merge keeps: ``key`` (a field name
+    or ``custom:<system name>``), ``label``, both values as shown, whether they differ, and
+    the side a merge keeps unless told otherwise. Fields blank on both leads are left out."""
+    from leads.services import MERGE_FIELDS, merge_default
+
+    rows: list[dict[str, Any]] = []
+
+    def add(key: str, label: str, mine: Any, theirs: Any, shown: tuple[Any, Any]) -> None:
+        if mine in (None, "") and theirs in (None, ""):
+            return
+        rows.append(
+            {
+                "key": key,
+                "label": label,
+                "keep": _shown(shown[0]),
+                "other": _shown(shown[1]),
+                "differs": mine != theirs,
+                "default": merge_default(key, mine, theirs),
+            }
+        )
+
+    for name in MERGE_FIELDS:
+        field = Lead._meta.get_field(name)
+        label = FIELD_LABELS.get(name) or capfirst(str(field.verbose_name))
+        mine, theirs = getattr(keep, field.attname), getattr(other, field.attname)
+        add(name, label, mine, theirs, (getattr(keep, name), getattr(other, name)))
+    for custom in active_custom_fields():
+        name = custom.system_name
+        mine, theirs = keep.custom_fields.get(name), other.custom_fields.get(name)
+        add(f"custom:{name}", custom.label, mine, theirs, (mine, theirs))
+    return rows
+
+
+def merge_moves(*, other: Lead) -> dict[str, Any]:
+    """What a merge moves from ``other`` to the kept lead, counted: live notes, live
+    appointments, timeline events, calls, list memberships; and its tags."""
+    from appointments.models import Appointment
+    from leads.models import CallLog, ListMembership
+
+    return {
+        "notes": LeadNote.objects.filter(lead=other, deleted_at__isnull=True).count(),
+        "appointments": Appointment.objects.alive().filter(lead=other).count(),
+        "events": Event.objects.filter(lead=other).count(),
+        "calls": CallLog.objects.filter(lead=other).count(),
+        "lists": ListMembership.objects.filter(lead=other).count(),
+        "tags": list(other.tags.values_list("name", flat=True)),
+    }

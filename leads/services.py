@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from crm.domain import Actor, Forbidden, RuleViolation
+from crm.domain import Actor, DomainError, Forbidden, RuleViolation
 from crm.models import User
 from leads import access
 from leads.models import (
@@ -121,14 +122,20 @@ def _clean_custom_value(field: Field, value: Any) -> Any:
 
 
 def clean_custom_values(
-    values: dict[str, Any], *, current: dict[str, Any] | None = None, creating: bool
+    values: dict[str, Any],
+    *,
+    current: dict[str, Any] | None = None,
+    creating: bool,
+    fields: dict[str, Field] | None = None,
 ) -> dict[str, Any]:
     """Merge ``values`` (keyed by system name) into ``current``; errors keyed by system name.
 
     Unknown or inactive system names are refused, so a typo never vanishes silently. An empty
-    value clears the field. On create, a required field must be given.
+    value clears the field. On create, a required field must be given. ``fields`` (the active
+    custom fields by system name) saves the query when many leads are checked.
     """
-    fields = {f.system_name: f for f in active_custom_fields()}
+    if fields is None:
+        fields = {f.system_name: f for f in active_custom_fields()}
     result = dict(current or {})
     errors: dict[str, list[str]] = {}
     for name, value in values.items():
@@ -165,22 +172,36 @@ def field_create(*, label: str, data_type: str = DataType.TEXT, **attrs: Any) ->
 # --- leads --------------------------------------------------------------------------------
 
 
-def _check_choice(model: type[Status] | type[Source], key: str | None, field: str) -> None:
-    if key is None:
-        return
-    ok = model.objects.filter(pk=key, active=True).exclude(pk=DELETED_STATUS).exists()
-    if not ok:
-        raise ValidationError({field: [f'"{key}" is not a valid choice.']})
+def _list_errors(
+    changes: dict[str, Any], *, statuses: Any = None, sources: Any = None
+) -> dict[str, list[str]]:
+    """Status and source must be active list entries (``deleted`` is reserved); a lead always
+    has a status. ``statuses``/``sources`` (the valid keys) save the queries when many leads
+    are checked; by default each given key is looked up."""
+
+    def valid(model: type[Status] | type[Source], key: Any, keys: Any) -> bool:
+        if keys is not None:
+            return key in keys
+        return model.objects.filter(pk=key, active=True).exclude(pk=DELETED_STATUS).exists()
+
+    errors: dict[str, list[str]] = {}
+    for name, model, keys in (("status", Status, statuses), ("source", Source, sources)):
+        if name not in changes:
+            continue
+        key = changes[name]
+        if key is None:
+            if name == "status":
+                errors[name] = [REQUIRED]
+        elif not valid(model, key, keys):
+            errors[name] = [f'"{key}" is not a valid choice.']
+    return errors
 
 
 def _check_rules(actor: Actor, lead: Lead, changes: dict[str, Any]) -> None:
     """Status and source must be active list entries; only managers give leads away."""
-    if "status" in changes:
-        if changes["status"] is None:
-            raise ValidationError({"status": [REQUIRED]})
-        _check_choice(Status, changes["status"], "status")
-    if "source" in changes:
-        _check_choice(Source, changes["source"], "source")
+    errors = _list_errors(changes)
+    if errors:
+        raise ValidationError(errors)
     for field in ("owner", "assignee"):
         if field not in changes:
             continue
@@ -349,6 +370,39 @@ def lead_restore(*, actor: Actor, lead: Lead) -> Lead:
     return lead
 
 
+@transaction.atomic
+def lead_assign(*, actor: Actor, lead: Lead, people: dict[str, User | None]) -> Lead:
+    """Set the lead's ``owner`` and/or ``assignee`` (the keys of ``people``; None: nobody).
+
+    Managers give a lead to anyone; a salesperson claims a free slot for itself or releases its
+    own (``access.can_change_person``), even on a pool lead whose other fields it may not edit.
+    A person left as it is is not checked again.
+    """
+    if lead.is_deleted:
+        raise RuleViolation("This lead is deleted.", code="lead_deleted")
+    if set(people) - {"owner", "assignee"}:
+        raise ValueError(f"Not a lead's person: {sorted(set(people) - {'owner', 'assignee'})}")
+    people = {
+        name: person
+        for name, person in people.items()
+        if getattr(lead, f"{name}_id") != (person.pk if person else None)
+    }
+    _check_rules(actor, lead, people)
+    changed = _apply(lead, people)
+    if not changed:
+        return lead
+    lead.updated_at = timezone.now()
+    lead.save(update_fields=[*changed, "updated_at"])
+    for name, (old, new) in changed.items():
+        record_event(
+            lead=lead,
+            type=EventType.ASSIGNED,
+            actor=actor,
+            data={"field": name, "from": old, "to": new},
+        )
+    return lead
+
+
 # --- notes --------------------------------------------------------------------------------
 
 
@@ -378,3 +432,227 @@ def note_delete(*, actor: Actor, note: LeadNote) -> None:
     record_event(
         lead=note.lead, type=EventType.NOTE_DELETED, actor=actor, data={"note_id": note.pk}
     )
+
+
+# --- several leads at once ----------------------------------------------------------------
+
+
+def leads_bulk_change(
+    *, actor: Actor, leads: list[Lead], data: dict[str, Any] | None = None, delete: bool = False
+) -> tuple[int, list[tuple[Lead, str]]]:
+    """Apply one change (``data`` as for ``lead_update``, or a soft delete) to each lead.
+
+    Each lead changes whole or not at all (its own transaction); a lead the actor may not change
+    is reported, never half-written. Returns (how many changed, [(lead, why not)]).
+    """
+    changed = 0
+    refused: list[tuple[Lead, str]] = []
+    for lead in leads:
+        try:
+            if delete:
+                lead_delete(actor=actor, lead=lead)
+            else:
+                lead_update(actor=actor, lead=lead, data=dict(data or {}))
+        except DomainError as exc:
+            refused.append((lead, exc.message))
+        except ValidationError as exc:
+            refused.append((lead, "; ".join(exc.messages)))
+        else:
+            changed += 1
+    return changed, refused
+
+
+# --- many leads at once (CSV import) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeadChoices:
+    """The active statuses and sources (key -> label) and custom fields (by system name), read
+    once so that ``lead_errors`` checks any number of leads without a query each."""
+
+    statuses: dict[str, str]
+    sources: dict[str, str]
+    fields: dict[str, Field]
+
+
+def lead_choices() -> LeadChoices:
+    """Three queries: the statuses, the sources and the custom fields a lead may take."""
+    return LeadChoices(
+        statuses=dict(
+            Status.objects.filter(active=True)
+            .exclude(pk=DELETED_STATUS)
+            .values_list("key", "label")
+        ),
+        sources=dict(Source.objects.filter(active=True).values_list("key", "label")),
+        fields={f.system_name: f for f in active_custom_fields()},
+    )
+
+
+def lead_errors(
+    *,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    creating: bool,
+    choices: LeadChoices,
+) -> dict[str, list[str]]:
+    """What ``lead_create`` (``creating``) or ``lead_update`` would refuse in these values, as
+    ``{field or system name: [messages]}``, found without writing or querying: the same checks
+    and messages, for checking many rows before any is written. People (owner, assignee) are
+    not checked here; the write checks them."""
+    errors = _list_errors(data, statuses=choices.statuses, sources=choices.sources)
+    plain = {k: v for k, v in data.items() if not Lead._meta.get_field(k).is_relation}
+    try:
+        _full_clean_values(plain)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if custom or creating:
+        try:
+            clean_custom_values(custom or {}, creating=creating, fields=choices.fields)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
+    return errors
+
+
+def _full_clean_values(data: dict[str, Any]) -> None:
+    lead = Lead()
+    _apply(lead, data)
+    _full_clean(lead, set(data))
+
+
+# --- merge --------------------------------------------------------------------------------
+
+MERGE_KEEP = "keep"
+MERGE_OTHER = "other"
+# Lead fields a merge compares, in the model's order, and copies from the other lead on request.
+MERGE_FIELDS = tuple(f.name for f in Lead._meta.concrete_fields if f.name in WRITABLE_FIELDS)
+# People are only given on purpose: a merge never copies them unless chosen.
+_MERGE_ONLY_IF_CHOSEN = frozenset({"owner", "assignee"})
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def merge_default(name: str, mine: Any, theirs: Any) -> str:
+    """Whose value a merge keeps for a field nobody chose: the kept lead's, unless it is blank
+    and the other's is not (people, owner and assignee, are only taken when chosen)."""
+    if name not in _MERGE_ONLY_IF_CHOSEN and _blank(mine) and not _blank(theirs):
+        return MERGE_OTHER
+    return MERGE_KEEP
+
+
+def _merge_values(keep: Lead, other: Lead, choices: dict[str, str]) -> tuple[dict, dict]:
+    """The lead fields and custom values ``keep`` takes from ``other``: per field the chosen
+    side (custom fields chosen as ``custom:<system name>``), else ``merge_default``."""
+
+    def take_other(key: str, mine: Any, theirs: Any) -> bool:
+        choice = choices.get(key) or merge_default(key, mine, theirs)
+        return choice == MERGE_OTHER and mine != theirs
+
+    data: dict[str, Any] = {}
+    for name in MERGE_FIELDS:
+        field = Lead._meta.get_field(name)
+        mine, theirs = getattr(keep, field.attname), getattr(other, field.attname)
+        if take_other(name, mine, theirs):
+            is_object = field.is_relation and name not in {"status", "source"}
+            data[name] = getattr(other, name) if is_object else theirs
+    custom: dict[str, Any] = {}
+    for field in active_custom_fields():
+        name = field.system_name
+        mine, theirs = keep.custom_fields.get(name), other.custom_fields.get(name)
+        if take_other(f"custom:{name}", mine, theirs):
+            custom[name] = theirs
+    return data, custom
+
+
+@transaction.atomic
+def lead_merge(
+    *, actor: Actor, keep: Lead, other: Lead, choices: dict[str, str] | None = None
+) -> Lead:
+    """Merge ``other`` into ``keep``, in one transaction.
+
+    ``choices`` maps a field name (or ``custom:<system name>``) to ``"keep"`` or ``"other"``:
+    whose value the kept lead ends with. The values are written through ``lead_update`` (so the
+    timeline records them); ``other``'s notes, appointments (they keep their host, so no
+    conflict arises), timeline events, calls and list memberships move to ``keep``, which also
+    gets its tags; then ``other`` is soft-deleted (restorable), and both timelines record the
+    merge. The actor must be able to edit ``keep`` and delete ``other``.
+    """
+    from appointments.models import Appointment
+    from leads.models import CallLog, ListMembership
+
+    choices = dict(choices or {})
+    if keep.pk == other.pk:
+        raise RuleViolation("Choose two different leads to merge.", code="merge_same_lead")
+    bad = {k for k, v in choices.items() if v not in (MERGE_KEEP, MERGE_OTHER)}
+    if bad:
+        raise ValidationError({k: ["Choose which lead's value to keep."] for k in sorted(bad)})
+    locked = Lead.objects.select_for_update().filter(pk__in=[keep.pk, other.pk])
+    rows = {lead.pk: lead for lead in locked}
+    keep, other = rows.get(keep.pk), rows.get(other.pk)
+    if keep is None or other is None or keep.is_deleted or other.is_deleted:
+        raise RuleViolation("This lead is deleted.", code="lead_deleted")
+    if not access.can_edit(actor, keep):
+        raise Forbidden(
+            "You can't edit the lead to keep, so you can't merge into it.", code="cannot_merge"
+        )
+    if not access.can_delete(actor, other):
+        raise Forbidden(
+            "You can't delete the other lead, so you can't merge it.", code="cannot_merge"
+        )
+
+    data, custom = _merge_values(keep, other, choices)
+    tags = sorted(
+        set(keep.tags.values_list("name", flat=True))
+        | set(other.tags.values_list("name", flat=True))
+    )
+    lead_update(actor=actor, lead=keep, data=data, custom=custom, tags=tags)
+
+    kept_lists = ListMembership.objects.filter(lead=keep).values("list_id")
+    moved = {
+        "notes": LeadNote.objects.filter(lead=other).update(lead=keep),
+        "appointments": Appointment.objects.filter(lead=other).update(lead=keep),
+        "events": Event.objects.filter(lead=other).update(lead=keep),
+        "calls": CallLog.objects.filter(lead=other).update(lead=keep),
+        "lists": ListMembership.objects.filter(lead=other)
+        .exclude(list_id__in=kept_lists)
+        .update(lead=keep),
+    }
+    lead_delete(actor=actor, lead=other)
+
+    taken = sorted([*data, *(f"custom:{name}" for name in custom)])
+    nouns = {
+        "notes": "note",
+        "appointments": "appointment",
+        "events": "timeline event",
+        "calls": "call",
+        "lists": "list membership",
+    }
+    counts = ", ".join(f"{n} {nouns[kind]}{'s' if n > 1 else ''}" for kind, n in moved.items() if n)
+    record_event(
+        lead=keep,
+        type=EventType.MERGED,
+        actor=actor,
+        data={
+            "other": other.slug,
+            "other_id": other.pk,
+            "other_name": str(other),
+            "fields": taken,
+            "moved": moved,
+            "summary": f"Merged with {other}" + (f" (moved {counts})" if counts else ""),
+        },
+    )
+    record_event(
+        lead=other,
+        type=EventType.MERGED,
+        actor=actor,
+        data={
+            "into": keep.slug,
+            "into_id": keep.pk,
+            "into_name": str(keep),
+            "summary": f"Merged into {keep}",
+        },
+    )
+    return keep

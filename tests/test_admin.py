@@ -124,7 +124,7 @@ def test_seed_demo_creates_one_user_per_role_and_prints_a_login(db):
     call_command("seed_demo", "--leads", "12", stdout=out)
     roles = set(User.objects.values_list("role", flat=True))
     assert roles == set(Role.values)
-    assert "administrator / demo-password" in out.getvalue()
+    assert "http://127.0.0.1:8000/ as salesperson / demo-password" in out.getvalue()
     assert User.objects.get(username="administrator").check_password("demo-password")
     again = StringIO()
     call_command("seed_demo", stdout=again)

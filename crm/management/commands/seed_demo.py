@@ -21,6 +21,6 @@ class Command(BaseCommand):
         for role in Role:
             self.stdout.write(f"  {role.value:<18} {role.label}")
         self.stdout.write(
-            f"Sign in at http://127.0.0.1:8000/admin/ as {Role.ADMINISTRATOR.value}"
-            f" / {DEMO_PASSWORD}"
+            f"Sign in at http://127.0.0.1:8000/ as {Role.SALESPERSON.value} / {DEMO_PASSWORD}"
+            f" (the admin: http://127.0.0.1:8000/admin/ as {Role.ADMINISTRATOR.value})"
         )

@@ -1,0 +1,62 @@
+"""Forms of the appointment pages. They only parse input: the fields come from the model (so
+the note's length and the statuses are the model's), and every rule (future start, end after
+start, no double-booking, who may book) is the services' to decide."""
+
+from __future__ import annotations
+
+from django import forms
+from django.forms.models import fields_for_model
+
+from appointments.models import Appointment
+from leads.models import Lead
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    """``<input type="datetime-local">``, in the server's time zone."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None) -> None:
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+_FIELDS = fields_for_model(
+    Appointment,
+    fields=["start", "end", "note", "status"],
+    widgets={"start": DateTimeLocalInput, "end": DateTimeLocalInput},
+    labels={"start": "Start", "end": "End", "note": "Note", "status": "Status"},
+)
+
+
+class MoveForm(forms.Form):
+    """New times for an appointment (one per appointment on a page: prefix ``move-<id>``)."""
+
+    start = _FIELDS["start"]
+    end = _FIELDS["end"]
+
+
+class BookForm(MoveForm):
+    """Book an appointment on the lead whose page this is."""
+
+    note = _FIELDS["note"]
+    status = _FIELDS["status"]
+
+
+class NewAppointmentForm(MoveForm):
+    """Book an appointment from the week calendar, choosing one of ``leads`` (those the user may
+    book on); ``cleaned_data["lead"]`` is the chosen ``Lead``."""
+
+    lead = forms.ChoiceField(label="Lead")
+    note = _FIELDS["note"]
+
+    field_order = ["lead", "start", "end", "note"]
+
+    def __init__(self, *args, leads: list[Lead], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._leads = {lead.slug: lead for lead in leads}
+        self.fields["lead"].choices = [("", "Choose a lead")] + [
+            (lead.slug, str(lead)) for lead in leads
+        ]
+
+    def clean_lead(self) -> Lead:
+        return self._leads[self.cleaned_data["lead"]]

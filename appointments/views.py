@@ -1,0 +1,503 @@
+"""Appointments in the salespeople's web app (SPEC §8): the lead page's appointments section,
+the agenda, the week calendar, one appointment's ``.ics`` file and the secret calendar feed.
+
+Move and cancel forms appear on three pages (lead, agenda, week); each form says where it is
+(``back`` and ``day``), and the answer is that page again: its fragment for HTMX, a redirect
+for a plain form, or the page with the form's errors (422).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import push_url, trigger_client_event
+
+from appointments import calendar, selectors, services
+from appointments.forms import BookForm, MoveForm, NewAppointmentForm
+from appointments.models import Appointment, AppointmentStatus, CalendarFeed
+from crm.domain import Actor, Forbidden, NotFound, RuleViolation
+from crm.web import (
+    INVALID,
+    AuthedRequest,
+    HtmxHttpRequest,
+    actor_of,
+    add_domain_errors,
+    is_fragment,
+    render_page,
+)
+from leads import access
+from leads.models import Lead
+from leads.views.common import lead_or_404
+
+LEAD_SECTION = "appointments/lead_section.html"
+LEAD_PAGE = "appointments/lead_page.html"
+AGENDA = "appointments/agenda.html"
+WEEK = "appointments/week.html"
+FEED = "appointments/feed.html"
+
+LEAD_LIMIT = 100  # appointments listed on a lead's page (the latest)
+AGENDA_LIMIT = 100  # appointments per agenda page
+WEEK_LIMIT = 500  # appointments shown in one week
+BOOKABLE_LIMIT = 200  # leads offered by the week calendar's booking form
+FEED_DAYS_BACK = 30
+FEED_LIMIT = 1000
+EARLIEST, LATEST = date(1900, 1, 1), date(9000, 12, 31)  # days one may ask for
+
+BACK_PAGES = ("lead", "agenda", "week")
+# The client event of every HTMX answer to a change, for other parts of a page to listen to
+# (``hx-trigger="appointmentsChanged from:body"``), e.g. the lead page's timeline.
+CHANGED_EVENT = "appointmentsChanged"
+
+
+@dataclass
+class Row:
+    """One appointment as a page shows it: may the user move and cancel it, and how."""
+
+    appointment: Appointment
+    can_change: bool
+    move_form: MoveForm | None
+
+
+@dataclass
+class LeadSection:
+    lead: Lead
+    rows: list[Row]
+    book_form: BookForm | None
+    back: str = "lead"
+
+
+@dataclass(frozen=True)
+class Place:
+    """The page a move or cancel form was on, to answer with: ``back`` is one of BACK_PAGES,
+    ``day`` the agenda's first day or the week's Monday."""
+
+    back: str
+    day: date
+
+
+@dataclass
+class Day:
+    day: date
+    rows: list[Row] = field(default_factory=list)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _parse_day(value: str | None) -> date | None:
+    try:
+        day = date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+    return day if EARLIEST <= day <= LATEST else None
+
+
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _when(appointment: Appointment) -> str:
+    start, end = timezone.localtime(appointment.start), timezone.localtime(appointment.end)
+    return f"{date_format(start, 'D M j, H:i')}–{date_format(end, 'H:i')}"
+
+
+def _rows(
+    actor: Actor, appointments: Iterable[Appointment], move_forms: dict[int, MoveForm] | None
+) -> list[Row]:
+    rows = []
+    for appointment in appointments:
+        can_change = (
+            appointment.status != AppointmentStatus.CANCELLED
+            and access.can_change_appointment(actor, appointment)
+        )
+        form = None
+        if can_change:
+            form = (move_forms or {}).get(appointment.pk) or MoveForm(
+                prefix=f"move-{appointment.pk}",
+                initial={"start": appointment.start, "end": appointment.end},
+            )
+        rows.append(Row(appointment=appointment, can_change=can_change, move_form=form))
+    return rows
+
+
+def _appointment_or_404(actor: Actor, pk: int) -> Appointment:
+    try:
+        return selectors.appointment_for_actor(actor, pk)
+    except NotFound:
+        raise Http404("No such appointment.") from None
+
+
+def _lead_url(request: HtmxHttpRequest, appointment: Appointment) -> str:
+    return request.build_absolute_uri(reverse("leads:detail", args=[appointment.lead.slug]))
+
+
+def _changed(response: HttpResponse, appointment: Appointment) -> HttpResponse:
+    return trigger_client_event(
+        response, CHANGED_EVENT, {"appointment": appointment.pk, "lead": appointment.lead.slug}
+    )
+
+
+# --- the lead page's section --------------------------------------------------------------
+
+
+def lead_section_context(
+    request: AuthedRequest,
+    lead: Lead,
+    *,
+    book_form: BookForm | None = None,
+    move_forms: dict[int, MoveForm] | None = None,
+) -> dict[str, Any]:
+    """What ``appointments/lead_section.html`` needs, for the lead page that includes it."""
+    actor = actor_of(request)
+    if book_form is None and not lead.is_deleted and access.can_write_activity(actor, lead):
+        book_form = BookForm(prefix="book")
+    appointments = selectors.lead_appointments(lead=lead, limit=LEAD_LIMIT)
+    section = LeadSection(
+        lead=lead, rows=_rows(actor, appointments, move_forms), book_form=book_form
+    )
+    return {"appointment_section": section}
+
+
+def _render_lead(
+    request: AuthedRequest, lead: Lead, *, status: int = 200, **forms: Any
+) -> HttpResponse:
+    """The section alone for HTMX; otherwise a page of its own around it (the no-JavaScript
+    answer to a booking with errors)."""
+    context = lead_section_context(request, lead, **forms)
+    if is_fragment(request):
+        return render(request, f"{LEAD_SECTION}#section", context, status=status)
+    return render(request, LEAD_PAGE, {"lead": lead, **context}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def lead_appointments(request: AuthedRequest, slug: str) -> HttpResponse:
+    """GET: the lead's appointments; POST: book one."""
+    lead = lead_or_404(request, slug)
+    if request.method == "GET":
+        return _render_lead(request, lead)
+    form = BookForm(request.POST, prefix="book")
+    if form.is_valid():
+        try:
+            appointment = services.appointment_create(
+                actor=actor_of(request), lead=lead, **form.cleaned_data
+            )
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from None
+        except (RuleViolation, ValidationError) as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(request, f"Appointment booked for {_when(appointment)}.")
+            if not is_fragment(request):
+                return redirect(reverse("leads:detail", args=[lead.slug]) + "#lead-appointments")
+            return _changed(_render_lead(request, lead), appointment)
+    return _render_lead(request, lead, book_form=form, status=INVALID)
+
+
+# --- the agenda ---------------------------------------------------------------------------
+
+
+def _days(rows: list[Row]) -> list[Day]:
+    return [
+        Day(day=day, rows=list(group))
+        for day, group in groupby(rows, key=lambda r: timezone.localdate(r.appointment.start))
+    ]
+
+
+def _render_agenda(
+    request: AuthedRequest,
+    first_day: date,
+    *,
+    status: int = 200,
+    move_forms: dict[int, MoveForm] | None = None,
+) -> HttpResponse:
+    actor = actor_of(request)
+    found = list(selectors.hosted_by(actor=actor, start=_midnight(first_day))[: AGENDA_LIMIT + 1])
+    later = None
+    if len(found) > AGENDA_LIMIT:
+        # Page by whole days: the next page starts on the first day not shown in full.
+        later = timezone.localdate(found[AGENDA_LIMIT].start)
+        shown = [a for a in found[:AGENDA_LIMIT] if timezone.localdate(a.start) < later]
+        if shown:
+            found = shown
+        else:  # one day with more than a page of appointments
+            found, later = found[:AGENDA_LIMIT], later + timedelta(days=1)
+    today = timezone.localdate()
+    context = {
+        "first_day": first_day,
+        "today": today,
+        "days": _days(_rows(actor, found, move_forms)),
+        "later": later if later and later <= LATEST else None,
+        "earlier": max(first_day - timedelta(days=7), EARLIEST),
+        "back": "agenda",
+        "back_day": first_day,
+    }
+    return render_page(request, AGENDA, context, partial="agenda", status=status)
+
+
+@vary_on_headers("HX-Request")
+@require_GET
+@login_required
+def agenda(request: AuthedRequest) -> HttpResponse:
+    """The user's own appointments from ``?from=YYYY-MM-DD`` (today by default) on, by day."""
+    return _render_agenda(request, _parse_day(request.GET.get("from")) or timezone.localdate())
+
+
+# --- the week calendar --------------------------------------------------------------------
+
+
+def _render_week(
+    request: AuthedRequest,
+    monday: date,
+    *,
+    status: int = 200,
+    create_form: NewAppointmentForm | None = None,
+    move_forms: dict[int, MoveForm] | None = None,
+) -> HttpResponse:
+    actor = actor_of(request)
+    found = selectors.hosted_by(
+        actor=actor, start=_midnight(monday), end=_midnight(monday + timedelta(days=7))
+    )[:WEEK_LIMIT]
+    by_day = {d.day: d for d in _days(_rows(actor, found, move_forms))}
+    days = [
+        by_day.get(day) or Day(day=day) for day in (monday + timedelta(days=i) for i in range(7))
+    ]
+    if create_form is None:
+        leads = selectors.bookable_leads(actor=actor, limit=BOOKABLE_LIMIT)
+        create_form = NewAppointmentForm(prefix="new", leads=leads) if leads else None
+    context = {
+        "monday": monday,
+        "sunday": monday + timedelta(days=6),
+        "days": days,
+        "today": timezone.localdate(),
+        "previous": max(monday - timedelta(days=7), EARLIEST),
+        "next": min(monday + timedelta(days=7), LATEST),
+        "this_week": _monday(timezone.localdate()),
+        "create_form": create_form,
+        "bookable_limit": BOOKABLE_LIMIT,
+        "back": "week",
+        "back_day": monday,
+    }
+    return render_page(request, WEEK, context, partial="week", status=status)
+
+
+def _week_url(monday: date) -> str:
+    return f"{reverse('appointments:week')}?week={monday:%Y-%m-%d}"
+
+
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+@login_required
+def week(request: AuthedRequest) -> HttpResponse:
+    """GET: the user's appointments of the week of ``?week=YYYY-MM-DD`` (this week by default),
+    Monday first; POST: book one on a lead the user chooses."""
+    monday = _monday(_parse_day(request.GET.get("week")) or timezone.localdate())
+    if request.method == "GET":
+        return _render_week(request, monday)
+    actor = actor_of(request)
+    leads = selectors.bookable_leads(actor=actor, limit=BOOKABLE_LIMIT)
+    form = NewAppointmentForm(request.POST, prefix="new", leads=leads)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            appointment = services.appointment_create(
+                actor=actor,
+                lead=data["lead"],
+                start=data["start"],
+                end=data["end"],
+                note=data["note"],
+            )
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from None
+        except (RuleViolation, ValidationError) as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(
+                request, f"Appointment with {appointment.lead} booked for {_when(appointment)}."
+            )
+            booked = _monday(timezone.localdate(appointment.start))
+            if not is_fragment(request):
+                return redirect(_week_url(booked))
+            return _changed(push_url(_render_week(request, booked), _week_url(booked)), appointment)
+    return _render_week(request, monday, create_form=form, status=INVALID)
+
+
+# --- move and cancel, from any of the three pages -----------------------------------------
+
+
+def _place(request: AuthedRequest) -> Place:
+    back = request.POST.get("back")
+    day = _parse_day(request.POST.get("day"))
+    if back not in BACK_PAGES or (back != "lead" and day is None):
+        return Place(back="agenda", day=timezone.localdate())
+    return Place(back=back, day=day or timezone.localdate())
+
+
+def _answer(
+    request: AuthedRequest,
+    place: Place,
+    appointment: Appointment,
+    *,
+    status: int = 200,
+    move_forms: dict[int, MoveForm] | None = None,
+) -> HttpResponse:
+    """The page the form was on, again (its fragment for HTMX)."""
+    if place.back == "lead":
+        lead = appointment.lead
+        if lead.is_deleted:
+            raise Http404("No such lead.")
+        return _render_lead(request, lead, status=status, move_forms=move_forms)
+    if place.back == "week":
+        return _render_week(request, _monday(place.day), status=status, move_forms=move_forms)
+    return _render_agenda(request, place.day, status=status, move_forms=move_forms)
+
+
+def _done(request: AuthedRequest, place: Place, appointment: Appointment) -> HttpResponse:
+    """After a successful change: the updated fragment for HTMX; a redirect (PRG) otherwise."""
+    if is_fragment(request):
+        return _changed(_answer(request, place, appointment), appointment)
+    if place.back == "lead":
+        return redirect(
+            reverse("leads:detail", args=[appointment.lead.slug]) + "#lead-appointments"
+        )
+    if place.back == "week":
+        return redirect(_week_url(_monday(place.day)))
+    return redirect(f"{reverse('appointments:agenda')}?from={place.day:%Y-%m-%d}")
+
+
+@require_POST
+@login_required
+def move(request: AuthedRequest, pk: int) -> HttpResponse:
+    """New start and end for an appointment; the timeline records the previous times."""
+    actor = actor_of(request)
+    appointment = _appointment_or_404(actor, pk)
+    place = _place(request)
+    form = MoveForm(request.POST, prefix=f"move-{pk}")
+    if form.is_valid():
+        try:
+            services.appointment_update(
+                actor=actor, appointment=appointment, changes=form.cleaned_data
+            )
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from None
+        except (RuleViolation, ValidationError) as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(request, f"Appointment moved to {_when(appointment)}.")
+            return _done(request, place, appointment)
+    return _answer(request, place, appointment, status=INVALID, move_forms={pk: form})
+
+
+@require_POST
+@login_required
+def cancel(request: AuthedRequest, pk: int) -> HttpResponse:
+    actor = actor_of(request)
+    appointment = _appointment_or_404(actor, pk)
+    place = _place(request)
+    try:
+        services.appointment_update(
+            actor=actor, appointment=appointment, changes={"status": AppointmentStatus.CANCELLED}
+        )
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from None
+    messages.success(request, f"Appointment of {_when(appointment)} cancelled.")
+    return _done(request, place, appointment)
+
+
+# --- calendar files -----------------------------------------------------------------------
+
+
+def _ics(body: bytes) -> HttpResponse:
+    response = HttpResponse(body, content_type=calendar.CONTENT_TYPE)
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@require_GET
+@login_required
+def appointment_ics(request: AuthedRequest, pk: int) -> HttpResponse:
+    """One appointment (on a lead the user can see) as an ``.ics`` file to download."""
+    appointment = _appointment_or_404(actor_of(request), pk)
+    response = _ics(calendar.calendar([appointment], lead_url=lambda a: _lead_url(request, a)))
+    response["Content-Disposition"] = f'attachment; filename="appointment-{appointment.pk}.ics"'
+    return response
+
+
+def _feed_url(request: HtmxHttpRequest, token: str) -> str:
+    return request.build_absolute_uri(reverse("appointments:feed-ics", args=[token]))
+
+
+def _render_feed(request: AuthedRequest, calendar_feed: CalendarFeed) -> HttpResponse:
+    url = _feed_url(request, calendar_feed.token)
+    context = {
+        "feed": calendar_feed,
+        "feed_url": url,
+        "webcal_url": "webcal://" + url.split("://", 1)[1],
+        "days_back": FEED_DAYS_BACK,
+    }
+    return render_page(request, FEED, context, partial="feed")
+
+
+@require_GET
+@login_required
+def feed(request: AuthedRequest) -> HttpResponse:
+    """The user's secret calendar address (made on the first visit)."""
+    return _render_feed(request, services.calendar_feed_for(user=request.user))
+
+
+@require_POST
+@login_required
+def feed_reset(request: AuthedRequest) -> HttpResponse:
+    """A new secret address; the old one stops working."""
+    new = services.calendar_feed_reset(user=request.user)
+    messages.success(
+        request, "Your calendar has a new secret address; the old one no longer works."
+    )
+    if not is_fragment(request):
+        return redirect("appointments:feed")
+    return _render_feed(request, new)
+
+
+@require_safe
+def feed_ics(request: HtmxHttpRequest, token: str) -> HttpResponse:
+    """The calendar feed: no session, the secret token in the address is the credential. The
+    user's own appointments from FEED_DAYS_BACK days ago on, cancelled ones marked so."""
+    try:
+        found = selectors.calendar_feed_by_token(token)
+    except NotFound:
+        raise Http404("No such calendar.") from None
+    user = found.user
+    since = timezone.now() - timedelta(days=FEED_DAYS_BACK)
+    appointments = selectors.hosted_by(actor=Actor(user=user), start=since)[:FEED_LIMIT]
+    body = calendar.calendar(
+        appointments,
+        name=f"Appointments of {user}",
+        lead_url=lambda a: _lead_url(request, a),
+    )
+    response = _ics(body)
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -1,0 +1,119 @@
+"""What every HTML view shares: the typed request, the actor, full page or fragment rendering,
+domain errors onto forms, and Django messages delivered with HTMX fragments.
+
+Views stay thin: parse a form, call one service or selector, render. Rules live in the domain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django_htmx.middleware import HtmxDetails
+
+from crm.domain import Actor, DomainError
+from crm.models import User
+
+# Rendered with status 422 when a submitted form has errors; htmx is configured (base.html) to
+# swap 422 answers so the errors appear next to the fields.
+INVALID = 422
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+    user: User | AnonymousUser
+
+
+class AuthedRequest(HtmxHttpRequest):
+    user: User
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    return Actor(user=request.user)
+
+
+def is_fragment(request: HtmxHttpRequest) -> bool:
+    """An HTMX request that swaps part of the page (a boosted one, or htmx restoring history
+    after the back button, wants the whole page)."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def render_page(
+    request: HtmxHttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    partial: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The whole page, or only ``template#partial`` for an HTMX request: one view, one template."""
+    name = f"{template}#{partial}" if partial and is_fragment(request) else template
+    return render(request, name, context, status=status)
+
+
+def add_domain_errors(form: forms.Form, exc: ValidationError | DomainError, **renames: str) -> None:
+    """Show a domain refusal next to the form field it concerns (``renames`` maps a domain field
+    name to the form's); anything not about one field goes to the form's top."""
+
+    def field_for(name: str | None) -> str | None:
+        name = renames.get(name or "", name)
+        return name if name in form.fields else None
+
+    if isinstance(exc, DomainError):
+        form.add_error(field_for(exc.field), exc.message)
+        return
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            target = field_for(name)
+            for message in errors:
+                form.add_error(target, message if target else f"{name}: {message}")
+        return
+    for message in exc.messages:
+        form.add_error(None, message)
+
+
+# Pages of an app that have an entry of their own in the main navigation, by URL name prefix.
+OWN_NAV_SECTIONS = ("pipeline", "import")
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """The navigation's current section, for ``aria-current`` in base.html."""
+    match = getattr(request, "resolver_match", None)
+    if not match:
+        return {"nav_section": ""}
+    name = match.url_name or ""
+    own = next((section for section in OWN_NAV_SECTIONS if name.startswith(section)), None)
+    return {"nav_section": own or match.namespace or name}
+
+
+class HtmxMessagesMiddleware:
+    """Delivers pending Django messages with HTMX fragment answers, out of band, so every
+    action's outcome shows even when only part of the page is swapped."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HtmxHttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            not getattr(request, "htmx", False)
+            or response.streaming
+            or "HX-Redirect" in response
+            or "HX-Location" in response
+            or 300 <= response.status_code < 400
+            or not response.get("Content-Type", "").startswith("text/html")
+        ):
+            return response
+        pending = list(messages.get_messages(request))  # reading them marks them shown
+        if pending:
+            response.content += render_to_string(
+                "base.html#messages", {"messages": pending, "oob": True}, request=request
+            ).encode()
+        return response

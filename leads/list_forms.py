@@ -1,0 +1,169 @@
+"""Forms of the leads list: the filter bar (read into the selectors' filter names) and the
+bulk actions bar. Neither decides anything: the selectors filter, the services change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from crm.domain import Actor
+from crm.models import User
+from leads import access
+from leads.models import DELETED_STATUS, Campaign, Lead, Source, Status
+
+LIST_TYPES = [("all", "All I can see"), ("owned", "Owned by me"), ("assigned", "Assigned to me")]
+ORDERINGS = [
+    (f"{sign}{field}", f"{field} {sign}")
+    for field in ("created_at", "updated_at", "first_name", "last_name", "email", "status")
+    for sign in ("", "-")
+]
+MAX_BULK = 500
+# The created range's dates as the first moment they filter from: "to" includes its whole day.
+DAY_START = {"created_after": 0, "created_before": 1}
+
+
+def _active_users() -> list[tuple[str, str]]:
+    users = User.objects.filter(is_active=True).order_by("username")
+    return [(u.username, str(u) if str(u) == u.username else f"{u} ({u.username})") for u in users]
+
+
+class LeadListForm(forms.Form):
+    search = forms.CharField(label="Search", required=False, max_length=255)
+    list_type = forms.ChoiceField(label="Show", choices=LIST_TYPES, required=False)
+    status = forms.ChoiceField(label="Status", required=False)
+    source = forms.ChoiceField(label="Source", required=False)
+    owner = forms.ChoiceField(label="Owner", required=False)
+    assignee = forms.ChoiceField(label="Assignee", required=False)
+    campaign_slug = forms.ChoiceField(label="Campaign", required=False)
+    created_after = forms.DateField(
+        label="Created from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_before = forms.DateField(
+        label="Created to", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    ordering = forms.ChoiceField(
+        choices=ORDERINGS, required=False, widget=forms.HiddenInput, label="Sort"
+    )
+
+    def __init__(self, data: Any, *, actor: Actor) -> None:
+        super().__init__(data)
+        any_ = [("", "Any")]
+        statuses = Status.objects.filter(active=True).exclude(pk=DELETED_STATUS)
+        self.fields["status"].choices = any_ + [(s.key, s.label) for s in statuses]
+        self.fields["source"].choices = any_ + [(s.key, s.label) for s in Source.objects.all()]
+        people = any_ + _active_users()
+        self.fields["owner"].choices = people
+        self.fields["assignee"].choices = people
+        campaigns = Campaign.objects.filter(active=True)
+        self.fields["campaign_slug"].choices = any_ + [(c.slug, c.name) for c in campaigns]
+        self.fields["search"].widget.attrs.update(
+            {"type": "search", "placeholder": "Name, email, phone or company"}
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self.day_starts: dict[str, datetime] = {}
+        for name, extra_days in DAY_START.items():
+            if not data.get(name):
+                continue
+            try:
+                start = datetime.combine(data[name] + timedelta(days=extra_days), time.min)
+                self.day_starts[name] = timezone.make_aware(start)
+                self.day_starts[name].astimezone(UTC)  # a time the database can store
+            except OverflowError:
+                self.day_starts.pop(name, None)
+                self.add_error(name, "Enter a date between the years 1 and 9998.")
+        after, before = data.get("created_after"), data.get("created_before")
+        if after and before and before < after:
+            self.add_error("created_before", "“Created to” is before “Created from”.")
+            self.day_starts.pop("created_before", None)
+        return data
+
+    def selection(self) -> tuple[str, dict[str, str]]:
+        """(list_type, filters by the selectors' filter names) from the valid fields."""
+        data = getattr(self, "cleaned_data", {})
+        filters: dict[str, str] = {}
+        for name in ("search", "status", "source", "owner", "assignee", "campaign_slug"):
+            if data.get(name):
+                filters[name] = data[name]
+        for name, start in getattr(self, "day_starts", {}).items():
+            if data.get(name):
+                filters[name] = start.isoformat()
+        return data.get("list_type") or "all", filters
+
+    def query(self) -> dict[str, str]:
+        """The valid filters as the URL spells them (no page cursor), for links and export."""
+        data = getattr(self, "cleaned_data", {})
+        kept = {}
+        for name in self.fields:
+            value = data.get(name)
+            if value:
+                kept[name] = value.isoformat() if hasattr(value, "isoformat") else value
+        return kept
+
+
+class SlugListField(forms.Field):
+    """The ticked leads' slugs, as given: the view only looks up the leads the user sees, so
+    unknown ones are left out there (checking them against a list of choices would cost a
+    comparison per slug and choice)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        if not value:
+            return []
+        if not isinstance(value, (list, tuple)):
+            raise forms.ValidationError("Enter a list of leads.", code="invalid_list")
+        return [str(slug) for slug in value]
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [("status", "Change status"), ("assign", "Assign"), ("delete", "Delete")]
+
+    leads = SlugListField(label="Leads", required=True)
+    action = forms.ChoiceField(label="Bulk action", choices=ACTIONS)
+    status = forms.ChoiceField(label="Status", required=False)
+    assignee = forms.ChoiceField(label="Assignee", required=False)
+
+    def __init__(self, data: Any = None, *, actor: Actor) -> None:
+        super().__init__(data)
+        self.actor = actor
+        self.fields["leads"].error_messages["required"] = "Select at least one lead."
+        statuses = Status.objects.filter(active=True).exclude(pk=DELETED_STATUS)
+        self.fields["status"].choices = [("", "Choose…")] + [(s.key, s.label) for s in statuses]
+        people = _active_users() if access.can_give(actor) else [(actor.user.username, "Me")]
+        self.fields["assignee"].choices = [("", "Choose…"), ("-", "Nobody"), *people]
+
+    def clean_leads(self) -> list[str]:
+        leads = self.cleaned_data["leads"]
+        if len(leads) > MAX_BULK:
+            raise forms.ValidationError(f"Select at most {MAX_BULK} leads at a time.")
+        longest = Lead._meta.get_field("slug").max_length
+        return [slug for slug in leads if len(slug) <= longest and "\x00" not in slug]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        action = data.get("action")
+        if action == "status" and not data.get("status"):
+            self.add_error("status", "Choose the new status.")
+        if action == "assign":
+            username = data.get("assignee")
+            if not username:
+                self.add_error("assignee", "Choose who gets the leads.")
+            elif username != "-":
+                data["assignee_user"] = User.objects.filter(
+                    username=username, is_active=True
+                ).first()
+                if data["assignee_user"] is None:
+                    self.add_error("assignee", "Assignee not found.")
+        return data
+
+    def change(self) -> dict[str, Any]:
+        """The lead fields the chosen action sets, as ``services.lead_update`` takes them."""
+        data = self.cleaned_data
+        if data["action"] == "status":
+            return {"status": data["status"]}
+        return {"assignee": data.get("assignee_user")}

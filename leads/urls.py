@@ -1,0 +1,27 @@
+"""The salespeople's web app: leads, the pipeline board, import and merge."""
+
+from django.urls import path
+
+from leads.views import detail, imports, lists, merge, pipeline
+
+app_name = "leads"
+
+urlpatterns = [
+    path("leads/", lists.lead_list, name="list"),
+    path("leads/export.csv", lists.lead_export, name="export"),
+    path("leads/bulk/", lists.lead_bulk, name="bulk"),
+    path("leads/new/", detail.lead_create, name="create"),
+    path("leads/merge/", merge.lead_merge, name="merge"),
+    path("leads/<str:slug>/", detail.lead_detail, name="detail"),
+    path("leads/<str:slug>/edit/", detail.lead_edit, name="edit"),
+    path("leads/<str:slug>/status/", detail.lead_status, name="status"),
+    path("leads/<str:slug>/assign/", detail.lead_assign, name="assign"),
+    path("leads/<str:slug>/delete/", detail.lead_delete, name="delete"),
+    path("leads/<str:slug>/notes/", detail.note_add, name="note-add"),
+    path("leads/<str:slug>/notes/<int:note_id>/delete/", detail.note_delete, name="note-delete"),
+    path("pipeline/", pipeline.board, name="pipeline"),
+    path("pipeline/move/", pipeline.move, name="pipeline-move"),
+    path("import/", imports.upload, name="import"),
+    path("import/<int:pk>/", imports.review, name="import-review"),
+    path("import/<int:pk>/run/", imports.run, name="import-run"),
+]

@@ -1,0 +1,369 @@
+"""The lead page and the lead create and edit forms (SPEC §8).
+
+The lead page is one template, ``leads/detail.html``, whose parts are fragments: details (with
+inline edit), status and people, notes, the activity timeline, and the appointments section.
+Every action calls one service; with HTMX it answers the fragment it changed and refreshes the
+parts that show the same data out of band, without HTMX it redirects back (PRG) with a message.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from appointments.views import lead_section_context
+from crm.domain import DomainError, Forbidden, NotFound
+from crm.web import INVALID, AuthedRequest, actor_of, add_domain_errors, is_fragment, render_page
+from leads import access, selectors, services
+from leads.forms import (
+    LeadForm,
+    NoteForm,
+    PeopleForm,
+    StatusForm,
+    people_choices,
+    source_choices,
+    status_choices,
+)
+from leads.models import DataType, Lead
+from leads.views.common import lead_or_404
+
+PAGE = "leads/detail.html"
+FORM = "leads/form.html"
+TIMELINE_LIMIT = 50
+
+
+def _page_queryset():
+    """The lead with everything its page shows, in a fixed number of queries."""
+    return (
+        selectors.lead_detail_queryset().select_related("status", "source").prefetch_related("tags")
+    )
+
+
+class LeadPage:
+    """What the lead page's fragments show; each part is read only when a fragment uses it, so
+    a fragment answer runs only its own queries."""
+
+    def __init__(self, request: AuthedRequest, lead: Lead, **forms: Any) -> None:
+        self.request = request
+        self.lead = lead
+        self.actor = actor_of(request)
+        self.forms = forms
+
+    @cached_property
+    def can(self) -> dict[str, bool]:
+        actor, lead, me = self.actor, self.lead, self.actor.user_id
+        give = access.can_give(actor)
+        return {
+            "edit": access.can_edit(actor, lead),
+            "give": give,
+            "delete": access.can_delete(actor, lead),
+            "write_activity": access.can_write_activity(actor, lead),
+            "claim": not give
+            and lead.owner_id is None
+            and access.can_change_person(actor, None, me),
+            "release": not give
+            and lead.owner_id is not None
+            and lead.owner_id == me
+            and access.can_change_person(actor, me, None),
+        }
+
+    @cached_property
+    def statuses(self) -> list[tuple[str, str]]:
+        return status_choices()
+
+    @cached_property
+    def status_form(self) -> StatusForm:
+        if "status_form" in self.forms:
+            return self.forms["status_form"]
+        choices = self.statuses
+        if self.lead.status_id not in dict(choices):
+            choices = [*choices, (self.lead.status_id, str(self.lead.status))]
+        return StatusForm(choices=choices, initial={"status": self.lead.status_id})
+
+    @cached_property
+    def people_form(self) -> PeopleForm:
+        if "people_form" in self.forms:
+            return self.forms["people_form"]
+        lead = self.lead
+        initial = {"owner": str(lead.owner_id or ""), "assignee": str(lead.assignee_id or "")}
+        return PeopleForm(people=people_choices(lead), initial=initial)
+
+    @cached_property
+    def note_form(self) -> NoteForm:
+        return self.forms.get("note_form") or NoteForm()
+
+    @cached_property
+    def notes(self) -> list[tuple[Any, bool]]:
+        """Live notes, newest first, each with whether the user may delete it."""
+        return [(n, access.can_delete_note(self.actor, n)) for n in self.lead.notes.all()]
+
+    @cached_property
+    def tags(self) -> list[str]:
+        return [tag.name for tag in self.lead.tags.all()]
+
+    @cached_property
+    def custom(self) -> list[dict[str, Any]]:
+        """The custom fields shown to salespeople, with this lead's values."""
+        values = self.lead.custom_fields
+        return [
+            {
+                "label": f.label,
+                "value": values.get(f.system_name),
+                "boolean": f.data_type == DataType.BOOLEAN,
+            }
+            for f in selectors.active_custom_fields()
+            if f.is_available_in_contact_manager
+        ]
+
+    @cached_property
+    def timeline(self) -> dict[str, Any]:
+        """The latest events, newest first, and whether older ones exist."""
+        events = list(
+            self.lead.events.select_related("actor", "api_key").order_by("-created_at", "-id")[
+                : TIMELINE_LIMIT + 1
+            ]
+        )
+        return {"events": events[:TIMELINE_LIMIT], "more": len(events) > TIMELINE_LIMIT}
+
+
+def _context(request: AuthedRequest, lead: Lead, *, appointments: bool, **forms: Any) -> dict:
+    context = lead_section_context(request, lead) if appointments else {}
+    return {**context, "lead": lead, "page": LeadPage(request, lead, **forms)}
+
+
+def _answer(
+    request: AuthedRequest,
+    lead: Lead,
+    main: str,
+    *,
+    oob: tuple[str, ...] = (),
+    status: int = 200,
+    **forms: Any,
+) -> HttpResponse:
+    """The whole lead page; for HTMX, the fragment ``main`` and, out of band, the ``oob`` ones."""
+    if not is_fragment(request):
+        context = _context(request, lead, appointments=True, **forms)
+        return render_page(request, PAGE, context, status=status)
+    context = _context(request, lead, appointments="appointments" in (main, *oob), **forms)
+    html = render_to_string(f"{PAGE}#{main}", context, request=request)
+    for name in oob:
+        html += render_to_string(f"{PAGE}#{name}", {**context, "oob": True}, request=request)
+    return HttpResponse(html, status=status)
+
+
+def _reload(request: AuthedRequest, slug: str) -> Lead:
+    return lead_or_404(request, slug, queryset=_page_queryset())
+
+
+def _redirect(request: AuthedRequest, url: str) -> HttpResponse:
+    """After a successful POST: HTMX follows ``HX-Redirect``, a plain form a 302."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _refused(request: AuthedRequest, message: str, back: str) -> HttpResponse:
+    """The user may not do this: 403 with the reason for HTMX (app.js tells the user), else
+    back with the reason as a message."""
+    if request.htmx:
+        return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
+    messages.error(request, message)
+    return redirect(back)
+
+
+def _detail_url(lead: Lead) -> str:
+    return reverse("leads:detail", args=[lead.slug])
+
+
+def _form_kwargs(request: AuthedRequest, lead: Lead | None = None, inline: bool = False) -> dict:
+    return {
+        "actor": actor_of(request),
+        "statuses": status_choices(),
+        "sources": source_choices(),
+        "custom_fields": selectors.active_custom_fields(),
+        "lead": lead,
+        "tags": [tag.name for tag in lead.tags.all()] if lead is not None else None,
+        "inline": inline,
+    }
+
+
+# --- the lead page ------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def lead_detail(request: AuthedRequest, slug: str) -> HttpResponse:
+    """The lead page; for HTMX its details card (what the inline edit's Cancel swaps back)."""
+    return _answer(request, _reload(request, slug), "details")
+
+
+@require_POST
+@login_required
+def lead_status(request: AuthedRequest, slug: str) -> HttpResponse:
+    lead = _reload(request, slug)
+    form = StatusForm(request.POST, choices=status_choices())
+    if form.is_valid():
+        try:
+            services.lead_update(
+                actor=actor_of(request), lead=lead, data={"status": form.cleaned_data["status"]}
+            )
+        except Forbidden as exc:
+            return _refused(request, exc.message, _detail_url(lead))
+        except (ValidationError, DomainError) as exc:
+            add_domain_errors(form, exc)
+        else:
+            lead = _reload(request, slug)
+            messages.success(request, f"Status changed to {lead.status}.")
+            if not is_fragment(request):
+                return redirect(_detail_url(lead))
+            return _answer(request, lead, "controls", oob=("head", "timeline"))
+    return _answer(request, _reload(request, slug), "controls", status=INVALID, status_form=form)
+
+
+@require_POST
+@login_required
+def lead_assign(request: AuthedRequest, slug: str) -> HttpResponse:
+    """Owner and assignee: managers give the lead to anyone; a salesperson claims a pool lead
+    or releases its own (the service decides)."""
+    lead = _reload(request, slug)
+    form = PeopleForm(request.POST, people=people_choices(lead))
+    if form.is_valid():
+        try:
+            services.lead_assign(actor=actor_of(request), lead=lead, people=form.people())
+        except Forbidden as exc:
+            return _refused(request, exc.message, _detail_url(lead))
+        except (ValidationError, DomainError) as exc:
+            add_domain_errors(form, exc)
+        else:
+            try:
+                lead = _reload(request, slug)
+            except Http404:  # released a lead this user saw only as its owner
+                messages.success(request, "Lead released. You no longer see it.")
+                return _redirect(request, reverse("leads:list"))
+            owner = lead.owner or "nobody (pool)"
+            messages.success(request, f"Owner: {owner}. Assignee: {lead.assignee or 'nobody'}.")
+            if not is_fragment(request):
+                return redirect(_detail_url(lead))
+            # Who owns the lead decides what the user may do on every part of the page.
+            parts = ("head", "details", "timeline", "notes", "appointments")
+            return _answer(request, lead, "controls", oob=parts)
+    return _answer(request, _reload(request, slug), "controls", status=INVALID, people_form=form)
+
+
+@require_POST
+@login_required
+def lead_delete(request: AuthedRequest, slug: str) -> HttpResponse:
+    lead = lead_or_404(request, slug)
+    try:
+        services.lead_delete(actor=actor_of(request), lead=lead)
+    except Forbidden as exc:
+        return _refused(request, exc.message, _detail_url(lead))
+    messages.success(request, f"Lead {lead} deleted. An administrator can restore it.")
+    return _redirect(request, reverse("leads:list"))
+
+
+@require_POST
+@login_required
+def note_add(request: AuthedRequest, slug: str) -> HttpResponse:
+    lead = _reload(request, slug)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.note_create(actor=actor_of(request), lead=lead, text=form.cleaned_data["note"])
+        except Forbidden as exc:
+            return _refused(request, exc.message, _detail_url(lead))
+        except (ValidationError, DomainError) as exc:
+            add_domain_errors(form, exc, text="note")
+        else:
+            messages.success(request, "Note added.")
+            if not is_fragment(request):
+                return redirect(f"{_detail_url(lead)}#lead-notes")
+            return _answer(request, _reload(request, slug), "notes", oob=("timeline",))
+    return _answer(request, lead, "notes", status=INVALID, note_form=form)
+
+
+@require_POST
+@login_required
+def note_delete(request: AuthedRequest, slug: str, note_id: int) -> HttpResponse:
+    lead = lead_or_404(request, slug)
+    actor = actor_of(request)
+    try:
+        note = access.note_for_actor(actor, pk=note_id)
+    except NotFound:
+        raise Http404("No such note.") from None
+    if note.lead_id != lead.pk:
+        raise Http404("No such note.")
+    try:
+        services.note_delete(actor=actor, note=note)
+    except Forbidden as exc:
+        return _refused(request, exc.message, _detail_url(lead))
+    messages.success(request, "Note deleted.")
+    if not is_fragment(request):
+        return redirect(f"{_detail_url(lead)}#lead-notes")
+    return _answer(request, _reload(request, slug), "notes", oob=("timeline",))
+
+
+# --- create and edit ----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def lead_create(request: AuthedRequest) -> HttpResponse:
+    form = LeadForm(request.POST if request.method == "POST" else None, **_form_kwargs(request))
+    if request.method == "POST" and form.is_valid():
+        data, custom, tags = form.domain_input()
+        try:
+            lead = services.lead_create(
+                actor=actor_of(request), data=data, custom=custom, tags=tags
+            )
+        except Forbidden as exc:
+            return _refused(request, exc.message, reverse("leads:create"))
+        except (ValidationError, DomainError) as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(request, f"Lead {lead} created.")
+            return _redirect(request, _detail_url(lead))
+    context = {"form": form, "lead": None, "action": reverse("leads:create")}
+    status = INVALID if form.errors else 200
+    return render_page(request, FORM, context, partial="form", status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def lead_edit(request: AuthedRequest, slug: str) -> HttpResponse:
+    """The full edit page, or (HTMX with ``?inline=1``) the form swapped into the lead page's
+    details card, whose Save swaps the details back."""
+    lead = _reload(request, slug)
+    actor = actor_of(request)
+    if not access.can_edit(actor, lead):
+        return _refused(request, "You may not edit this lead.", _detail_url(lead))
+    inline = is_fragment(request) and request.GET.get("inline") == "1"
+    posted = request.POST if request.method == "POST" else None
+    form = LeadForm(posted, **_form_kwargs(request, lead, inline=inline))
+    if posted is not None and form.is_valid():
+        data, custom, tags = form.domain_input()
+        try:
+            services.lead_update(actor=actor, lead=lead, data=data, custom=custom, tags=tags)
+        except Forbidden as exc:
+            return _refused(request, exc.message, _detail_url(lead))
+        except (ValidationError, DomainError) as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(request, "Lead saved.")
+            if inline:
+                return _answer(
+                    request, _reload(request, slug), "details", oob=("head", "controls", "timeline")
+                )
+            return _redirect(request, _detail_url(lead))
+    context = {"form": form, "lead": lead, "action": reverse("leads:edit", args=[slug])}
+    context["inline"] = inline
+    status = INVALID if form.errors else 200
+    return render_page(request, FORM, context, partial="form", status=status)

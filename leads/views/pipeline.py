@@ -1,0 +1,62 @@
+"""The pipeline board: a column per status; moving a card changes the lead's status, by drag
+and drop or by the keyboard-usable move menu on every card (a plain form without JavaScript)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from crm.domain import DomainError
+from crm.web import AuthedRequest, actor_of, is_fragment, render_page
+from leads import selectors, services
+from leads.list_forms import LIST_TYPES
+from leads.views.common import lead_or_404
+
+CARDS_PER_COLUMN = 50
+
+
+def _list_type(value: str | None) -> str:
+    return value if value in dict(LIST_TYPES) else "all"
+
+
+def _board(request: AuthedRequest, list_type: str) -> HttpResponse:
+    columns = selectors.pipeline(
+        actor=actor_of(request), list_type=list_type, per_status=CARDS_PER_COLUMN
+    )
+    context = {
+        "columns": columns,
+        "statuses": [status for status, _, _ in columns],
+        "list_type": list_type,
+        "list_types": LIST_TYPES,
+        "per_column": CARDS_PER_COLUMN,
+    }
+    return render_page(request, "leads/pipeline.html", context, partial="board")
+
+
+@require_GET
+@login_required
+def board(request: AuthedRequest) -> HttpResponse:
+    return _board(request, _list_type(request.GET.get("list_type")))
+
+
+@require_POST
+@login_required
+def move(request: AuthedRequest) -> HttpResponse:
+    lead = lead_or_404(request, request.POST.get("slug", ""))
+    status = request.POST.get("status", "")
+    try:
+        services.lead_update(actor=actor_of(request), lead=lead, data={"status": status})
+    except (DomainError, ValidationError) as exc:
+        why = exc.message if isinstance(exc, DomainError) else "; ".join(exc.messages)
+        messages.error(request, f"{lead} was not moved: {why}")
+    else:
+        messages.success(request, f"{lead} moved to {lead.status.label}.")
+    list_type = _list_type(request.POST.get("list_type"))
+    if is_fragment(request):
+        return _board(request, list_type)
+    return redirect(f"{reverse('leads:pipeline')}?list_type={list_type}")

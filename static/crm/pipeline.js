@@ -1,0 +1,51 @@
+// Pipeline board: drag a card onto another column to move the lead there. The move itself is
+// the same POST as the card's "Move" menu, sent with htmx; the server answers the new board.
+(function () {
+  "use strict";
+  var dragged = null;
+
+  document.addEventListener("dragstart", function (event) {
+    var card = event.target.closest && event.target.closest(".board-card");
+    if (!card) return;
+    dragged = card;
+    card.classList.add("dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", card.dataset.slug);
+  });
+
+  document.addEventListener("dragend", function () {
+    if (dragged) dragged.classList.remove("dragging");
+    dragged = null;
+    document.querySelectorAll(".board-column.drop-target").forEach(function (column) {
+      column.classList.remove("drop-target");
+    });
+  });
+
+  document.addEventListener("dragover", function (event) {
+    var column = event.target.closest && event.target.closest(".board-column");
+    if (!column || !dragged) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    column.classList.add("drop-target");
+  });
+
+  document.addEventListener("dragleave", function (event) {
+    var column = event.target.closest && event.target.closest(".board-column");
+    if (column && !column.contains(event.relatedTarget)) column.classList.remove("drop-target");
+  });
+
+  document.addEventListener("drop", function (event) {
+    var column = event.target.closest && event.target.closest(".board-column");
+    if (!column) return;
+    event.preventDefault();
+    var slug = event.dataTransfer.getData("text/plain") || (dragged && dragged.dataset.slug);
+    var from = dragged && dragged.closest(".board-column");
+    if (!slug || (from && from === column)) return;
+    var board = document.getElementById("board");
+    htmx.ajax("POST", board.dataset.moveUrl, {
+      target: "#board",
+      swap: "outerHTML",
+      values: { slug: slug, status: column.dataset.status, list_type: board.dataset.listType },
+    });
+  });
+})();
