@@ -116,7 +116,8 @@ def main() -> None:
         (f"page {total // 100:,} (halfway)", f"/leads/?after={cursor}"),
         ("status filter", "/leads/?status=customer"),
         ("sorted by name", "/leads/?ordering=last_name"),
-        ("search", "/leads/?search=Tanaka"),
+        ("search, many matches", "/leads/?search=Tanaka"),
+        ("search, one match", f"/leads/?search=lead{total // 3}@"),
         ("owned by me", "/leads/?list_type=owned"),
     ]
     print(f"{'who':<14} {'case':<40} {'median ms':>10} {'worst ms':>9} {'queries':>8}")

@@ -116,19 +116,25 @@ def lead_list(*, actor: Actor, list_type: str | None, filters: dict) -> QuerySet
     return qs.select_related("owner", "assignee")
 
 
-def lead_detail_queryset() -> QuerySet[Lead]:
+def lead_detail_queryset(*, appointments: bool = True) -> QuerySet[Lead]:
+    """A lead with its people and live notes (and live appointments unless the caller reads
+    them itself, as the web page's appointments section does)."""
     from appointments.models import Appointment
 
-    return Lead.objects.select_related("owner", "assignee").prefetch_related(
+    prefetches: list[Prefetch] = [
         Prefetch(
             "notes",
             queryset=LeadNote.objects.filter(deleted_at__isnull=True).select_related("author"),
-        ),
-        Prefetch(
-            "appointments",
-            queryset=Appointment.objects.alive().select_related("host", "lead"),
-        ),
-    )
+        )
+    ]
+    if appointments:
+        prefetches.append(
+            Prefetch(
+                "appointments",
+                queryset=Appointment.objects.alive().select_related("host", "lead"),
+            )
+        )
+    return Lead.objects.select_related("owner", "assignee").prefetch_related(*prefetches)
 
 
 def overview(*, actor: Actor) -> dict:

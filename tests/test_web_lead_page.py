@@ -771,10 +771,9 @@ def test_lead_page_queries(web, salesperson, busy_lead, django_assert_num_querie
     grow(busy_lead, salesperson, n)
     client = web(salesperson)
     # + the lead joined to owner, assignee, status, source; + its live notes with authors;
-    # + its live appointments (the selector's prefetch); + its tags; + the appointments
-    # section's own list; + the status choices; + the custom fields; + the timeline's latest
-    # events with actors and API keys
-    with django_assert_num_queries(AUTH + 8):
+    # + its tags; + the appointments section's own list; + the status choices; + the custom
+    # fields; + the timeline's latest events with actors and API keys
+    with django_assert_num_queries(AUTH + 7):
         response = client.get(f"/leads/{busy_lead.slug}/")
     assert response.content.decode().count('class="note-text"') == n
 
@@ -786,7 +785,7 @@ def test_lead_page_queries_for_a_manager(
     grow(busy_lead, salesperson, n)
     client = web(manager)
     # as for a salesperson, + the users for the Owner and Assignee selects
-    with django_assert_num_queries(AUTH + 9):
+    with django_assert_num_queries(AUTH + 8):
         client.get(f"/leads/{busy_lead.slug}/")
 
 
@@ -794,8 +793,8 @@ def test_lead_page_queries_for_a_manager(
 def test_details_fragment_queries(web, salesperson, busy_lead, django_assert_num_queries, n):
     grow(busy_lead, salesperson, n)
     client = web(salesperson)
-    # + the lead; + notes, appointments, tags (prefetched with it); + the custom fields
-    with django_assert_num_queries(AUTH + 5):
+    # + the lead; + notes, tags (prefetched with it); + the custom fields
+    with django_assert_num_queries(AUTH + 4):
         client.get(f"/leads/{busy_lead.slug}/", headers=HTMX)
 
 
@@ -803,9 +802,9 @@ def test_details_fragment_queries(web, salesperson, busy_lead, django_assert_num
 def test_inline_edit_form_queries(web, salesperson, busy_lead, django_assert_num_queries, n):
     grow(busy_lead, salesperson, n)
     client = web(salesperson)
-    # + the lead with its prefetches (notes, appointments, tags); + statuses; + sources;
-    # + the custom fields
-    with django_assert_num_queries(AUTH + 7):
+    # + the lead with its prefetches (notes, tags); + statuses; + sources; + the custom
+    # fields
+    with django_assert_num_queries(AUTH + 6):
         client.get(f"/leads/{busy_lead.slug}/edit/?inline=1", headers=HTMX)
 
 
@@ -813,9 +812,9 @@ def test_inline_edit_form_queries(web, salesperson, busy_lead, django_assert_num
 def test_note_add_fragment_queries(web, salesperson, busy_lead, django_assert_num_queries, n):
     grow(busy_lead, salesperson, n)
     client = web(salesperson)
-    # + the lead with its prefetches (4); + savepoint, INSERT note, INSERT event, release;
-    # + the lead again with its prefetches (4) for the fragments; + the timeline's events
-    with django_assert_num_queries(AUTH + 4 + 4 + 4 + 1):
+    # + the lead with its prefetches (3); + savepoint, INSERT note, INSERT event, release;
+    # + the lead again with its prefetches (3) for the fragments; + the timeline's events
+    with django_assert_num_queries(AUTH + 3 + 4 + 3 + 1):
         client.post(f"/leads/{busy_lead.slug}/notes/", {"note": "Hi"}, headers=HTMX)
 
 
@@ -823,8 +822,8 @@ def test_note_add_fragment_queries(web, salesperson, busy_lead, django_assert_nu
 def test_status_fragment_queries(web, salesperson, busy_lead, django_assert_num_queries, n):
     grow(busy_lead, salesperson, n)
     client = web(salesperson)
-    # + the lead with its prefetches (4); + the status choices; + the service: savepoint,
+    # + the lead with its prefetches (3); + the status choices; + the service: savepoint,
     # status check, UPDATE lead, INSERT "updated" and "status_changed" events, release;
-    # + the lead again (4); + the status choices for the select; + the timeline
-    with django_assert_num_queries(AUTH + 4 + 1 + 6 + 4 + 1 + 1):
+    # + the lead again (3); + the status choices for the select; + the timeline
+    with django_assert_num_queries(AUTH + 3 + 1 + 6 + 3 + 1 + 1):
         client.post(f"/leads/{busy_lead.slug}/status/", {"status": "closed"}, headers=HTMX)

@@ -45,7 +45,9 @@ TIMELINE_LIMIT = 50
 def _page_queryset():
     """The lead with everything its page shows, in a fixed number of queries."""
     return (
-        selectors.lead_detail_queryset().select_related("status", "source").prefetch_related("tags")
+        selectors.lead_detail_queryset(appointments=False)
+        .select_related("status", "source")
+        .prefetch_related("tags")
     )
 
 

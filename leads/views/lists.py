@@ -83,7 +83,15 @@ def _table_context(request: AuthedRequest, query: QueryDict) -> dict:
 @login_required
 def lead_list(request: AuthedRequest) -> HttpResponse:
     context = _table_context(request, request.GET)
-    return render_page(request, "leads/list.html", context, partial="lead-table")
+    response = render_page(request, "leads/list.html", context, partial="lead-table")
+    if is_fragment(request):
+        # The address bar shows the filters in use, not every empty field of the filter form.
+        cursor = {k: request.GET[k] for k in ("after", "before") if request.GET.get(k)}
+        query = urlencode({**context["query"], **cursor})
+        response["HX-Push-Url"] = (
+            f"{reverse('leads:list')}?{query}" if query else reverse("leads:list")
+        )
+    return response
 
 
 @require_POST
