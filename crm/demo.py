@@ -66,9 +66,7 @@ def seed(*, leads: int = 60, seed: int = 7) -> dict[str, User]:
     users = demo_users()
     manager = Actor(user=users[Role.SALES_MANAGER])
     workers = [users[Role.SALESPERSON], users[Role.JR_SALESPERSON], users[Role.SALES_MANAGER]]
-    statuses = list(
-        Status.objects.filter(active=True).exclude(pk="deleted").values_list("pk", flat=True)
-    )
+    statuses = list(Status.objects.assignable().values_list("pk", flat=True))
     sources = list(Source.objects.filter(active=True).values_list("pk", flat=True))
     now = timezone.now()
     for i in range(leads):

@@ -21,7 +21,7 @@ from rest_framework.serializers import CharField as ApiCharField
 from crm.domain import Actor
 from crm.models import User
 from leads import access
-from leads.models import DELETED_STATUS, DataType, Field, Lead, LeadNote, Source, Status
+from leads.models import DataType, Field, Lead, LeadNote, Source, Status
 from leads.services import DEFAULT_STATUS, REQUIRED
 
 # The REST API's wording ("Ensure this field has no more than N characters.").
@@ -65,12 +65,12 @@ def _person_label(user: User) -> str:
 
 def status_choices() -> list[tuple[str, str]]:
     """The statuses a lead may be given: the active ones but ``deleted``."""
-    statuses = Status.objects.filter(active=True).exclude(pk=DELETED_STATUS)
+    statuses = Status.objects.assignable()
     return [(s.key, s.label) for s in statuses]
 
 
 def source_choices() -> list[tuple[str, str]]:
-    return [(s.key, s.label) for s in Source.objects.filter(active=True)]
+    return [(s.key, s.label) for s in Source.objects.assignable()]
 
 
 def people_choices(lead: Lead | None) -> list[User]:

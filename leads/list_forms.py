@@ -12,7 +12,7 @@ from django.utils import timezone
 from crm.domain import Actor
 from crm.models import User
 from leads import access
-from leads.models import DELETED_STATUS, Campaign, Lead, Source, Status
+from leads.models import Campaign, Lead, Source, Status
 
 LIST_TYPES = [("all", "All I can see"), ("owned", "Owned by me"), ("assigned", "Assigned to me")]
 ORDERINGS = [
@@ -51,7 +51,7 @@ class LeadListForm(forms.Form):
     def __init__(self, data: Any, *, actor: Actor) -> None:
         super().__init__(data)
         any_ = [("", "Any")]
-        statuses = Status.objects.filter(active=True).exclude(pk=DELETED_STATUS)
+        statuses = Status.objects.assignable()
         self.fields["status"].choices = any_ + [(s.key, s.label) for s in statuses]
         self.fields["source"].choices = any_ + [(s.key, s.label) for s in Source.objects.all()]
         people = any_ + _active_users()
@@ -132,7 +132,7 @@ class BulkForm(forms.Form):
         super().__init__(data)
         self.actor = actor
         self.fields["leads"].error_messages["required"] = "Select at least one lead."
-        statuses = Status.objects.filter(active=True).exclude(pk=DELETED_STATUS)
+        statuses = Status.objects.assignable()
         self.fields["status"].choices = [("", "Choose…")] + [(s.key, s.label) for s in statuses]
         people = _active_users() if access.can_give(actor) else [(actor.user.username, "Me")]
         self.fields["assignee"].choices = [("", "Choose…"), ("-", "Nobody"), *people]

@@ -24,6 +24,12 @@ def new_slug() -> str:
     return base64.b32encode(secrets.token_bytes(10)).decode().lower()
 
 
+class ChoiceListQuerySet(models.QuerySet):
+    def assignable(self) -> "ChoiceListQuerySet":
+        """The entries a lead may be given: the active ones, never the reserved ``deleted``."""
+        return self.filter(active=True).exclude(pk=DELETED_STATUS)
+
+
 class ChoiceList(models.Model):
     """An admin-editable list entry whose key never changes once created."""
 
@@ -37,6 +43,8 @@ class ChoiceList(models.Model):
     )
     order = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)
+
+    objects = ChoiceListQuerySet.as_manager()
 
     class Meta:
         abstract = True

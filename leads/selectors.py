@@ -142,7 +142,7 @@ def overview(*, actor: Actor) -> dict:
     leads = visible_leads(actor)
     by_status = dict(leads.order_by().values_list("status_id").annotate(n=Count("id")))
     by_source = dict(leads.order_by().values_list("source_id").annotate(n=Count("id")))
-    statuses = list(Status.objects.filter(active=True).exclude(pk="deleted"))
+    statuses = list(Status.objects.assignable())
     sources = list(Source.objects.filter(active=True))
     return {
         "status": [(s, by_status.get(s.key, 0)) for s in statuses],
@@ -283,7 +283,7 @@ def pipeline(
     from django.db.models import F, Window
     from django.db.models.functions import RowNumber
 
-    statuses = list(Status.objects.filter(active=True).exclude(pk="deleted"))
+    statuses = list(Status.objects.assignable())
     leads = lead_list(actor=actor, list_type=list_type, filters={}).order_by()
     counts = dict(leads.values_list("status_id").annotate(n=Count("id")))
     ranked = (

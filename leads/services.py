@@ -182,7 +182,7 @@ def _list_errors(
     def valid(model: type[Status] | type[Source], key: Any, keys: Any) -> bool:
         if keys is not None:
             return key in keys
-        return model.objects.filter(pk=key, active=True).exclude(pk=DELETED_STATUS).exists()
+        return model.objects.assignable().filter(pk=key).exists()
 
     errors: dict[str, list[str]] = {}
     for name, model, keys in (("status", Status, statuses), ("source", Source, sources)):
@@ -478,12 +478,8 @@ class LeadChoices:
 def lead_choices() -> LeadChoices:
     """Three queries: the statuses, the sources and the custom fields a lead may take."""
     return LeadChoices(
-        statuses=dict(
-            Status.objects.filter(active=True)
-            .exclude(pk=DELETED_STATUS)
-            .values_list("key", "label")
-        ),
-        sources=dict(Source.objects.filter(active=True).values_list("key", "label")),
+        statuses=dict(Status.objects.assignable().values_list("key", "label")),
+        sources=dict(Source.objects.assignable().values_list("key", "label")),
         fields={f.system_name: f for f in active_custom_fields()},
     )
 

@@ -285,6 +285,17 @@ def test_the_details_fragment_is_what_cancel_swaps_back(web, salesperson):
     assert "<html" not in html and 'id="lead-notes"' not in html
 
 
+def test_the_timeline_fragment_refreshes_alone(web, salesperson):
+    lead = LeadFactory(owner=salesperson)
+    NoteFactory(lead=lead, by=salesperson, text="Asked for the price list")
+    response = web(salesperson).get(f"/leads/{lead.slug}/?part=timeline", headers=HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<section class="card" id="lead-timeline"')
+    assert "Asked for the price list" in html
+    assert "<html" not in html and 'id="lead-details"' not in html
+
+
 # --- status, people ------------------------------------------------------------------------
 
 

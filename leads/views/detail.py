@@ -203,8 +203,10 @@ def _form_kwargs(request: AuthedRequest, lead: Lead | None = None, inline: bool 
 @require_GET
 @login_required
 def lead_detail(request: AuthedRequest, slug: str) -> HttpResponse:
-    """The lead page; for HTMX its details card (what the inline edit's Cancel swaps back)."""
-    return _answer(request, _reload(request, slug), "details")
+    """The lead page; for HTMX its details card (what the inline edit's Cancel swaps back), or
+    with ``?part=timeline`` its timeline (refreshed when the appointments section changes)."""
+    part = "timeline" if request.GET.get("part") == "timeline" else "details"
+    return _answer(request, _reload(request, slug), part)
 
 
 @require_POST

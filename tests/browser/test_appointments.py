@@ -88,6 +88,8 @@ def test_book_then_conflict_on_the_lead_page(page_for, seller, lead, day):
     expect(section.locator("li.appt")).to_have_count(1)
     expect(section.locator("li.appt")).to_contain_text("Bring the quote")
     expect(page.locator("#messages")).to_contain_text("Appointment booked for")
+    # The lead's timeline, another part of the page, shows the booking too.
+    expect(page.locator("#lead-timeline")).to_contain_text("Appointment booked")
 
     # The same time again: refused, the reason right under Start, the page not reloaded.
     form = section.locator("form.appt-book")
