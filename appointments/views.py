@@ -144,10 +144,15 @@ def _rows(
 
 
 def _appointment_or_404(actor: Actor, pk: int) -> Appointment:
+    """An appointment on a live lead the user can see: on the web pages a deleted lead's
+    appointments are unknown, as the lead is (the agenda, week and feed leave them out too)."""
     try:
-        return selectors.appointment_for_actor(actor, pk)
+        appointment = selectors.appointment_for_actor(actor, pk)
     except NotFound:
         raise Http404("No such appointment.") from None
+    if appointment.lead.is_deleted:
+        raise Http404("No such appointment.")
+    return appointment
 
 
 def _lead_url(request: HtmxHttpRequest, appointment: Appointment) -> str:
