@@ -119,6 +119,8 @@ def main() -> None:
         ("search, many matches", "/leads/?search=Tanaka"),
         ("search, one match", f"/leads/?search=lead{total // 3}@"),
         ("owned by me", "/leads/?list_type=owned"),
+        ("dashboard", "/"),
+        ("pipeline board", "/pipeline/"),
     ]
     print(f"{'who':<14} {'case':<40} {'median ms':>10} {'worst ms':>9} {'queries':>8}")
     for role in (Role.SALES_MANAGER, Role.SALESPERSON):

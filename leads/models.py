@@ -193,6 +193,13 @@ class Lead(models.Model):
             models.Index(fields=["phone"], name="lead_phone_idx"),
             models.Index(fields=["last_name", "first_name"], name="lead_name_idx"),
             models.Index(fields=["external_id"], name="lead_external_id_idx"),
+            # Counts by source skip the deleted leads without reading the table.
+            models.Index(fields=["source", "status"], name="lead_source_status_idx"),
+            models.Index(
+                fields=["followup_date"],
+                name="lead_followup_idx",
+                condition=models.Q(followup_date__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

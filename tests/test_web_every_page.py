@@ -24,7 +24,9 @@ from datetime import datetime, time, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -34,7 +36,7 @@ from crm.domain import Actor
 from crm.roles import Role
 from leads import imports
 from leads.models import LeadImport, LeadNote
-from leads.services import field_create, lead_delete
+from leads.services import field_create, lead_delete, lead_update
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory
 
 pytestmark = pytest.mark.django_db
@@ -343,7 +345,7 @@ FULL_PAGE_FOR_HTMX = {"dashboard", "login", "password_change"}
 # More addresses of a page worth opening: its query strings, filled from the World.
 QUERIES: dict[str, list[Callable[[World], str]]] = {
     "leads:list": [
-        lambda w: "?q=Lee&status=prospect&ordering=-last_name",
+        lambda w: "?search=Lee&status=prospect&ordering=-last_name",
         lambda w: "?list_type=all&created_after=2000-01-01&created_before=2999-01-01",
         lambda w: "?created_after=not-a-date",  # an invalid filter shows its error
     ],
@@ -362,6 +364,62 @@ QUERIES: dict[str, list[Callable[[World], str]]] = {
 @pytest.fixture
 def colour(db):
     return field_create(label="Favourite colour")
+
+
+# --- queries do not grow with rows -------------------------------------------------------
+
+GROWTH = 8
+
+
+def grow(world: World, user) -> None:
+    """``GROWTH`` more of everything a page lists: leads the user owns and is assigned (with
+    tags, a follow-up due, notes, appointments and their timeline events), and more notes and
+    appointments on the world's lead."""
+    due = timezone.now() - timedelta(hours=1)
+    for i in range(GROWTH):
+        lead = LeadFactory(by=user, owner=user, assignee=user, followup_date=due)
+        lead_update(actor=Actor(user=user), lead=lead, data={}, tags=[f"tag {i}", "shared"])
+        NoteFactory(lead=lead, by=user)
+        NoteFactory(lead=world.lead, by=user)
+        AppointmentFactory(lead=lead, by=user)
+        AppointmentFactory(lead=world.lead, by=user)
+
+
+def count_queries(client: Client, url: str, headers: dict | None = None) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, headers=headers or {})
+        html_of(response)  # a streamed answer runs its queries while it is read
+    assert response.status_code == 200, f"GET {url}: {response.status_code}"
+    return len(captured)
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in GET_ROUTES if r.name not in SIGNED_IN_ANSWERS], ids=str
+)
+def test_no_page_runs_more_queries_for_more_rows(route, users, colour):
+    """Each page and its HTMX fragment run as many queries with eight times the rows: no
+    N+1 anywhere. (The exact counts, query by query, are pinned in each page's own tests.)"""
+    manager = users["sales_manager"]
+    world = world_for(manager, by=manager, custom_field=colour)
+    client = signed_in(manager)
+    base = url_of(route, world)
+    urls = [base] + [base + query(world) for query in QUERIES.get(route.name, [])]
+    for url in urls:
+        count_queries(client, url)  # first visits may set things up (e.g. a calendar feed)
+
+    def counts() -> dict[str, int]:
+        return {
+            f"{'HTMX ' if htmx else ''}GET {url}": count_queries(
+                client, url, HTMX if htmx else None
+            )
+            for url in urls
+            for htmx in (False, True)
+        }
+
+    before = counts()
+    grow(world, manager)
+    after = counts()
+    assert before == after, {k: (before[k], n) for k, n in after.items() if before[k] != n}
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -17,7 +17,7 @@ from leads import selectors, services
 from leads.list_forms import LIST_TYPES
 from leads.views.common import lead_or_404
 
-CARDS_PER_COLUMN = 50
+CARDS_PER_COLUMN = 25  # the newest per column; the rest are a click away in the list
 
 
 def _list_type(value: str | None) -> str:
