@@ -1,5 +1,6 @@
 # Two commands for a new user (see README.md):
 #   make run   set up a virtualenv, migrate SQLite, add demo data, serve http://127.0.0.1:8000
+#              (with the background worker beside the server)
 #   make test  set up the same virtualenv and run the checks and the whole test suite
 # DATABASE_URL=postgres://... selects PostgreSQL for either.
 
@@ -20,9 +21,12 @@ $(BIN)/.installed: pyproject.toml
 
 setup: $(BIN)/.installed
 
+# The background worker (webhook deliveries) runs beside the server and stops with it.
 run: setup
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py run_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 lint: setup

@@ -61,3 +61,21 @@ class ApiKey(models.Model):
 
     def matches(self, secret: str) -> bool:
         return hmac.compare_digest(self.secret_hash, hash_secret(secret))
+
+
+class RateCounter(models.Model):
+    """Requests an API key made in its current window (one row per key and period), shared by
+    every server process. ``window`` is the epoch second or day the count belongs to."""
+
+    key = models.CharField(max_length=64)
+    period = models.CharField(max_length=8)
+    window = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "period"], name="unique_rate_counter")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.period}={self.count}"

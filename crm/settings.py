@@ -51,9 +51,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks_db",
     "crm",
     "leads",
     "appointments",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +157,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "crm.api.envelope.exception_handler",
+    # Requests per API key (CRM["RATE_LIMIT_PER_SECOND"], ["RATE_LIMIT_PER_DAY"]).
+    "DEFAULT_THROTTLE_CLASSES": ["crm.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -182,6 +186,16 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["crm.api.schema.drop_aliases"],
 }
 
+# Background tasks (webhook deliveries). By default a queue in the database, run by
+# `manage.py run_worker`; set TASKS_BACKEND to another django.tasks backend (e.g. an RQ one)
+# to use a real queue at scale.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
 CRM = {
     # How often an API key's last-used time is written (seconds); reads stay read-only between.
     "API_KEY_TOUCH_INTERVAL": 60,
@@ -189,6 +203,33 @@ CRM = {
     "OVERVIEW_APPOINTMENTS_LIMIT": 100,
     # Rows per page of the web app's leads list.
     "LEADS_PAGE_SIZE": 50,
+    # Partner APIs (JSON-RPC and lead_set): objects per call, and requests per API key.
+    "RPC_MAX_OBJECTS": int(os.environ.get("RPC_MAX_OBJECTS", "500")),
+    "RATE_LIMIT_PER_SECOND": int(os.environ.get("RATE_LIMIT_PER_SECOND", "10")),
+    "RATE_LIMIT_PER_DAY": int(os.environ.get("RATE_LIMIT_PER_DAY", "50000")),
+    # Where request counts live: "database" (default, shared by every server process) or the
+    # alias of a shared cache in CACHES (e.g. Redis). Never per-process memory.
+    "RATE_LIMIT_STORE": os.environ.get("RATE_LIMIT_STORE", "database"),
+    # lead_set file uploads: the largest file accepted, in bytes.
+    "LEAD_FILE_MAX_BYTES": int(os.environ.get("LEAD_FILE_MAX_BYTES", str(5 * 1024 * 1024))),
+    # lead_set's govt_id: the system name of the custom field that stores it (an administrator
+    # creates the field). Unset: lead_set refuses govt_id rather than drop it.
+    "LEAD_SET_GOVT_ID_FIELD": os.environ.get("LEAD_SET_GOVT_ID_FIELD", ""),
+}
+
+# Webhooks (SPEC §7): POSTs of changed leads to subscribed URLs, from `manage.py run_worker`.
+WEBHOOKS = {
+    # A failed POST is retried after BACKOFF_SECONDS, doubling each time up to
+    # BACKOFF_MAX_SECONDS (+-20% jitter), until MAX_AGE_SECONDS after the delivery was created;
+    # then the delivery is marked failed.
+    "BACKOFF_SECONDS": float(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "30")),
+    "BACKOFF_MAX_SECONDS": float(os.environ.get("WEBHOOK_BACKOFF_MAX_SECONDS", "3600")),
+    "MAX_AGE_SECONDS": float(os.environ.get("WEBHOOK_MAX_AGE_SECONDS", str(3 * 24 * 3600))),
+    # Socket timeout of a POST (connect, and each read). A delivery in flight stays locked for
+    # 2 x TIMEOUT + 5 seconds; after that a worker may try it again.
+    "TIMEOUT_SECONDS": float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10")),
+    # How often a running worker re-queues deliveries and changes a killed worker left behind.
+    "SWEEP_SECONDS": float(os.environ.get("WEBHOOK_SWEEP_SECONDS", "60")),
 }
 
 LOGGING = {

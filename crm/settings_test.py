@@ -3,12 +3,14 @@
 import os
 
 from .settings import *  # noqa: F403
-from .settings import DATABASES
+from .settings import CRM, DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# No test trips the per-API-key limits by accident; tests of the limits set their own.
+CRM = {**CRM, "RATE_LIMIT_PER_SECOND": 100_000, "RATE_LIMIT_PER_DAY": 10**9}
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: concurrency tests open one connection per thread.
@@ -16,3 +18,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     name = os.environ.get("TEST_SQLITE_NAME", ".test-db.sqlite3")
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / name)}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
+
+# Tasks are recorded, never run, in the test process: nothing runs inline and nothing reaches
+# the network by surprise. Tests that need a real queue opt in (the webhook process tests
+# switch to the database backend and run `manage.py run_worker` in a subprocess).
+TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}

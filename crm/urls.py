@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
@@ -8,6 +8,8 @@ from appointments.api import views as appointment_api
 from crm import views as web
 from crm.api import views as auth_api
 from leads.api import views as lead_api
+from leads.api.lead_set import lead_set
+from leads.rpc import views as rpc
 from leads.views import dashboard
 
 # The documented paths live under api/v1/leads/; the source docs' sample code leaves out
@@ -64,6 +66,9 @@ urlpatterns = [
     path("", include("appointments.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("pubapi/v1/", rpc.endpoint, {"version": "v1"}, name="pubapi-v1"),
+    path("pubapi/v1.2/", rpc.endpoint, {"version": "v1.2"}, name="pubapi-v1.2"),
+    re_path(r"^api/service/lead_set/?$", lead_set, name="lead-set"),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", **public), name="api-docs"),
 ]

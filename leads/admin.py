@@ -28,6 +28,8 @@ class ChoiceListAdmin(admin.ModelAdmin):
 
 @admin.register(Status)
 class StatusAdmin(ChoiceListAdmin):
+    list_display = [*ChoiceListAdmin.list_display, "rpc_status"]
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return obj is None or obj.key != DELETED_STATUS
 

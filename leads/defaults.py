@@ -11,6 +11,16 @@ STATUSES = [
     ("deleted", "Deleted", "Removed from lists; an administrator can restore it.", "#b91c1c"),
 ]
 
+# The JSON-RPC API's leadStatus for each status (SharpSpring's values); editable in the admin.
+RPC_STATUSES = {
+    "prospect": "open",
+    "tentative": "unqualified",
+    "potential": "qualified",
+    "contact": "contact",
+    "customer": "contactWithOpp",
+    "closed": "unqualified",
+}
+
 SOURCES = [
     ("website", "Website"),
     ("referral", "Referral"),

@@ -55,6 +55,16 @@ class ChoiceList(models.Model):
 
 
 class Status(ChoiceList):
+    # The JSON-RPC API's ``leadStatus`` (SharpSpring: open, unqualified, qualified, contact,
+    # contactWithOpp). Reads answer it for this status; a write of that value takes the first
+    # status (in order) that maps to it.
+    rpc_status = models.CharField(
+        "JSON-RPC leadStatus",
+        max_length=32,
+        blank=True,
+        help_text="The leadStatus value partners of the JSON-RPC API see for this status.",
+    )
+
     class Meta(ChoiceList.Meta):
         verbose_name_plural = "statuses"
 
@@ -245,6 +255,8 @@ class EventType(models.TextChoices):
     DELETED = "deleted", "Deleted"
     RESTORED = "restored", "Restored"
     MERGED = "merged", "Merged"
+    FILE_ATTACHED = "file_attached", "File attached"
+    FOLLOWUP_SET = "followup_set", "Follow-up set"
     EMAIL_OPENED = "emailOpened", "Email opened"
     FORM_SUBMIT = "formSubmit", "Form submitted"
     EMAIL_VISIT = "emailVisit", "Visit from an email"
@@ -318,6 +330,28 @@ class ListMembership(models.Model):
 
     def __str__(self) -> str:
         return f"Lead {self.lead_id} in list {self.list_id}"
+
+
+class LeadFile(models.Model):
+    """A file attached to a lead (lead_set's ``upload_file_name`` + ``upload_file_contents``)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=255)
+    file = models.FileField(upload_to="lead_files/%Y/%m/")
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "crm.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class DataType(models.TextChoices):

@@ -362,21 +362,14 @@ def duplicate_keys(values: Mapping[str, Any]) -> dict[str, set[tuple]]:
     return keys
 
 
-def find_duplicates(
-    *, actor: Actor, candidates: Sequence[Mapping[str, Any] | None]
-) -> list[Duplicate | None]:
-    """For each candidate (lead field values, or None to leave it out), what it duplicates: a
-    live lead the actor may see, else an earlier candidate; None if nothing.
-
-    An existing lead wins over an earlier candidate, then the rules in order (email, name and
-    phone, name and address); among several leads the oldest. At most three queries (one per
-    rule) for any number of candidates."""
-    keyed = [duplicate_keys(c) if c is not None else None for c in candidates]
-
-    def wanted(kind: str) -> set[tuple]:
-        return {key for keys in keyed if keys for key in keys[kind]}
-
-    emails, name_phones, name_places = wanted("email"), wanted("name_phone"), wanted("name_address")
+def _leads_by_key(
+    actor: Actor, wanted: dict[str, set[tuple]]
+) -> dict[tuple[str, tuple], list[Lead]]:
+    """The live leads the actor may see under each duplicate key (kind, key), oldest first,
+    for the ``wanted`` keys of each kind (at most one query per kind). Leads found are listed
+    under every key they have, wanted or not."""
+    emails, name_phones = wanted.get("email"), wanted.get("name_phone")
+    name_places = wanted.get("name_address")
     leads = visible_leads(actor).select_related("owner").order_by("pk")
     found: list[Lead] = []
     if emails:
@@ -394,11 +387,45 @@ def find_duplicates(
     unique: dict[int, Lead] = {}  # one instance per lead, however many rules found it
     for lead in found:
         unique.setdefault(lead.pk, lead)
-    existing: dict[tuple[str, tuple], Lead] = {}
+    existing: dict[tuple[str, tuple], list[Lead]] = {}
     for lead in sorted(unique.values(), key=lambda lead: lead.pk):
         for kind, keys in duplicate_keys({f: getattr(lead, f) for f in DUPLICATE_FIELDS}).items():
             for key in keys:
-                existing.setdefault((kind, key), lead)
+                existing.setdefault((kind, key), []).append(lead)
+    return existing
+
+
+def duplicate_leads(*, actor: Actor, values: Mapping[str, Any], kinds: Sequence[str]) -> list[Lead]:
+    """Every live lead the actor may see that ``values`` (lead field values, model names)
+    duplicates by one of the rules ``kinds`` (keys of ``DUPLICATE_KINDS``; the rules are ORed),
+    oldest first. The rules of ``find_duplicates``; at most one query per rule."""
+    unknown = set(kinds) - set(DUPLICATE_KINDS)
+    if unknown:
+        raise ValueError(f"Unknown duplicate rules: {sorted(unknown)}")
+    keys = duplicate_keys(values)
+    wanted = {kind: keys[kind] for kind in kinds}
+    found: dict[int, Lead] = {}
+    for (kind, key), leads in _leads_by_key(actor, wanted).items():
+        if key in wanted.get(kind, ()):
+            for lead in leads:
+                found.setdefault(lead.pk, lead)
+    return sorted(found.values(), key=lambda lead: lead.pk)
+
+
+def find_duplicates(
+    *, actor: Actor, candidates: Sequence[Mapping[str, Any] | None]
+) -> list[Duplicate | None]:
+    """For each candidate (lead field values, or None to leave it out), what it duplicates: a
+    live lead the actor may see, else an earlier candidate; None if nothing.
+
+    An existing lead wins over an earlier candidate, then the rules in order (email, name and
+    phone, name and address); among several leads the oldest. At most three queries (one per
+    rule) for any number of candidates."""
+    keyed = [duplicate_keys(c) if c is not None else None for c in candidates]
+    wanted = {
+        kind: {key for keys in keyed if keys for key in keys[kind]} for kind in DUPLICATE_KINDS
+    }
+    existing = {pair: leads[0] for pair, leads in _leads_by_key(actor, wanted).items()}
 
     result: list[Duplicate | None] = []
     earlier: dict[tuple[str, tuple], int] = {}

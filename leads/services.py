@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
 from django.utils import timezone
@@ -25,6 +28,7 @@ from leads.models import (
     EventType,
     Field,
     Lead,
+    LeadFile,
     LeadNote,
     Source,
     Status,
@@ -33,6 +37,7 @@ from leads.models import (
     system_name_for,
 )
 from leads.selectors import active_custom_fields
+from leads.signals import announce_changes
 
 DEFAULT_STATUS = "prospect"
 REQUIRED = "This field is required."
@@ -49,7 +54,10 @@ WRITABLE_FIELDS = frozenset(
 
 
 def record_event(*, lead: Lead, type: str, actor: Actor, data: dict | None = None) -> Event:
-    return Event.objects.create(lead=lead, type=type, data=data or {}, **actor.event_fields())
+    """Write one timeline entry, in the caller's transaction, and announce the change."""
+    event = Event.objects.create(lead=lead, type=type, data=data or {}, **actor.event_fields())
+    announce_changes([lead.pk])
+    return event
 
 
 def normalize_phone(value: str) -> str:
@@ -202,6 +210,12 @@ def _check_rules(actor: Actor, lead: Lead, changes: dict[str, Any]) -> None:
     errors = _list_errors(changes)
     if errors:
         raise ValidationError(errors)
+    check_people(actor, lead, changes)
+
+
+def check_people(actor: Actor, lead: Lead, changes: dict[str, Any]) -> None:
+    """The owner and assignee among ``changes`` (users) must be active, and only managers give
+    a lead to someone else. No query."""
     for field in ("owner", "assignee"):
         if field not in changes:
             continue
@@ -213,7 +227,7 @@ def _check_rules(actor: Actor, lead: Lead, changes: dict[str, Any]) -> None:
             raise Forbidden("You can't give a lead to someone else.", code="cannot_assign")
 
 
-def _apply(lead: Lead, data: dict[str, Any]) -> dict[str, list[Any]]:
+def apply_values(lead: Lead, data: dict[str, Any]) -> dict[str, list[Any]]:
     """Set the given fields, returning ``{field: [old, new]}`` for those that changed.
 
     Foreign keys are given as objects, except ``status`` and ``source``, given by key.
@@ -277,16 +291,44 @@ def lead_create(
     _check_rules(actor, lead, data)
     if "owner" not in data and actor.user is not None:
         data["owner"] = actor.user  # the creator owns the lead unless told otherwise
-    _apply(lead, data)
+    apply_values(lead, data)
     _full_clean(lead, set(data))
     lead.custom_fields = clean_custom_values(custom or {}, creating=True)
     lead.created_at = lead.updated_at = timezone.now()
     lead.save()
     if tags:
         _set_tags(lead, tags)
-    snapshot = {k: _json(getattr(lead, Lead._meta.get_field(k).attname)) for k in data}
-    record_event(lead=lead, type=EventType.CREATED, actor=actor, data=snapshot)
+    record_event(lead=lead, type=EventType.CREATED, actor=actor, data=created_snapshot(lead, data))
     return lead
+
+
+def created_snapshot(lead: Lead, data: dict[str, Any]) -> dict[str, Any]:
+    """What a ``created`` event records: the values the lead was given."""
+    return {k: _json(getattr(lead, Lead._meta.get_field(k).attname)) for k in data}
+
+
+def merge_custom(lead: Lead, new_custom: dict[str, Any], changed: dict[str, list[Any]]) -> None:
+    """Give the lead its new custom values, adding each that changed to ``changed``."""
+    for name in set(new_custom) | set(lead.custom_fields):
+        old, new = lead.custom_fields.get(name), new_custom.get(name)
+        if old != new:
+            changed[name] = [old, new]
+    lead.custom_fields = new_custom
+
+
+def update_events(changed: dict[str, list[Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """The timeline entries (type, data) for a lead whose fields ``changed`` ({field: [old,
+    new]}): always ``updated``, plus ``status_changed`` and ``assigned`` when those changed."""
+    changes = {k: [_json(o), _json(n)] for k, (o, n) in changed.items()}
+    events: list[tuple[str, dict[str, Any]]] = [(EventType.UPDATED, {"changes": changes})]
+    if "status" in changed:
+        old, new = changed["status"]
+        events.append((EventType.STATUS_CHANGED, {"from": old, "to": new}))
+    for person in ("owner", "assignee"):
+        if person in changed:
+            old, new = changed[person]
+            events.append((EventType.ASSIGNED, {"field": person, "from": old, "to": new}))
+    return events
 
 
 @transaction.atomic
@@ -304,15 +346,11 @@ def lead_update(
     if not access.can_edit(actor, lead):
         raise Forbidden("You are not owner of this lead.", code="not_owner")
     _check_rules(actor, lead, data)
-    changed = _apply(lead, data)
+    changed = apply_values(lead, data)
     _full_clean(lead, set(changed))
     if custom:
         new_custom = clean_custom_values(custom, current=lead.custom_fields, creating=False)
-        for name in set(new_custom) | set(lead.custom_fields):
-            old, new = lead.custom_fields.get(name), new_custom.get(name)
-            if old != new:
-                changed[name] = [old, new]
-        lead.custom_fields = new_custom
+        merge_custom(lead, new_custom, changed)
     new_tags = _set_tags(lead, tags) if tags is not None else None
     if new_tags is not None:
         changed["tags"] = [None, new_tags]
@@ -320,22 +358,8 @@ def lead_update(
         return lead
     lead.updated_at = timezone.now()
     lead.save()
-    changes = {k: [_json(o), _json(n)] for k, (o, n) in changed.items()}
-    record_event(lead=lead, type=EventType.UPDATED, actor=actor, data={"changes": changes})
-    if "status" in changed:
-        old, new = changed["status"]
-        record_event(
-            lead=lead, type=EventType.STATUS_CHANGED, actor=actor, data={"from": old, "to": new}
-        )
-    for person in ("owner", "assignee"):
-        if person in changed:
-            old, new = changed[person]
-            record_event(
-                lead=lead,
-                type=EventType.ASSIGNED,
-                actor=actor,
-                data={"field": person, "from": old, "to": new},
-            )
+    for type, data in update_events(changed):
+        record_event(lead=lead, type=type, actor=actor, data=data)
     return lead
 
 
@@ -388,7 +412,7 @@ def lead_assign(*, actor: Actor, lead: Lead, people: dict[str, User | None]) -> 
         if getattr(lead, f"{name}_id") != (person.pk if person else None)
     }
     _check_rules(actor, lead, people)
-    changed = _apply(lead, people)
+    changed = apply_values(lead, people)
     if not changed:
         return lead
     lead.updated_at = timezone.now()
@@ -432,6 +456,104 @@ def note_delete(*, actor: Actor, note: LeadNote) -> None:
     record_event(
         lead=note.lead, type=EventType.NOTE_DELETED, actor=actor, data={"note_id": note.pk}
     )
+
+
+# --- follow-ups and files ----------------------------------------------------------------
+
+FOLLOWUP_DURATION = dt.timedelta(minutes=30)
+FOLLOWUP_NOTE = "Follow-up"
+
+
+@transaction.atomic
+def lead_followup_set(
+    *,
+    actor: Actor,
+    lead: Lead,
+    when: dt.datetime | None,
+    duration: dt.timedelta = FOLLOWUP_DURATION,
+    note: str = FOLLOWUP_NOTE,
+) -> Any:
+    """Set the lead's follow-up date (None clears it) and record it on the timeline.
+
+    A new date books a pending appointment of ``duration`` with the lead's owner as host,
+    through ``appointment_create``, so its rules apply (a start in the future, no
+    double-booking); a lead without an owner gets the date and the event only. The date the
+    lead already has changes nothing; appointments booked for earlier dates stay. Returns the
+    appointment booked, if any.
+    """
+    from appointments.services import appointment_create
+
+    if lead.is_deleted:
+        raise RuleViolation("This lead is deleted.", code="lead_deleted")
+    if not access.can_edit(actor, lead):
+        raise Forbidden("You are not owner of this lead.", code="not_owner")
+    previous = lead.followup_date
+    if when == previous:
+        return None
+    appointment = None
+    if when is not None and lead.owner_id is not None:
+        appointment = appointment_create(
+            actor=actor, lead=lead, start=when, end=when + duration, note=note, host=lead.owner
+        )
+    lead.followup_date = when
+    lead.updated_at = timezone.now()
+    lead.save(update_fields=["followup_date", "updated_at"])
+    record_event(
+        lead=lead,
+        type=EventType.FOLLOWUP_SET,
+        actor=actor,
+        data={
+            "from": previous.isoformat() if previous else None,
+            "to": when.isoformat() if when else None,
+            "appointment_id": appointment.pk if appointment else None,
+        },
+    )
+    return appointment
+
+
+def lead_file_check_size(size: int) -> None:
+    """A file attached to a lead is at most ``CRM["LEAD_FILE_MAX_BYTES"]`` bytes."""
+    limit = settings.CRM["LEAD_FILE_MAX_BYTES"]
+    if size > limit:
+        raise RuleViolation(
+            f"The file is too large: {size} bytes, at most {limit} allowed.",
+            code="file_too_large",
+            field="file",
+        )
+
+
+def lead_file_base_name(name: str) -> str:
+    """``C:\\docs\\quote.pdf`` or ``../quote.pdf`` -> ``quote.pdf``: the name without any path."""
+    return re.split(r"[/\\]", name or "")[-1].strip()
+
+
+@transaction.atomic
+def lead_file_attach(*, actor: Actor, lead: Lead, name: str, content: bytes) -> LeadFile:
+    """Attach a file to the lead under its base name (any path is stripped). The bytes are
+    stored under a random name in the default storage; the timeline records the attachment."""
+    if lead.is_deleted:
+        raise RuleViolation("This lead is deleted.", code="lead_deleted")
+    if not access.can_write_activity(actor, lead):
+        raise Forbidden("You can't attach a file to this lead.", code="cannot_attach_file")
+    base = lead_file_base_name(name)
+    if not base.strip("."):
+        raise ValidationError({"name": ["Enter a file name."]})
+    lead_file_check_size(len(content))
+    lead_file = LeadFile(
+        lead=lead, name=base, size=len(content), uploaded_by=actor.user, api_key=actor.api_key
+    )
+    lead_file.full_clean(exclude=["lead", "file", "uploaded_by", "api_key"])
+    extension = re.sub(r"[^0-9A-Za-z]", "", base.rpartition(".")[2] if "." in base else "")
+    stored_name = uuid.uuid4().hex + (f".{extension[:15]}" if extension else "")
+    lead_file.file.save(stored_name, ContentFile(content), save=False)
+    lead_file.save()
+    record_event(
+        lead=lead,
+        type=EventType.FILE_ATTACHED,
+        actor=actor,
+        data={"file_id": lead_file.pk, "name": base, "size": lead_file.size},
+    )
+    return lead_file
 
 
 # --- several leads at once ----------------------------------------------------------------
@@ -490,15 +612,17 @@ def lead_errors(
     custom: dict[str, Any] | None = None,
     creating: bool,
     choices: LeadChoices,
+    into: Lead | None = None,
 ) -> dict[str, list[str]]:
     """What ``lead_create`` (``creating``) or ``lead_update`` would refuse in these values, as
     ``{field or system name: [messages]}``, found without writing or querying: the same checks
     and messages, for checking many rows before any is written. People (owner, assignee) are
-    not checked here; the write checks them."""
+    not checked here; the write checks them. The plain values are checked on ``into`` (a new
+    lead about to be created, which keeps them) or else on a scratch lead."""
     errors = _list_errors(data, statuses=choices.statuses, sources=choices.sources)
-    plain = {k: v for k, v in data.items() if not Lead._meta.get_field(k).is_relation}
+    plain = {k: v for k, v in data.items() if not _IS_RELATION[k]}
     try:
-        _full_clean_values(plain)
+        _full_clean_values(plain, into if into is not None else Lead())
     except ValidationError as exc:
         for name, messages in exc.message_dict.items():
             errors.setdefault(name, []).extend(messages)
@@ -511,9 +635,11 @@ def lead_errors(
     return errors
 
 
-def _full_clean_values(data: dict[str, Any]) -> None:
-    lead = Lead()
-    _apply(lead, data)
+_IS_RELATION = {f.name: f.is_relation for f in Lead._meta.concrete_fields}
+
+
+def _full_clean_values(data: dict[str, Any], lead: Lead) -> None:
+    apply_values(lead, data)
     _full_clean(lead, set(data))
 
 

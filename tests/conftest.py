@@ -47,6 +47,14 @@ def api_key(db) -> str:
 
 
 @pytest.fixture
+def rpc(api_key):
+    """A JSON-RPC client as a partner's code uses it (tests/rpc.py), with the API key."""
+    from tests.rpc import RpcClient
+
+    return RpcClient(api_key)
+
+
+@pytest.fixture
 def users(db) -> dict[str, Any]:
     """One user per role, named by role: users["salesperson"], users["sales_manager"], ..."""
     return {role.value: UserFactory(username=role.value, role=role.value) for role in Role}

@@ -823,9 +823,10 @@ def test_inline_edit_form_queries(web, salesperson, busy_lead, django_assert_num
 def test_note_add_fragment_queries(web, salesperson, busy_lead, django_assert_num_queries, n):
     grow(busy_lead, salesperson, n)
     client = web(salesperson)
-    # + the lead with its prefetches (3); + savepoint, INSERT note, INSERT event, release;
-    # + the lead again with its prefetches (3) for the fragments; + the timeline's events
-    with django_assert_num_queries(AUTH + 3 + 4 + 3 + 1):
+    # + the lead with its prefetches (3); + savepoint, INSERT note, INSERT event, webhook
+    # subscriptions (EXISTS), release; + the lead again with its prefetches (3) for the
+    # fragments; + the timeline's events
+    with django_assert_num_queries(AUTH + 3 + 5 + 3 + 1):
         client.post(f"/leads/{busy_lead.slug}/notes/", {"note": "Hi"}, headers=HTMX)
 
 
@@ -834,7 +835,8 @@ def test_status_fragment_queries(web, salesperson, busy_lead, django_assert_num_
     grow(busy_lead, salesperson, n)
     client = web(salesperson)
     # + the lead with its prefetches (3); + the status choices; + the service: savepoint,
-    # status check, UPDATE lead, INSERT "updated" and "status_changed" events, release;
-    # + the lead again (3); + the status choices for the select; + the timeline
-    with django_assert_num_queries(AUTH + 3 + 1 + 6 + 3 + 1 + 1):
+    # status check, UPDATE lead, INSERT "updated" and "status_changed" events with a webhook
+    # subscriptions check (EXISTS) each, release; + the lead again (3); + the status choices
+    # for the select; + the timeline
+    with django_assert_num_queries(AUTH + 3 + 1 + 8 + 3 + 1 + 1):
         client.post(f"/leads/{busy_lead.slug}/status/", {"status": "closed"}, headers=HTMX)

@@ -7,6 +7,7 @@ exception handler turns into the same envelope so no error ever leaves as a bare
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import (
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 VALIDATION_ERROR = "Validation Error"
 REQUEST_FAILED = "Request Failed"
 AUTHENTICATION_FAILED = "Authentication failed"
+TOO_MANY_REQUESTS = "Too Many Requests"
 
 
 class ApiError(Exception):
@@ -64,6 +66,18 @@ def _flatten(detail: Any) -> dict[str, list[str]]:
     return {"detail": [str(detail)]}
 
 
+def _throttled(exc: exceptions.Throttled) -> Response:
+    """429 with ``Retry-After``. The API key limits (crm.api.throttling) name their limit and
+    wait; DRF's own "Request was throttled." is replaced by a plain sentence saying the same."""
+    wait = max(1, math.ceil(exc.wait)) if exc.wait is not None else None
+    headers = {"Retry-After": str(wait)} if wait is not None else None
+    errors = _flatten(exc.detail)
+    if getattr(exc.detail, "code", None) == exceptions.Throttled.default_code:
+        after = f"Retry after {wait} second{'' if wait == 1 else 's'}." if wait else "Retry later."
+        errors = {"detail": [f"Too many requests. {after}"]}
+    return error_response(429, TOO_MANY_REQUESTS, errors, headers)
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApiError):
         return error_response(exc.status_code, exc.error_type, exc.errors)
@@ -79,8 +93,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.ParseError):
         return error_response(400, VALIDATION_ERROR, {"detail": ["Malformed request body."]})
     if isinstance(exc, exceptions.Throttled):
-        headers = {"Retry-After": str(exc.wait or 1)} if exc.wait is not None else None
-        return error_response(429, "Too Many Requests", _flatten(exc.detail), headers)
+        return _throttled(exc)
     if isinstance(exc, exceptions.ValidationError):
         return error_response(400, VALIDATION_ERROR, _flatten(exc.detail))
     if isinstance(exc, Http404):

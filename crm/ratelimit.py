@@ -1,0 +1,171 @@
+"""Per-API-key request limits (SPEC §5): ``RATE_LIMIT_PER_SECOND`` and ``RATE_LIMIT_PER_DAY``.
+
+Every adapter calls ``hit(key)`` once per request, after authenticating the key and before
+doing any work, and answers 429 with ``Retry-After`` when the verdict refuses.
+
+Counts live in a store every server process shares, never in process memory:
+
+- ``RATE_LIMIT_STORE = "database"`` (default): one ``RateCounter`` row per key and period
+  ("second", "day"), both bumped by one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``
+  statement (SQLite >= 3.35, PostgreSQL). The database serializes concurrent statements on the
+  rows, so no two requests ever read the same count, whichever process sends them.
+- any other value: the alias of a Django cache whose ``add()`` and ``incr()`` are atomic
+  across processes (Redis, Memcached). Keys carry their window and expire after it.
+
+Windows: the second is the epoch second; the day is the calendar day in UTC, so a key refused
+for the day may call again at the next UTC midnight.
+
+What counts: every request counts against the current second, refused ones included (a client
+that keeps hammering stays refused until the next second). Only allowed requests use up the
+daily budget: a request refused by the per-second limit gives its unit of the day back in the
+same transaction, so no other request ever sees it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connections, router, transaction
+from django.db.models import F
+
+from crm.models import ApiKey, RateCounter
+
+SECOND = "second"
+DAY = "day"
+DAY_SECONDS = 86_400
+
+# The time source, seconds since the epoch in UTC; tests replace it to pin the windows.
+clock: Callable[[], float] = time.time
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    period: str | None  # "second" or "day" when refused, None when allowed
+    retry_after: int  # whole seconds to wait (>= 1) when refused, 0 when allowed
+
+
+ALLOWED = Verdict(allowed=True, period=None, retry_after=0)
+REFUSED_FOR_SECOND = Verdict(allowed=False, period=SECOND, retry_after=1)
+
+
+def hit(api_key: ApiKey) -> Verdict:
+    """Count one request of ``api_key`` and decide whether it may proceed.
+
+    Call it outside any transaction, as the API adapters do: the count then commits at once.
+    Inside a caller's transaction it commits (or rolls back) with that transaction, and on
+    PostgreSQL the key's counters stay locked until then.
+    """
+    now = clock()
+    second, day = int(now), int(now // DAY_SECONDS)
+    per_second = settings.CRM["RATE_LIMIT_PER_SECOND"]
+    per_day = settings.CRM["RATE_LIMIT_PER_DAY"]
+    store = settings.CRM["RATE_LIMIT_STORE"]
+    if store == "database":
+        return _hit_database(api_key.account_id, second, day, per_second, per_day, now)
+    return _hit_cache(store, api_key.account_id, second, day, per_second, per_day, now)
+
+
+def _verdict_for_day(day: int, now: float) -> Verdict:
+    """Refused until the next UTC midnight."""
+    wait = max(1, math.ceil((day + 1) * DAY_SECONDS - now))
+    return Verdict(allowed=False, period=DAY, retry_after=wait)
+
+
+def _decide(
+    second_count: int, day_count: int, per_second: int, per_day: int, day: int, now: float
+) -> Verdict | None:
+    """The verdict, or None when the request is refused for the second (the caller refunds
+    its unit of the day first)."""
+    if day_count > per_day:
+        return _verdict_for_day(day, now)
+    if second_count > per_second:
+        return None
+    return ALLOWED
+
+
+# -- database store ---------------------------------------------------------------------------
+
+
+def _upsert_sql(vendor_connection) -> str:
+    """Both counters of a key in one statement: a row in a new window restarts at 1, a row in
+    the current window goes up by one (held at its limit + 1 once refused, so a busy key never
+    overflows the column). The window only moves forward, so a server whose clock lags behind
+    another's counts into the newer window instead of resetting it."""
+    qn = vendor_connection.ops.quote_name
+    meta = RateCounter._meta
+    table = qn(meta.db_table)
+    key, period, window, count = (
+        qn(meta.get_field(name).column) for name in ("key", "period", "window", "count")
+    )
+    return (
+        f"INSERT INTO {table} ({key}, {period}, {window}, {count}) "
+        f"VALUES (%s, '{SECOND}', %s, 1), (%s, '{DAY}', %s, 1) "
+        f"ON CONFLICT ({key}, {period}) DO UPDATE SET "
+        f"{count} = CASE "
+        f"WHEN excluded.{window} > {table}.{window} THEN 1 "
+        f"WHEN {table}.{count} > CASE excluded.{period} WHEN '{SECOND}' THEN %s ELSE %s END "
+        f"THEN {table}.{count} "
+        f"ELSE {table}.{count} + 1 END, "
+        f"{window} = CASE WHEN excluded.{window} > {table}.{window} "
+        f"THEN excluded.{window} ELSE {table}.{window} END "
+        f"RETURNING {period}, {count}"
+    )
+
+
+def _hit_database(
+    key: str, second: int, day: int, per_second: int, per_day: int, now: float
+) -> Verdict:
+    alias = router.db_for_write(RateCounter)
+    connection = connections[alias]
+    # Its own transaction when called outside one; joined, without a savepoint, inside one.
+    with transaction.atomic(using=alias, savepoint=False):
+        with connection.cursor() as cursor:
+            cursor.execute(_upsert_sql(connection), [key, second, key, day, per_second, per_day])
+            counts = dict(cursor.fetchall())
+        verdict = _decide(counts[SECOND], counts[DAY], per_second, per_day, day, now)
+        if verdict is None:
+            # Refused for the second: give the day back while this transaction still holds
+            # the row (as the upsert left it), so no concurrent request sees the day too high.
+            RateCounter.objects.using(alias).filter(key=key, period=DAY, count__gt=0).update(
+                count=F("count") - 1
+            )
+            verdict = REFUSED_FOR_SECOND
+    return verdict
+
+
+# -- cache store ------------------------------------------------------------------------------
+
+
+def _incr(cache, name: str, timeout: int) -> int:
+    """Atomic on Redis and Memcached (and, within one process only, on LocMemCache, which is
+    therefore only fit for tests). The key exists after ``add()``; if it expired in between,
+    its window is over anyway and this request starts a new one."""
+    cache.add(name, 0, timeout)
+    try:
+        return cache.incr(name)
+    except ValueError:
+        cache.add(name, 1, timeout)
+        return 1
+
+
+def _hit_cache(
+    alias: str, key: str, second: int, day: int, per_second: int, per_day: int, now: float
+) -> Verdict:
+    cache = caches[alias]
+    second_name = f"crm:rate:{key}:{SECOND}:{second}"
+    day_name = f"crm:rate:{key}:{DAY}:{day}"
+    second_count = _incr(cache, second_name, timeout=2)
+    day_count = _incr(cache, day_name, timeout=DAY_SECONDS - int(now % DAY_SECONDS) + 60)
+    verdict = _decide(second_count, day_count, per_second, per_day, day, now)
+    if verdict is None:
+        with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
+            cache.decr(day_name)
+        verdict = REFUSED_FOR_SECOND
+    return verdict
