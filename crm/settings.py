@@ -237,4 +237,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's own loggers (requests, the tasks worker) print through the root's handler,
+    # once, instead of also through Django's default console handler.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }

@@ -67,6 +67,7 @@ def test_a_revoked_key_fails_authentication(rpc, api_key):
         (b"[1, 2]", 101),
         (b'"text"', 101),
         (b"\xff\xfe", 101),
+        (b"[" * 100_000 + b"]" * 100_000, 101),
         (json.dumps({"method": "getFields", "params": {}}).encode(), 102),
         (json.dumps({"method": "getFields", "params": {}, "id": None}).encode(), 102),
         (json.dumps({"method": "getFields", "params": {}, "id": {"a": 1}}).encode(), 102),

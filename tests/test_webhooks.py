@@ -558,6 +558,9 @@ def test_the_admin_lists_deliveries_with_their_attempts(admin_client, subscripti
     assert listing.status_code == 200 and str(delivery.delivery_id) in listing.content.decode()
     page = admin_client.get(f"/admin/webhooks/delivery/{delivery.pk}/change/")
     assert page.status_code == 200 and "ConnectionRefused" in page.content.decode()
+    delivery.refresh_from_db()
+    assert delivery.body  # rendered at the first attempt, shown indented to read
+    assert "&quot;event&quot;: &quot;leads.updated&quot;" in page.content.decode()
     delivered_only = admin_client.get("/admin/webhooks/delivery/", {"status__exact": "delivered"})
     assert delivered_only.context["cl"].result_count == 0
     subscriptions = admin_client.get("/admin/webhooks/subscription/")

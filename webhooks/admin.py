@@ -1,6 +1,9 @@
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from webhooks import services
 from webhooks.models import Delivery, DeliveryAttempt, Subscription
@@ -89,11 +92,22 @@ class DeliveryAdmin(admin.ModelAdmin):
         "locked_until",
         "delivered_at",
         "last_error",
-        "body",
+        "sent_body",
     ]
     fields = readonly_fields
     inlines = [DeliveryAttemptInline]
     actions = ["redeliver"]
+
+    @admin.display(description="body")
+    def sent_body(self, delivery: Delivery) -> str:
+        """The body as sent, indented to read (the bytes sent are the stored, compact ones)."""
+        if not delivery.body:
+            return "-"
+        try:
+            text = json.dumps(json.loads(delivery.body), indent=2)
+        except ValueError:
+            text = delivery.body
+        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
 
     @admin.display(description="leads")
     def lead_count(self, delivery: Delivery) -> int:

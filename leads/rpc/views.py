@@ -69,7 +69,7 @@ def _parse(request: HttpRequest) -> dict[str, Any]:
         raise errors.ApiError(
             errors.INVALID_REQUEST, {"detail": "The request body is too large."}, status=413
         ) from None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode
         raise errors.ApiError(errors.INVALID_REQUEST, {"detail": "The body is not JSON."}) from None
     if not isinstance(body, dict):
         raise errors.ApiError(errors.INVALID_REQUEST, {"detail": "Expected a JSON object."})
