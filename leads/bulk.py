@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from crm.domain import Actor, Forbidden
 from leads import access
-from leads.models import DELETED_STATUS, CallLog, Event, EventType, Lead
+from leads.models import DELETED_STATUS, CallLog, Event, EventType, Lead, Tag
 from leads.services import (
     DEFAULT_STATUS,
     apply_values,
@@ -60,12 +60,14 @@ class Outcome:
 class LeadInput:
     """Values for one lead, as ``lead_create``/``lead_update`` take them: model fields
     (status/source by key, owner/assignee/campaign as objects) and custom values by system
-    name. For an update, ``lead_id`` or else ``email`` names the lead."""
+    name; ``tags`` (names) for a new lead. For an update, ``lead_id`` or else ``email`` names
+    the lead."""
 
     data: dict[str, Any]
     custom: dict[str, Any] = field(default_factory=dict)
     lead_id: int | None = None
     email: str | None = None
+    tags: list[str] = field(default_factory=list)
 
 
 def _refused(code: str, message: str, errors: dict | None = None) -> Outcome:
@@ -142,10 +144,14 @@ def _email_key(data: dict[str, Any]) -> str:
 
 
 @transaction.atomic
-def leads_create_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outcome]:
-    """Create each lead whose values are valid and whose email no live lead (nor an earlier
-    object of the call) has. Queries: the choices (3), the duplicate lookup (1), the insert of
-    the leads and of their ``created`` events (batched)."""
+def leads_create_many(
+    *, actor: Actor, items: Sequence[LeadInput], refuse_duplicates: bool = True
+) -> list[Outcome]:
+    """Create each lead whose values are valid and, with ``refuse_duplicates``, whose email no
+    live lead (nor an earlier object of the call) has (a CSV import decides duplicates row by
+    row itself). Queries: the choices (3), the duplicate lookup (1), the insert of the leads
+    and of their ``created`` events (batched), and, when some have tags, two or three for
+    those."""
     choices = lead_choices()
     outcomes: list[Outcome | None] = []
     leads: list[Lead] = []  # each keeps its checked plain values
@@ -160,13 +166,15 @@ def leads_create_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
 
     emails = {_email_key(item.data) for item, out in zip(items, outcomes, strict=True) if not out}
     emails.discard("")
-    _lock_emails(emails)
-    taken = set(
-        Lead.objects.alive()
-        .annotate(email_key=Lower("email"))
-        .filter(email_key__in=emails)
-        .values_list("email_key", flat=True)
-    )
+    taken: set[str] = set()
+    if refuse_duplicates and emails:
+        _lock_emails(emails)
+        taken = set(
+            Lead.objects.alive()
+            .annotate(email_key=Lower("email"))
+            .filter(email_key__in=emails)
+            .values_list("email_key", flat=True)
+        )
 
     now = timezone.now()
     new: list[tuple[int, Lead, dict[str, Any]]] = []
@@ -174,7 +182,7 @@ def leads_create_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
         if outcomes[index] is not None:
             continue
         email = _email_key(item.data)
-        if email and email in taken:
+        if refuse_duplicates and email and email in taken:
             outcomes[index] = _refused(DUPLICATE, "Entry already exists")
             continue
         data = {"status": DEFAULT_STATUS, **item.data}
@@ -205,10 +213,26 @@ def leads_create_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
             for _i, lead, data in new
         ],
     )
+    _tag_all([(lead, items[index].tags) for index, lead, _data in new])
     for index, lead, _data in new:
         outcomes[index] = Outcome(lead=lead)
     announce_changes(lead.pk for _i, lead, _d in new)
     return [out for out in outcomes if out is not None]
+
+
+def _tag_all(tagged: list[tuple[Lead, list[str]]]) -> None:
+    """Give new leads their tags: the missing tags created, the links inserted, in bulk."""
+    wanted = {lead.pk: sorted({n.strip()[:100] for n in names if n and n.strip()})
+              for lead, names in tagged}  # fmt: skip
+    names = {name for tags in wanted.values() for name in tags}
+    if not names:
+        return
+    Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
+    ids = dict(Tag.objects.filter(name__in=names).values_list("name", "pk"))
+    link = Lead.tags.through
+    link.objects.bulk_create(
+        link(lead_id=pk, tag_id=ids[name]) for pk, tags in wanted.items() for name in tags
+    )
 
 
 def _find_targets(actor: Actor, items: Sequence[LeadInput]) -> list[Lead | None]:

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from crm.domain import Actor, DomainError, NotFound, RuleViolation
 from leads import access
+from leads.bulk import LeadInput, leads_create_many
 from leads.models import ImportStatus, Lead, LeadImport
 from leads.selectors import Duplicate, find_duplicates
 from leads.services import LeadChoices, lead_choices, lead_create, lead_errors, lead_update
@@ -449,6 +450,7 @@ def import_save(
 
 FAILURES_KEPT = 500
 ROWS_PER_COMMIT = 200
+CREATES_PER_BATCH = 500
 
 
 def _messages(exc: ValidationError | DomainError, targets: dict[str, str]) -> list[str]:
@@ -489,22 +491,57 @@ def import_run(*, actor: Actor, imp: LeadImport, decisions: dict | None = None) 
 
 
 def _run(actor: Actor, imp: LeadImport) -> dict:
+    """New rows and "create" duplicates are written in batches through the batch service (set
+    operations: one insert of the leads, their events and their tags per batch); then the
+    "skip" and "update" duplicates, in row order, each "update" through ``lead_update`` in a
+    savepoint of its own. A duplicate of an earlier row stands for the lead that row made."""
     checked = review(actor=actor, imp=imp)
     outcome = _Outcome()
     lead_of_row: dict[int, Lead] = {}  # index -> the lead a row stands for, once run
-    rows = list(enumerate(checked.rows))
-    for start in range(0, len(rows), ROWS_PER_COMMIT):
-        # Rows are committed in batches (one commit per row is slow); each row is a savepoint
-        # of its own, so a row is written whole or not at all.
-        with transaction.atomic():
-            for index, row in rows[start : start + ROWS_PER_COMMIT]:
+    creates: list[tuple[int, Row]] = []
+    later: list[tuple[int, Row]] = []
+    for index, row in enumerate(checked.rows):
+        if row.errors:
+            outcome.fail(row, row.errors)
+        elif row.duplicate is not None and row.decision in (SKIP, UPDATE):
+            later.append((index, row))
+        else:
+            creates.append((index, row))
+    for start in range(0, len(creates), CREATES_PER_BATCH):
+        _create_rows(actor, creates[start : start + CREATES_PER_BATCH], lead_of_row, outcome,
+                     checked.targets)  # fmt: skip
+    for start in range(0, len(later), ROWS_PER_COMMIT):
+        with transaction.atomic():  # one commit per row is slow; each row has a savepoint
+            for index, row in later[start : start + ROWS_PER_COMMIT]:
                 _run_row(actor, index, row, lead_of_row, outcome, checked.targets)
     return {
         **outcome.counts,
-        "failures": outcome.failures[:FAILURES_KEPT],
+        "failures": sorted(outcome.failures, key=lambda f: f["row"])[:FAILURES_KEPT],
         "created_ids": outcome.created,
         "updated_ids": sorted(set(outcome.updated)),
     }
+
+
+def _create_rows(
+    actor: Actor,
+    rows: list[tuple[int, Row]],
+    lead_of_row: dict[int, Lead],
+    outcome: _Outcome,
+    targets: dict[str, str],
+) -> None:
+    items = [
+        LeadInput(data={"source": IMPORT_SOURCE, **row.data}, custom=row.custom, tags=row.tags)
+        for _index, row in rows
+    ]
+    results = leads_create_many(actor=actor, items=items, refuse_duplicates=False)
+    for (index, row), result in zip(rows, results, strict=True):
+        if not result.ok:
+            errors = _labelled(result.errors, targets) if result.errors else [result.message]
+            outcome.fail(row, errors)
+            continue
+        outcome.counts["created"] += 1
+        outcome.created.append(result.lead.pk)
+        lead_of_row[index] = result.lead
 
 
 @dataclass

@@ -4,12 +4,11 @@ address), row errors, the run through the domain services, and who may open an i
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from crm.domain import Actor
 from crm.roles import Role
-from leads import imports
+from leads import bulk, imports
 from leads.models import Event, EventType, Lead, LeadImport, Tag
 from leads.selectors import find_duplicates
 from leads.services import field_create, lead_choices
@@ -521,26 +520,34 @@ def test_review_page_query_count_does_not_grow_with_rows(client, sp, django_asse
     assert response.status_code == 200
 
 
-def test_a_row_refused_while_writing_leaves_no_trace(client, sp, monkeypatch):
-    """Each row is written whole or not at all: a refusal after the lead was saved (here, by a
-    stand-in for a late rule) rolls back that row only."""
-    real_create = imports.lead_create
+def test_a_batch_that_fails_while_writing_leaves_no_trace(client, sp, monkeypatch):
+    """New rows are written in batches, each batch whole or not at all: a failure after the
+    batch's leads were inserted (here, a stand-in for a crash) rolls the batch back, and the
+    import stays pending, to be run again."""
 
-    def create_then_refuse(**kwargs):
-        lead = real_create(**kwargs)
-        if lead.email == "b@example.com":
-            raise ValidationError({"email": ["Refused late."]})
-        return lead
+    def fail(tagged):
+        assert Lead.objects.count() == 3  # inserted, not yet committed
+        raise RuntimeError("the server went away")
 
-    monkeypatch.setattr(imports, "lead_create", create_then_refuse)
+    monkeypatch.setattr(bulk, "_tag_all", fail)
     imp = uploaded(client, "Email,Tags\na@example.com,x\nb@example.com,y\nc@example.com,z\n")
+    imp.refresh_from_db()
+    with pytest.raises(RuntimeError):
+        imports.import_run(actor=Actor(user=sp), imp=imp)
+    assert not Lead.objects.exists()
+    assert not Event.objects.exists()
+    assert not Tag.objects.filter(name__in=["x", "y", "z"]).exists()
+    imp.refresh_from_db()
+    assert imp.status == "pending"
+    monkeypatch.undo()
     run(client, imp)
     assert sorted(Lead.objects.values_list("email", flat=True)) == [
         "a@example.com",
+        "b@example.com",
         "c@example.com",
     ]
-    assert not Event.objects.filter(lead__email="b@example.com").exists()
-    assert not Tag.objects.filter(name="y").exists()
+    assert sorted(Lead.objects.get(email="b@example.com").tags.values_list("name", flat=True)) == [
+        "y"
+    ]
     imp.refresh_from_db()
-    assert imp.result["failed"] == 1
-    assert imp.result["failures"] == [{"row": 3, "errors": ["Email: Refused late."]}]
+    assert (imp.status, imp.result["created"], imp.result["failures"]) == ("done", 3, [])
