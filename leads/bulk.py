@@ -88,7 +88,7 @@ def _people_refusal(actor: Actor, lead: Lead, data: dict[str, Any]) -> Outcome |
     return None
 
 
-def _lock_emails(emails: set[str]) -> None:
+def lock_emails(emails: set[str]) -> None:
     """On PostgreSQL, serialize concurrent batches that create the same emails (one advisory
     lock per email, taken in a fixed order), so two calls cannot both create one email.
     SQLite's writes are already serialized (IMMEDIATE transactions)."""
@@ -168,7 +168,7 @@ def leads_create_many(
     emails.discard("")
     taken: set[str] = set()
     if refuse_duplicates and emails:
-        _lock_emails(emails)
+        lock_emails(emails)
         taken = set(
             Lead.objects.alive()
             .annotate(email_key=Lower("email"))

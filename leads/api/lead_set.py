@@ -40,6 +40,7 @@ from crm.domain import Actor, DomainError, NotFound
 from crm.models import ApiKey, User
 from crm.services import api_key_authenticate
 from leads.access import lead_for_actor, visible_leads
+from leads.bulk import lock_emails
 from leads.models import Lead, LeadFile, Tag
 from leads.selectors import duplicate_leads
 from leads.services import (
@@ -733,6 +734,11 @@ def find_target(actor: Actor, command: Command) -> Lead | None:
         return leads[0]
     if not command.match_kinds:
         return None
+    email = str(command.data.get("email") or "").strip().lower()
+    if email:
+        # Two calls matching on one email at the same moment: the second waits for the first
+        # to commit, then finds (and updates) the lead it made.
+        lock_emails({email})
     found = duplicate_leads(actor=actor, values=command.data, kinds=command.match_kinds)
     if len(found) > 1:
         raise Failure(
