@@ -1,6 +1,8 @@
 """Fast settings for the test suite (the database still comes from DATABASE_URL)."""
 
 import os
+import tempfile
+from pathlib import Path
 
 from .settings import *  # noqa: F403
 from .settings import CRM, DATABASES
@@ -18,6 +20,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     name = os.environ.get("TEST_SQLITE_NAME", ".test-db.sqlite3")
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / name)}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
+# Files the tests attach to leads land outside the work tree.
+MEDIA_ROOT = Path(tempfile.gettempdir()) / "crm-test-media"
 
 # Tasks are recorded, never run, in the test process: nothing runs inline and nothing reaches
 # the network by surprise. Tests that need a real queue opt in (the webhook process tests

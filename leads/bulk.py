@@ -186,13 +186,13 @@ def leads_create_many(
             outcomes[index] = _refused(DUPLICATE, "Entry already exists")
             continue
         data = {"status": DEFAULT_STATUS, **item.data}
-        if "owner" not in data and actor.user is not None:
-            data["owner"] = actor.user
         lead = leads[index]
         refusal = _people_refusal(actor, lead, data)
         if refusal is not None:
             outcomes[index] = refusal
             continue
+        if "owner" not in data and actor.user is not None:
+            data["owner"] = actor.user  # the creator owns the lead unless told otherwise
         apply_values(lead, {k: v for k, v in data.items() if _IS_RELATION[k]})
         lead.custom_fields = clean_custom_values(item.custom, creating=True, fields=choices.fields)
         lead.created_at = lead.updated_at = now

@@ -35,8 +35,8 @@ from appointments.services import calendar_feed_for
 from crm.domain import Actor
 from crm.roles import Role
 from leads import imports
-from leads.models import LeadImport, LeadNote
-from leads.services import field_create, lead_delete, lead_update
+from leads.models import LeadFile, LeadImport, LeadNote
+from leads.services import field_create, lead_delete, lead_file_attach, lead_update
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory
 
 pytestmark = pytest.mark.django_db
@@ -118,14 +118,15 @@ GET_ROUTES = [r for r in ROUTES if "GET" in r.methods]
 PARAMETERS = {
     ("slug", ""): "lead",
     ("note_id", ""): "note",
+    ("file_id", ""): "file",
     ("pk", "appointments/"): "appointment",
     ("pk", "import/"): "import",
     ("token", "calendar/"): "feed",
 }
 # Kinds whose object belongs to a lead: a deleted lead hides them too.
-ON_A_LEAD = {"lead", "note", "appointment"}
+ON_A_LEAD = {"lead", "note", "appointment", "file"}
 # Kinds a user may not see when someone else's (404, as if they did not exist).
-PRIVATE = {"lead", "note", "appointment", "import"}
+PRIVATE = {"lead", "note", "appointment", "import", "file"}
 
 
 def kind_of(route: Route, param: str) -> str | None:
@@ -161,6 +162,7 @@ class World:
     appointment: Appointment
     imp: LeadImport
     feed: str
+    file: LeadFile
 
     def value(self, kind: str) -> object:
         return {
@@ -169,6 +171,7 @@ class World:
             "appointment": self.appointment.pk,
             "import": self.imp.pk,
             "feed": self.feed,
+            "file": self.file.pk,
         }[kind]
 
 
@@ -187,7 +190,9 @@ def world_for(owner, *, by, custom_field=None) -> World:
     appointment = AppointmentFactory(lead=lead, by=by, note="Demo")
     upload = SimpleUploadedFile("leads.csv", CSV, content_type="text/csv")
     imp = imports.import_create(actor=Actor(user=owner), upload=upload)
-    return World(lead, other, note, appointment, imp, calendar_feed_for(user=owner).token)
+    attached = lead_file_attach(actor=Actor(user=by), lead=lead, name="quote.txt", content=b"12")
+    feed = calendar_feed_for(user=owner).token
+    return World(lead, other, note, appointment, imp, feed, attached)
 
 
 def url_of(route: Route, world: World) -> str:

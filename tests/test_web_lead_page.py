@@ -15,7 +15,7 @@ from django.utils.html import escape
 from crm.domain import Actor
 from crm.roles import Role
 from leads.models import Event, EventType, Lead, LeadNote
-from leads.services import field_create, lead_delete, lead_update, note_create
+from leads.services import field_create, lead_delete, lead_file_attach, lead_update, note_create
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -783,8 +783,8 @@ def test_lead_page_queries(web, salesperson, busy_lead, django_assert_num_querie
     client = web(salesperson)
     # + the lead joined to owner, assignee, status, source; + its live notes with authors;
     # + its tags; + the appointments section's own list; + the status choices; + the custom
-    # fields; + the timeline's latest events with actors and API keys
-    with django_assert_num_queries(AUTH + 7):
+    # fields; + the timeline's latest events with actors and API keys; + its files
+    with django_assert_num_queries(AUTH + 8):
         response = client.get(f"/leads/{busy_lead.slug}/")
     assert response.content.decode().count('class="note-text"') == n
 
@@ -796,7 +796,7 @@ def test_lead_page_queries_for_a_manager(
     grow(busy_lead, salesperson, n)
     client = web(manager)
     # as for a salesperson, + the users for the Owner and Assignee selects
-    with django_assert_num_queries(AUTH + 8):
+    with django_assert_num_queries(AUTH + 9):
         client.get(f"/leads/{busy_lead.slug}/")
 
 
@@ -804,8 +804,8 @@ def test_lead_page_queries_for_a_manager(
 def test_details_fragment_queries(web, salesperson, busy_lead, django_assert_num_queries, n):
     grow(busy_lead, salesperson, n)
     client = web(salesperson)
-    # + the lead; + notes, tags (prefetched with it); + the custom fields
-    with django_assert_num_queries(AUTH + 4):
+    # + the lead; + notes, tags (prefetched with it); + the custom fields; + its files
+    with django_assert_num_queries(AUTH + 5):
         client.get(f"/leads/{busy_lead.slug}/", headers=HTMX)
 
 
@@ -840,3 +840,23 @@ def test_status_fragment_queries(web, salesperson, busy_lead, django_assert_num_
     # for the select; + the timeline
     with django_assert_num_queries(AUTH + 3 + 1 + 8 + 3 + 1 + 1):
         client.post(f"/leads/{busy_lead.slug}/status/", {"status": "closed"}, headers=HTMX)
+
+
+def test_files_attached_to_the_lead_are_listed_and_downloaded(web, salesperson, manager, other):
+    lead = LeadFactory(owner=salesperson, by=manager)
+    attached = lead_file_attach(
+        actor=Actor(user=manager), lead=lead, name="C:\\offers\\quote.txt", content=b"12 seats"
+    )
+    client = web(salesperson)
+    page = client.get(f"/leads/{lead.slug}/").content.decode()
+    url = f"/leads/{lead.slug}/files/{attached.pk}/"
+    assert f'href="{url}"' in page and ">quote.txt</a>" in page
+    assert "File attached" in page
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="quote.txt"'
+    assert b"".join(response.streaming_content) == b"12 seats"
+    assert client.get(f"/leads/{lead.slug}/files/{attached.pk + 1}/").status_code == 404
+    assert web(other).get(url).status_code == 404  # a lead one may not see
+    attached.file.storage.delete(attached.file.name)
+    assert web(salesperson).get(url).status_code == 404  # gone from the storage: never a 500

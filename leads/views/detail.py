@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -112,6 +112,12 @@ class LeadPage:
     @cached_property
     def tags(self) -> list[str]:
         return [tag.name for tag in self.lead.tags.all()]
+
+    @cached_property
+    def files(self) -> list[Any]:
+        """Files attached to the lead (lead_set uploads), newest first: one query, only when
+        the details card is drawn."""
+        return list(self.lead.files.only("pk", "name", "size", "created_at", "lead_id"))
 
     @cached_property
     def custom(self) -> list[dict[str, Any]]:
@@ -292,6 +298,21 @@ def note_add(request: AuthedRequest, slug: str) -> HttpResponse:
                 return redirect(f"{_detail_url(lead)}#lead-notes")
             return _answer(request, _reload(request, slug), "notes", oob=("timeline",))
     return _answer(request, lead, "notes", status=INVALID, note_form=form)
+
+
+@require_GET
+@login_required
+def lead_file(request: AuthedRequest, slug: str, file_id: int) -> FileResponse:
+    """A file attached to the lead, to anyone who sees the lead."""
+    lead = lead_or_404(request, slug)
+    attached = lead.files.filter(pk=file_id).first()
+    if attached is None:
+        raise Http404("No such file.")
+    try:
+        stream = attached.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file is missing from the storage.") from None
+    return FileResponse(stream, as_attachment=True, filename=attached.name)
 
 
 @require_POST
