@@ -229,6 +229,10 @@ class LeadNote(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A note written through a partner API (lead_set) has the API key as its author.
+    api_key = models.ForeignKey(
+        "crm.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     text = models.CharField(max_length=499)
     created_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)

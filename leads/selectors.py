@@ -124,7 +124,9 @@ def lead_detail_queryset(*, appointments: bool = True) -> QuerySet[Lead]:
     prefetches: list[Prefetch] = [
         Prefetch(
             "notes",
-            queryset=LeadNote.objects.filter(deleted_at__isnull=True).select_related("author"),
+            queryset=LeadNote.objects.filter(deleted_at__isnull=True).select_related(
+                "author", "api_key"
+            ),
         )
     ]
     if appointments:

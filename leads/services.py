@@ -436,8 +436,8 @@ def note_create(*, actor: Actor, lead: Lead, text: str) -> LeadNote:
         raise RuleViolation("This lead is deleted.", code="lead_deleted")
     if not access.can_write_activity(actor, lead):
         raise Forbidden("You can't add note on this lead.", code="cannot_add_note")
-    note = LeadNote(lead=lead, author=actor.user, text=(text or "").strip())
-    note.full_clean(exclude=["lead", "author"])
+    note = LeadNote(lead=lead, text=(text or "").strip(), author=actor.user, api_key=actor.api_key)
+    note.full_clean(exclude=["lead", "author", "api_key"])
     note.save()
     record_event(
         lead=lead, type=EventType.NOTE_ADDED, actor=actor, data={"note_id": note.pk, "text": text}

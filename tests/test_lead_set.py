@@ -490,6 +490,8 @@ def test_note_and_notes_are_appended(partner, api_key):
     assert texts == ["Earlier note", "Bla bla bla", "Message: test", "Email: a@example.com"]
     added = Event.objects.filter(lead=lead, type=EventType.NOTE_ADDED)
     assert added.count() == 3 and {e.api_key for e in added} == {api_key}
+    written = LeadNote.objects.filter(lead=lead).exclude(pk=existing.pk)
+    assert {(n.author, n.api_key) for n in written} == {(None, api_key)}  # the key wrote them
     assert LeadNote.objects.filter(pk=existing.pk).exists()
 
 

@@ -14,6 +14,7 @@ from django.utils.html import escape
 
 from crm.domain import Actor
 from crm.roles import Role
+from crm.services import api_key_create
 from leads.models import Event, EventType, Lead, LeadNote
 from leads.services import field_create, lead_delete, lead_file_attach, lead_update, note_create
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory, UserFactory
@@ -860,3 +861,11 @@ def test_files_attached_to_the_lead_are_listed_and_downloaded(web, salesperson, 
     assert web(other).get(url).status_code == 404  # a lead one may not see
     attached.file.storage.delete(attached.file.name)
     assert web(salesperson).get(url).status_code == 404  # gone from the storage: never a 500
+
+
+def test_a_note_written_through_a_partner_api_names_its_api_key(web, salesperson, manager):
+    key, _raw = api_key_create(name="Web form integration")
+    lead = LeadFactory(owner=salesperson, by=manager)
+    note_create(actor=Actor(api_key=key), lead=lead, text="Asked for a quote")
+    page = web(salesperson).get(f"/leads/{lead.slug}/").content.decode()
+    assert f"{key} ·" in page.replace("&#x27;", "'")
