@@ -132,8 +132,38 @@ def insert_all(model: type[models.Model], objs: list[Any]) -> None:
         obj._state.db = connection.alias
 
 
-def _db_value(field: models.Field, obj: models.Model) -> Any:
-    value = field.pre_save(obj, add=True)
+def update_all(model: type[models.Model], objs: list[Any], fields: list[str]) -> None:
+    """Write ``fields`` (names or attnames) of existing rows from their objects.
+
+    On PostgreSQL, one ``UPDATE ... FROM unnest(<one array per column>)``; elsewhere
+    ``bulk_update``, whose CASE expressions grow with the rows."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(objs, fields, batch_size=500)
+        return
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    arrays = [[obj.pk for obj in objs]]
+    arrays += [[_db_value(f, obj, add=False) for obj in objs] for f in columns]
+    types = [meta.pk.db_type(connection), *(f.db_type(connection) for f in columns)]
+    sql = "UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS v({names}) WHERE t.{pk} = v.c0"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.format(
+                table=quote(meta.db_table),
+                sets=", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(columns, 1)),
+                arrays=", ".join(f"%s::{kind}[]" for kind in types),
+                names=", ".join(f"c{i}" for i in range(len(types))),
+                pk=quote(meta.pk.column),
+            ),
+            arrays,
+        )
+
+
+def _db_value(field: models.Field, obj: models.Model, *, add: bool = True) -> Any:
+    value = field.pre_save(obj, add=add)
     if type(value) is str:
         return value  # text needs no preparation
     return field.get_db_prep_save(value, connection)
@@ -303,7 +333,7 @@ def leads_update_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
         ]
     if changed_leads:
         fields = sorted({*columns, "updated_at"})
-        Lead.objects.bulk_update(list(changed_leads.values()), fields, batch_size=500)
+        update_all(Lead, list(changed_leads.values()), fields)
         insert_all(Event, events)
         announce_changes(changed_leads)
     return outcomes
@@ -342,9 +372,7 @@ def leads_delete_many(*, actor: Actor, ids: Sequence[int]) -> list[Outcome]:
         )
         outcomes.append(Outcome(lead=lead))
     if deleted:
-        Lead.objects.bulk_update(
-            list(deleted.values()), ["status", "status_before_delete", "updated_at"]
-        )
+        update_all(Lead, list(deleted.values()), ["status", "status_before_delete", "updated_at"])
         insert_all(Event, events)
         announce_changes(deleted)
     return outcomes
