@@ -40,6 +40,26 @@ class Actor:
         return {"actor": self.user, "api_key": self.api_key}
 
 
+YES = frozenset({"1", "true", "yes", "on"})
+NO = frozenset({"0", "false", "no", "off"})
+
+
+def yes_no(text: str) -> bool | None:
+    """A yes/no answer as people and partner systems write it ("1", "true", "Yes", "off"...),
+    or None when it is neither."""
+    word = text.strip().lower()
+    return True if word in YES else False if word in NO else None
+
+
+def unstorable(text: str) -> str | None:
+    """Why no database can store (or compare) this text, if so: a NUL or a lone surrogate."""
+    if "\x00" in text:
+        return "Null characters are not allowed."
+    if any("\ud800" <= char <= "\udfff" for char in text):
+        return "Surrogate characters are not allowed."
+    return None
+
+
 class DomainError(Exception):
     """A rule refused the change. ``field`` names the model field the UI shows it next to."""
 

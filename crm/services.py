@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from crm.domain import unstorable
 from crm.models import ApiKey, User, hash_secret
 from crm.roles import Role
 
@@ -70,6 +71,8 @@ def api_key_check(account_id: str, secret: str) -> ApiKey | None:
     at most once per ``API_KEY_TOUCH_INTERVAL`` so reads stay reads."""
     if not account_id or not secret or len(account_id) > 32 or len(secret) > 128:
         return None
+    if unstorable(account_id) or unstorable(secret):
+        return None  # no key has such characters, and the lookup would fail on them
     key = ApiKey.objects.filter(account_id=account_id, revoked_at__isnull=True).first()
     if key is None or not key.matches(secret):
         return None

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from crm.domain import Actor, DomainError, Forbidden, RuleViolation
+from crm.domain import Actor, DomainError, Forbidden, RuleViolation, unstorable, yes_no
 from crm.models import User
 from leads import access
 from leads.models import (
@@ -73,17 +73,13 @@ def _clean_custom_value(field: Field, value: Any) -> Any:
     kind = field.data_type
     if isinstance(value, (dict, list)):
         raise ValidationError("Enter a single value.")
-    if "\x00" in str(value):
-        raise ValidationError("Null characters are not allowed.")
-    if any("\ud800" <= char <= "\udfff" for char in str(value)):
-        raise ValidationError("Surrogate characters are not allowed.")
+    if problem := unstorable(str(value)):
+        raise ValidationError(problem)
     if kind == DataType.BOOLEAN:
-        text = str(value).strip().lower()
-        if text in {"1", "true", "yes", "on"}:
-            return True
-        if text in {"0", "false", "no", "off"}:
-            return False
-        raise ValidationError("Enter yes or no.")
+        answer = yes_no(str(value))
+        if answer is None:
+            raise ValidationError("Enter yes or no.")
+        return answer
     if kind == DataType.NUMBER:
         if isinstance(value, bool):
             raise ValidationError("Enter a number.")

@@ -40,6 +40,8 @@ def test_both_versions_answer_and_echo_the_request_id(api_key, version):
         ({"secretKey": ""}, 104, "Header missing Secret Key."),
         ({"secretKey": "wrong"}, 105, "User authentication failed."),
         ({"accountID": "0" * 16}, 105, "User authentication failed."),
+        ({"accountID": "%00"}, 105, "User authentication failed."),
+        ({"secretKey": "a%00b"}, 105, "User authentication failed."),
     ],
 )
 def test_authentication_errors(rpc, query, code, message):

@@ -36,7 +36,7 @@ from django.views.decorators.csrf import csrf_exempt
 from nameparser import HumanName
 
 from crm import ratelimit
-from crm.domain import Actor, DomainError, NotFound
+from crm.domain import Actor, DomainError, NotFound, unstorable, yes_no
 from crm.models import ApiKey, User
 from crm.services import api_key_authenticate
 from leads.access import lead_for_actor, visible_leads
@@ -257,17 +257,6 @@ PARAMETER_OF = {
     "owner": "ownerID",
     "followup_date": "followup_date",
 }
-TRUE = frozenset({"1", "true", "yes", "on"})
-FALSE = frozenset({"0", "false", "no", "off", ""})
-
-
-def unstorable(value: str) -> str | None:
-    """Why the database cannot store this text, if it cannot."""
-    if "\x00" in value:
-        return "Null characters are not allowed."
-    if any("\ud800" <= char <= "\udfff" for char in value):
-        return "Surrogate characters are not allowed."
-    return None
 
 
 class Params:
@@ -311,12 +300,10 @@ class Params:
 
     def flag(self, name: str) -> bool:
         value = self.text(name)
-        if value is None or value.lower() in FALSE:
-            return False
-        if value.lower() in TRUE:
-            return True
-        self.error(name, "Enter 1 or 0.")
-        return False
+        answer = yes_no(value) if value else False
+        if answer is None:
+            self.error(name, "Enter 1 or 0.")
+        return bool(answer)
 
     def row_id(self, name: str, message: str) -> int | None:
         value = self.text(name)
@@ -409,12 +396,11 @@ def _read_lead_fields(params: Params, command: Command, choices: LeadChoices) ->
         data["ip"] = ip or None
     ok_to_text = params.text("ok_to_text")
     if ok_to_text is not None:
-        if ok_to_text.lower() in TRUE:
-            data["ok_to_text"] = True
-        elif ok_to_text.lower() in FALSE:
-            data["ok_to_text"] = None if not ok_to_text else False
-        else:
+        answer = yes_no(ok_to_text) if ok_to_text else None
+        if ok_to_text and answer is None:
             params.error("ok_to_text", 'Enter "Yes" or "No".')
+        else:
+            data["ok_to_text"] = answer
     offset = params.text("gmt_offset")
     if offset is not None:
         if not offset:
@@ -841,7 +827,7 @@ def authenticate(request: HttpRequest) -> ApiKey:
     raw = request.headers.get("apikey", "")
     if not raw.strip():
         raise Failure(API_KEY_MISSING, "API key is missing: send it whole in the apikey header.")
-    key = api_key_authenticate(raw) if "\x00" not in raw else None
+    key = api_key_authenticate(raw)
     if key is None:
         raise Failure(API_KEY_INVALID, "API key is invalid or revoked.")
     verdict = ratelimit.hit(key)

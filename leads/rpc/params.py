@@ -4,11 +4,13 @@ and raises seed 000's API-level error (205 wrong value, 206 missing) naming it."
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
+from crm.domain import unstorable, yes_no
 from leads.rpc import errors
 from leads.rpc.mapping import TIMESTAMP
 
@@ -64,8 +66,13 @@ class Params:
     def offset(self) -> int:
         return self.integer("offset", default=0)  # type: ignore[return-value]
 
-    def hash(self, name: str, *, required: bool = False) -> dict[str, Any]:
+    def hash(
+        self, name: str, *, required: bool = False, keys: Iterable[str] | None = None
+    ) -> dict[str, Any]:
+        """A hash parameter; with ``keys``, any other key is refused (205, naming it)."""
         fmt = _fmt("hash", None, required)
+        if keys is not None:
+            fmt["keys"] = sorted(keys)
         value = self.params.get(name)
         if value is None:
             if required:
@@ -75,6 +82,9 @@ class Params:
             return {}  # an empty JSON array is how PHP encodes an empty hash
         if not isinstance(value, dict):
             raise self._invalid(name, "Expected data of type hash", fmt)
+        unknown = [key for key in value if keys is not None and key not in keys]
+        if unknown:
+            raise self._invalid(name, f"Unknown {name} key: {unknown[0][:100]}", fmt)
         return value
 
     def text(self, name: str, *, required: bool = False, length: int = 255) -> str:
@@ -145,8 +155,7 @@ class Params:
 
 
 def storable(text: str) -> bool:
-    """Text every database stores and compares: no NUL, no lone surrogate."""
-    return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
+    return unstorable(text) is None
 
 
 def as_flag(value: Any) -> bool | None:
@@ -156,11 +165,7 @@ def as_flag(value: Any) -> bool | None:
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     if isinstance(value, str):
-        text = value.strip().lower()
-        if text in {"1", "true", "yes", "on"}:
-            return True
-        if text in {"0", "false", "no", "off"}:
-            return False
+        return yes_no(value)
     return None
 
 
