@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from django.contrib.messages import get_messages
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
 
@@ -163,3 +165,11 @@ def test_password_change_needs_sign_in(client):
     response = client.get("/accounts/password/")
     assert response.status_code == 302
     assert response["Location"].startswith(LOGIN)
+
+
+def test_every_page_names_its_own_icon(client):
+    """Browsers ask for /favicon.ico when a page names no icon; ours names one it serves."""
+    page = client.get("/accounts/login/").content.decode()
+    assert '<link rel="icon" href="/static/crm/favicon.svg" type="image/svg+xml">' in page
+    icon = finders.find("crm/favicon.svg")
+    assert icon and "<svg" in Path(icon).read_text()
