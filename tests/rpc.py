@@ -8,6 +8,24 @@ from typing import Any
 
 from django.test import Client
 
+# Where a batch method's result keeps its per-object results.
+OBJECT_RESULTS = ("creates", "updates", "deletes", "calls")
+
+
+def checked_result(body: dict) -> dict:
+    """A successful call's result. For a batch method the top-level ``error`` must list the
+    failed objects' ``error`` values, equal and in order, as the production API does (``None``
+    when every object succeeded); any other method's ``error`` must be ``None``."""
+    result = body["result"]
+    assert isinstance(result, dict), body
+    keys = [key for key in OBJECT_RESULTS if key in result]
+    if not keys:
+        assert body["error"] is None, body["error"]
+        return result
+    failed = [entry["error"] for entry in result[keys[0]] if entry["error"] is not None]
+    assert body["error"] == (failed or None), body
+    return result
+
 
 class RpcClient:
     def __init__(self, key: str, version: str = "v1") -> None:
@@ -35,9 +53,7 @@ class RpcClient:
         return body
 
     def result(self, method: str, params: Any = None) -> dict:
-        body = self.call(method, params)
-        assert body["error"] is None, body["error"]
-        return body["result"]
+        return checked_result(self.call(method, params))
 
     def error(self, method: str, params: Any = None) -> dict:
         body = self.call(method, params)

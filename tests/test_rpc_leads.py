@@ -296,9 +296,7 @@ def test_a_mixed_create_creates_exactly_the_valid_objects_and_reports_each_in_or
         {"emailAddress": "three@example.com"},
         {"firstName": "No email"},
     ]
-    body = rpc.call("createLeads", {"objects": objects})
-    assert body["error"] is None
-    creates = body["result"]["creates"]
+    creates = rpc.result("createLeads", {"objects": objects})["creates"]
     assert [c["success"] for c in creates] == [
         "true", "false", "false", "false", "false", "true", "false", "false"
     ]  # fmt: skip

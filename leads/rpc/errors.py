@@ -2,7 +2,8 @@
 
 API-level errors fail the whole call: ``{"result": null, "error": {"code", "message", "data"},
 "id"}``. Object-level errors sit in the result list, one per object, and never fail the others:
-``{"success": "false", "error": {"code", "message", "data": [{"field", "message"}]}}``.
+``{"success": "false", "error": {"code", "message", "data": [{"field", "message"}]}}``; the
+call's top-level ``error`` then lists them again (``methods.Reply``).
 """
 
 from __future__ import annotations

@@ -34,6 +34,26 @@ class Call:
         return LeadWriter.for_call(tz=self.tz, account_id=self.api_key.account_id)
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What a method answers: its ``result``, and for a method that takes ``objects`` the
+    per-object results inside it. The production API repeats the failed objects' ``error``
+    values, in order, as the call's top-level ``error`` (``null`` when every object succeeded),
+    and partner libraries written against it check that list."""
+
+    result: dict[str, Any]
+    objects: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def of_objects(cls, key: str, objects: list[dict[str, Any]], **extra: Any) -> Reply:
+        return cls({**extra, key: objects}, objects)
+
+    @property
+    def error(self) -> list[dict[str, Any]] | None:
+        failed = [o["error"] for o in self.objects or () if o["error"] is not None]
+        return failed or None
+
+
 # --- reading leads ------------------------------------------------------------------------
 
 # getLeads' where keys -> the lookup each filters on.
@@ -192,15 +212,15 @@ def _write(call: Call, *, creating: bool) -> list[dict[str, Any]]:
     return _write_results(parsed, outcomes, creating=creating)
 
 
-def create_leads(call: Call) -> dict[str, Any]:
-    return {"creates": _write(call, creating=True)}
+def create_leads(call: Call) -> Reply:
+    return Reply.of_objects("creates", _write(call, creating=True))
 
 
-def update_leads(call: Call) -> dict[str, Any]:
-    return {"updates": _write(call, creating=False)}
+def update_leads(call: Call) -> Reply:
+    return Reply.of_objects("updates", _write(call, creating=False))
 
 
-def delete_leads(call: Call) -> dict[str, Any]:
+def delete_leads(call: Call) -> Reply:
     objects = call.params.objects()
     ids: list[int | None] = []
     for obj in objects:
@@ -224,7 +244,7 @@ def delete_leads(call: Call) -> dict[str, Any]:
             if outcome.ok
             else errors.object_error(errors.ENTRY_MISSING)
         )
-    return {"deletes": results}
+    return Reply.of_objects("deletes", results)
 
 
 # --- events, timeline, calls, lists -------------------------------------------------------
@@ -291,7 +311,7 @@ def get_lead_timeline(call: Call) -> dict[str, Any]:
     return {"leadTimeline": [_event_json(e, call.tz, "eventSource") for e in events]}
 
 
-def log_calls(call: Call) -> dict[str, Any]:
+def log_calls(call: Call) -> Reply:
     objects = call.params.objects()
     items: list[bulk.CallInput] = []
     problems: list[dict[str, Any] | None] = []
@@ -334,7 +354,7 @@ def log_calls(call: Call) -> dict[str, Any]:
         else:
             results.append(errors.object_error(errors.INVALID_VALUES, outcome.errors))
     ok = all(r["success"] == "true" for r in results)
-    return {"success": "true" if ok and results else "false", "calls": results}
+    return Reply.of_objects("calls", results, success="true" if ok and results else "false")
 
 
 def get_lead_list_memberships(call: Call) -> dict[str, Any]:
@@ -418,7 +438,7 @@ def _field_json(field: Field) -> dict[str, Any]:
     return result
 
 
-METHODS: dict[str, Callable[[Call], dict[str, Any]]] = {
+METHODS: dict[str, Callable[[Call], dict[str, Any] | Reply]] = {
     "getLead": get_lead,
     "getLeads": get_leads,
     "getLeadsDateRange": get_leads_date_range,

@@ -20,18 +20,21 @@ from crm import ratelimit
 from crm.domain import Actor
 from crm.services import api_key_check
 from leads.rpc import errors
-from leads.rpc.methods import METHODS, Call
+from leads.rpc.methods import METHODS, Call, Reply
 from leads.rpc.params import Params
 
 TIME_ZONES = {"v1": None, "v1.2": dt.UTC}  # None: the server's time zone
 
 
-def _answer(result: Any, error: errors.ApiError | None, request_id: Any) -> JsonResponse:
-    body = {"result": result, "error": error.as_json() if error else None, "id": request_id}
-    response = JsonResponse(body, status=error.status if error else 200)
-    if error:
-        for name, value in error.headers.items():
-            response[name] = value
+def _answer(reply: Reply, request_id: Any) -> JsonResponse:
+    return JsonResponse({"result": reply.result, "error": reply.error, "id": request_id})
+
+
+def _refuse(error: errors.ApiError, request_id: Any) -> JsonResponse:
+    body = {"result": None, "error": error.as_json(), "id": request_id}
+    response = JsonResponse(body, status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
     return response
 
 
@@ -103,6 +106,7 @@ def endpoint(request: HttpRequest, version: str) -> JsonResponse:
             raise errors.ApiError(errors.MISSING_PARAMS)
         tz = TIME_ZONES[version] or timezone.get_default_timezone()
         call = Call(actor=Actor(api_key=key), api_key=key, tz=tz, params=Params(params, tz=tz))
-        return _answer(METHODS[method](call), None, request_id)
+        reply = METHODS[method](call)
+        return _answer(reply if isinstance(reply, Reply) else Reply(reply), request_id)
     except errors.ApiError as error:
-        return _answer(None, error, request_id)
+        return _refuse(error, request_id)
