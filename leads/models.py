@@ -224,6 +224,38 @@ class Lead(models.Model):
         return self.status_id == DELETED_STATUS
 
 
+class LeadCount(models.Model):
+    """How many leads have one combination of scope, user, campaign, status and source: the
+    rollup that lists, the overview, the dashboard and the pipeline count from. Kept by
+    database triggers in the same transaction as every lead write (``leads.rollup``); never
+    written by Python code but ``manage.py rebuild_counts``."""
+
+    class Scope(models.IntegerChoices):
+        ALL = 0, "Every lead"
+        OWNER = 1, "Owner (0: nobody)"
+        ASSIGNEE = 2, "Assignee"
+        OWNER_ASSIGNEE = 3, "Owner who is also the assignee"
+        POOL_ASSIGNEE = 4, "Assignee of an unowned lead"
+
+    scope = models.PositiveSmallIntegerField(choices=Scope.choices)
+    user_id = models.IntegerField()  # 0: nobody (ALL scope, the unowned pool)
+    campaign_id = models.IntegerField()  # 0: any campaign
+    status_id = models.CharField(max_length=50)
+    source_id = models.CharField(max_length=50)  # "": none
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "user_id", "campaign_id", "status_id", "source_id"],
+                name="lead_count_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} {self.user_id}: {self.n}"
+
+
 class LeadNote(models.Model):
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(

@@ -12,7 +12,7 @@ from typing import Any
 import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -139,17 +139,161 @@ def lead_detail_queryset(*, appointments: bool = True) -> QuerySet[Lead]:
     return Lead.objects.select_related("owner", "assignee").prefetch_related(*prefetches)
 
 
+# --- counts, from the rollup (leads.rollup) --------------------------------------------------
+
+# Filters the rollup answers; any other filter with a value is counted by reading rows.
+ROLLUP_FILTERS = frozenset({"status", "source", "owner", "assignee", "campaign_slug"})
+NOT_FILTERS = frozenset({"ordering"})
+# Filters the rollup cannot answer (search, dates, names...) count at most this many rows.
+COUNT_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class LeadCounts:
+    """Live leads by status key and by source key ("" for none)."""
+
+    by_status: dict[str, int]
+    by_source: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+
+Term = tuple[int, int, int]  # (sign, rollup scope, user id)
+
+
+def _visible_terms(actor: Actor, list_type: str) -> list[Term] | None:
+    """The rollup rows (signed) whose sum counts the leads of ``list_type`` the actor sees."""
+    from crm import roles
+    from leads import rollup
+
+    uid = actor.user_id
+    if list_type == "owned":
+        return [(1, rollup.OWNER, uid or rollup.NOBODY)]
+    if list_type == "assigned":
+        return [(1, rollup.ASSIGNEE, uid)] if uid else None
+    if actor.role in roles.SEES_ALL:
+        return [(1, rollup.ALL, rollup.NOBODY)]
+    if not uid:
+        return None
+    # Owned or assigned, counted once; salespeople also see the unowned pool.
+    terms = [(1, rollup.OWNER, uid), (1, rollup.ASSIGNEE, uid), (-1, rollup.OWNER_ASSIGNEE, uid)]
+    if actor.role in roles.SEES_POOL:
+        terms += [(1, rollup.OWNER, rollup.NOBODY), (-1, rollup.POOL_ASSIGNEE, uid)]
+    return terms
+
+
+def _narrowed(terms: list[Term], uid: int | None, owner: int | None, assignee: int | None):
+    """``terms`` narrowed to an owner and/or an assignee (user ids), or None when no rollup
+    rows count that. The visible sets are: everything, owned by ``uid``, assigned to ``uid``,
+    or owned-or-assigned (with or without the pool)."""
+    from leads import rollup
+
+    scopes = [(sign, scope, user) for sign, scope, user in terms]
+    everything = scopes == [(1, rollup.ALL, rollup.NOBODY)]
+    owned_by_me = scopes == [(1, rollup.OWNER, uid)]
+    assigned_to_me = scopes == [(1, rollup.ASSIGNEE, uid)]
+    if owner is not None and assignee is not None:
+        if owner == assignee and (everything or uid == owner):
+            return [(1, rollup.OWNER_ASSIGNEE, owner)]
+        return None
+    if owner is not None:
+        if everything:
+            return [(1, rollup.OWNER, owner)]
+        if owner == uid:  # every set the user sees holds all the leads it owns
+            return [(1, rollup.OWNER_ASSIGNEE, uid)] if assigned_to_me else [(1, rollup.OWNER, uid)]
+        return [] if owned_by_me else None
+    if everything:
+        return [(1, rollup.ASSIGNEE, assignee)]
+    if assignee == uid:
+        return [(1, rollup.OWNER_ASSIGNEE, uid)] if owned_by_me else [(1, rollup.ASSIGNEE, uid)]
+    return [] if assigned_to_me else None
+
+
+def _user_id(username: str) -> int:
+    from crm.models import User
+
+    return User.objects.filter(username=username).values_list("pk", flat=True).first() or -1
+
+
+def lead_counts(*, actor: Actor, list_type: str, filters: Mapping[str, Any]) -> LeadCounts | None:
+    """The live leads ``lead_list`` would give, counted by status and by source from the rollup
+    (one query over a few dozen rows, whatever the number of leads), or None when a filter is
+    one the rollup cannot answer (search, names, dates...)."""
+    from leads import rollup
+    from leads.models import Campaign, LeadCount
+
+    given = {
+        k: v for k, v in filters.items() if k in LeadFilter.base_filters and v not in ("", None)
+    }
+    if set(given) - ROLLUP_FILTERS - NOT_FILTERS:
+        return None
+    list_type = list_type or "owned"
+    terms = _visible_terms(actor, list_type) if list_type in LIST_TYPES else None
+    if terms is None:
+        return None
+    owner = _user_id(given["owner"]) if "owner" in given else None
+    assignee = _user_id(given["assignee"]) if "assignee" in given else None
+    if owner is not None or assignee is not None:
+        terms = _narrowed(terms, actor.user_id, owner, assignee)
+        if terms is None:
+            return None
+    campaign = rollup.ANY_CAMPAIGN
+    if "campaign_slug" in given:
+        slug = given["campaign_slug"]
+        campaign = Campaign.objects.filter(slug=slug).values_list("pk", flat=True).first() or -1
+    rows = LeadCount.objects.filter(campaign_id=campaign).exclude(status_id=DELETED_STATUS)
+    if "status" in given:
+        rows = rows.filter(status_id=given["status"])
+    if "source" in given:
+        rows = rows.filter(source_id=given["source"])
+    if not terms or -1 in (owner, assignee):
+        return LeadCounts({}, {})
+    which = Q()
+    for _sign, scope, user in terms:
+        which |= Q(scope=scope, user_id=user)
+    sign = Case(
+        *(When(scope=scope, user_id=user, then=Value(sign)) for sign, scope, user in terms),
+        output_field=IntegerField(),
+    )
+    grouped = (
+        rows.filter(which)
+        .order_by()
+        .values_list("status_id", "source_id")
+        .annotate(total=Sum(F("n") * sign))
+    )
+    by_status: dict[str, int] = {}
+    by_source: dict[str, int] = {}
+    for status, source, total in grouped:
+        by_status[status] = by_status.get(status, 0) + total
+        by_source[source] = by_source.get(source, 0) + total
+    return LeadCounts(
+        {k: n for k, n in by_status.items() if n}, {k: n for k, n in by_source.items() if n}
+    )
+
+
+def lead_list_count(*, actor: Actor, list_type: str | None, filters: Mapping[str, Any]):
+    """How many leads ``lead_list`` gives: ``(count, exact)``. From the rollup when it answers
+    the filters; otherwise counted, but at most ``COUNT_LIMIT`` rows (``exact`` is then False
+    when there are more)."""
+    counts = lead_counts(actor=actor, list_type=list_type or "owned", filters=filters)
+    if counts is not None:
+        return counts.total, True
+    qs = lead_list(actor=actor, list_type=list_type, filters=filters).order_by()
+    n = qs.values("pk")[: COUNT_LIMIT + 1].count()
+    return min(n, COUNT_LIMIT), n <= COUNT_LIMIT
+
+
 def overview(*, actor: Actor) -> dict:
     """Counts of visible leads by status (every active status, with zeros) and by source."""
-    leads = visible_leads(actor)
-    by_status = dict(leads.order_by().values_list("status_id").annotate(n=Count("id")))
-    by_source = dict(leads.order_by().values_list("source_id").annotate(n=Count("id")))
+    counts = lead_counts(actor=actor, list_type="all", filters={})
     statuses = list(Status.objects.assignable())
     sources = list(Source.objects.filter(active=True))
     return {
-        "status": [(s, by_status.get(s.key, 0)) for s in statuses],
-        "source": [(s, by_source.get(s.key, 0)) for s in sources],
-        "total": sum(by_status.values()),
+        "status": [(s, counts.by_status.get(s.key, 0)) for s in statuses],
+        "source": [(s, counts.by_source.get(s.key, 0)) for s in sources],
+        "total": counts.total,
     }
 
 
@@ -279,13 +423,13 @@ def pipeline(
 ) -> list[tuple[Status, int, list]]:
     """The board: each active status with its count and its newest ``per_status`` leads.
 
-    Queries: the statuses, the counts (one GROUP BY), then one per status for its cards: an
+    Queries: the statuses, the counts (from the rollup), then one per status for its cards: an
     index range scan that stops after ``per_status`` rows. Their number follows the statuses
     an administrator configures, never the number of leads.
     """
     statuses = list(Status.objects.assignable())
     leads = lead_list(actor=actor, list_type=list_type, filters={}).order_by()
-    counts = dict(leads.values_list("status_id").annotate(n=Count("id")))
+    counts = lead_counts(actor=actor, list_type=list_type, filters={}).by_status
     cards = leads.select_related("owner", "assignee").order_by("-id")
     return [
         (

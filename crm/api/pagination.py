@@ -1,7 +1,24 @@
-from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.response import Response
+"""Pages of the REST lists, in the envelope: ``data = {count, next, previous, results}``.
 
-from crm.api.envelope import ok
+``offset``/``limit`` pages as documented. The leads list (``counted_page``) takes its count
+from the caller (the rollup) instead of a ``COUNT(*)``, reads a page's ids first (a "deferred
+join": the skipped rows are passed over in an index, never fetched) and then only those rows;
+and offers keyset pages too (``cursor``), whose cost does not grow with the depth.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from crm.api.envelope import ok, validation_error
+from crm.pagination import MAX_INT, keyset_page
+
+CURSOR = "cursor"
+AFTER, BEFORE = "a", "b"  # a cursor's first letter: rows after it, or before it
 
 
 class EnvelopeLimitOffsetPagination(LimitOffsetPagination):
@@ -25,3 +42,83 @@ def paginated(view, queryset, serializer_class) -> Response:
     paginator = EnvelopeLimitOffsetPagination()
     page = paginator.paginate_queryset(queryset, view.request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class CountedPagination(EnvelopeLimitOffsetPagination):
+    """Offset pages of a list whose count is known (``count``, ``exact``), in one query: past
+    the first page, the rows whose ids an inner query picks from the index (a deferred join).
+    One row more than the page tells whether ``next`` is there."""
+
+    def page(self, queryset: QuerySet, request: Request, *, count: int, exact: bool) -> list:
+        self.request = request
+        self.limit = self.get_limit(request)
+        self.offset = self.get_offset(request)
+        self.count, self.exact, self.more = count, exact, False
+        if self.offset > MAX_INT - self.limit - 1 or (exact and self.offset >= count):
+            return []
+        window = slice(self.offset, self.offset + self.limit + 1)
+        if self.offset:
+            rows = list(queryset.filter(pk__in=queryset.values("pk")[window]))
+        else:
+            rows = list(queryset[window])
+        self.more = len(rows) > self.limit
+        return rows[: self.limit]
+
+    def get_next_link(self) -> str | None:
+        if not self.more:
+            return None
+        url = self.request.build_absolute_uri()
+        url = replace_query_param(url, self.limit_query_param, self.limit)
+        return replace_query_param(url, self.offset_query_param, self.offset + self.limit)
+
+    def get_paginated_response(self, data: list) -> Response:
+        response = super().get_paginated_response(data)
+        response.data["data"]["count_exact"] = self.exact
+        return response
+
+
+def _cursor_ordering(ordering: str | None, fields: dict[str, str]) -> tuple[str, bool]:
+    """The one field (and its direction) a cursor page is ordered by."""
+    name = (ordering or "-id").strip()
+    if "," in name or name.lstrip("-") not in fields:
+        choices = ", ".join(sorted(fields))
+        raise validation_error("ordering", f"Cursor pages take one of: {choices}.")
+    return fields[name.lstrip("-")], name.startswith("-")
+
+
+def cursor_page(
+    request: Request,
+    queryset: QuerySet,
+    serializer_class,
+    *,
+    fields: dict[str, str],
+    count: int,
+    exact: bool,
+) -> Response:
+    """A keyset page: ``cursor`` empty for the first page, then the value of a page's ``next``
+    or ``previous`` link. Ordered by one of ``fields`` (``ordering``, ``-`` for descending;
+    newest first by default); the database starts at the cursor, so every page costs what the
+    first one does."""
+    paginator = EnvelopeLimitOffsetPagination()
+    limit = paginator.get_limit(request)
+    field, descending = _cursor_ordering(request.query_params.get("ordering"), fields)
+    token = request.query_params.get(CURSOR, "")
+    after = token[1:] if token[:1] == AFTER else None
+    before = token[1:] if token[:1] == BEFORE else None
+    page = keyset_page(
+        queryset, field=field, descending=descending, size=limit, after=after, before=before
+    )
+    url = remove_query_param(request.build_absolute_uri(), "offset")
+
+    def link(prefix: str, cursor: str | None) -> str | None:
+        return replace_query_param(url, CURSOR, prefix + cursor) if cursor else None
+
+    return ok(
+        {
+            "count": count,
+            "next": link(AFTER, page.next_cursor),
+            "previous": link(BEFORE, page.previous_cursor),
+            "results": serializer_class(page.rows, many=True).data,
+            "count_exact": exact,
+        }
+    )

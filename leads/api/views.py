@@ -13,7 +13,7 @@ from appointments.api.serializers import OverviewAppointmentSerializer
 from crm.api.authentication import actor_of
 from crm.api.envelope import ok, request_failed, validation_error
 from crm.api.fields import validated
-from crm.api.pagination import paginated
+from crm.api.pagination import CURSOR, CountedPagination, cursor_page
 from crm.domain import Forbidden, NotFound
 from leads import access, selectors, services
 from leads.api.serializers import (
@@ -31,6 +31,8 @@ from leads.api.serializers import (
 LEAD_NOT_FOUND = "Requested lead not found."
 LEAD_DELETED = "Requested lead already has a deleted status."
 OVERVIEW_WINDOWS = ("upcoming", "today", "week", "month")
+# ``ordering`` values of cursor pages: the sortable columns, each walked by keyset on (it, id).
+CURSOR_FIELDS = {"id": "id", **selectors.TABLE_SORTS}
 
 
 def _lead_for_write(request: Request, slug: str):
@@ -81,6 +83,15 @@ class LeadListView(APIView):
         parameters=[
             OpenApiParameter("offset", int),
             OpenApiParameter("limit", int),
+            OpenApiParameter(
+                CURSOR,
+                str,
+                description=(
+                    "Keyset pages instead of offsets: empty for the first page, then the "
+                    "value in a page's next or previous link. Every page costs what the first "
+                    f"does. Ordered by one field of {', '.join(CURSOR_FIELDS)} (ordering)."
+                ),
+            ),
             OpenApiParameter("list_type", enum=selectors.LIST_TYPES),
             *(OpenApiParameter(name, str) for name in selectors.LeadFilter.base_filters),
         ],
@@ -88,10 +99,16 @@ class LeadListView(APIView):
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
-        qs = selectors.lead_list(
-            actor=actor_of(request), list_type=params.get("list_type"), filters=params
-        )
-        return paginated(self, qs, LeadSerializer)
+        actor, list_type = actor_of(request), params.get("list_type")
+        qs = selectors.lead_list(actor=actor, list_type=list_type, filters=params)
+        count, exact = selectors.lead_list_count(actor=actor, list_type=list_type, filters=params)
+        if CURSOR in params:
+            return cursor_page(
+                request, qs, LeadSerializer, fields=CURSOR_FIELDS, count=count, exact=exact
+            )
+        paginator = CountedPagination()
+        page = paginator.page(qs, request, count=count, exact=exact)
+        return paginator.get_paginated_response(LeadSerializer(page, many=True).data)
 
 
 class LeadDetailView(APIView):
