@@ -125,8 +125,13 @@ def _hit_database(
     alias = router.db_for_write(RateCounter)
     connection = connections[alias]
     # Its own transaction when called outside one; joined, without a savepoint, inside one.
+    own = not connection.in_atomic_block
     with transaction.atomic(using=alias, savepoint=False):
         with connection.cursor() as cursor:
+            if own and connection.vendor == "postgresql":
+                # A count lost to a server crash is harmless; waiting for the disk on every
+                # request is not. Only this transaction commits without the wait.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(_upsert_sql(connection), [key, second, key, day, per_second, per_day])
             counts = dict(cursor.fetchall())
         verdict = _decide(counts[SECOND], counts[DAY], per_second, per_day, day, now)

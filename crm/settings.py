@@ -100,6 +100,18 @@ DATABASES = {
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
     )
 }
+# DATABASE_POOL=N: on PostgreSQL, each server process keeps a psycopg pool of at most N
+# connections (Django's "pool" option) instead of one persistent connection per thread, so
+# threaded servers and many processes stay within max_connections. CONN_MAX_AGE must be 0
+# with a pool (it is set so).
+DATABASE_POOL = int(os.environ.get("DATABASE_POOL", "0"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL,
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take SQLite's write lock at BEGIN, so every atomic block that
     # checks and then writes (appointment conflicts, duplicate checks) runs serialized.

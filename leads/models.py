@@ -192,6 +192,12 @@ class Lead(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [
+            # Lists of live leads newest first, and their deep offsets: an index-only walk.
+            models.Index(
+                fields=["-id"],
+                name="lead_alive_id_idx",
+                condition=~models.Q(status_id=DELETED_STATUS),
+            ),
             models.Index(fields=["owner", "-id"], name="lead_owner_id_idx"),
             models.Index(fields=["assignee", "-id"], name="lead_assignee_id_idx"),
             models.Index(fields=["status", "-id"], name="lead_status_id_idx"),

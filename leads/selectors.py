@@ -107,10 +107,11 @@ def lead_list(*, actor: Actor, list_type: str | None, filters: dict) -> QuerySet
         qs = qs.filter(owner_id=actor.user_id)
     elif list_type == "assigned":
         qs = qs.filter(assignee_id=actor.user_id)
-    fs = LeadFilter(filters, queryset=qs)
-    if not fs.is_valid():
-        raise ValidationError({k: list(v) for k, v in fs.errors.items()})
-    qs = fs.qs
+    if any(filters.get(name) not in (None, "") for name in LeadFilter.base_filters):
+        fs = LeadFilter(filters, queryset=qs)
+        if not fs.is_valid():
+            raise ValidationError({k: list(v) for k, v in fs.errors.items()})
+        qs = fs.qs
     if not qs.query.order_by:
         qs = qs.order_by("-id")
     return qs.select_related("owner", "assignee")

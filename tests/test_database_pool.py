@@ -1,0 +1,52 @@
+"""DATABASE_POOL=N: on PostgreSQL each server process keeps at most N connections, however many
+threads serve requests (psycopg's pool, through Django's "pool" option)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+URL = os.environ.get("DATABASE_URL", "")
+
+SCRIPT = """
+import threading
+import django
+django.setup()
+from django.db import connection
+
+pids, lock = set(), threading.Lock()
+
+def work():
+    for _ in range(3):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid(), pg_sleep(0.02)")
+            pid = cursor.fetchone()[0]
+        connection.close()  # back to the pool
+        with lock:
+            pids.add(pid)
+
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(pids), connection.settings_dict["CONN_MAX_AGE"])
+"""
+
+
+@pytest.mark.skipif(not URL.startswith("postgres"), reason="a PostgreSQL setting")
+@pytest.mark.parametrize("size", [1, 2])
+def test_threads_share_at_most_the_pools_connections(size):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "crm.settings", "DATABASE_POOL": str(size),
+           "CONN_MAX_AGE": "60"}  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120, check=True,
+    ).stdout.split()  # fmt: skip
+    assert int(out[0]) <= size  # 8 threads, 24 queries, at most `size` server processes
+    assert out[1] == "0"  # persistent connections are the pool's job
