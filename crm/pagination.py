@@ -85,6 +85,12 @@ def _decode(cursor: str, *, is_datetime: bool) -> tuple[Any, int] | None:
     return value, pk
 
 
+def row_cursor(row: Model, field: str) -> str:
+    """The cursor of ``row`` in an order by ``(field, pk)``: ``after`` it gives the next rows."""
+    attname = getattr(row._meta.get_field(field), "attname", field)
+    return _encode(getattr(row, attname), row.pk)
+
+
 def keyset_page(
     queryset: QuerySet,
     *,

@@ -112,6 +112,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABAS
         "max_size": DATABASE_POOL,
         "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
     }
+# DATABASE_PGBOUNCER=1: connections go through PgBouncer in transaction mode, where a
+# server-side cursor (the CSV export's iterator) cannot outlive its transaction.
+if os.environ.get("DATABASE_PGBOUNCER", "0") == "1":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take SQLite's write lock at BEGIN, so every atomic block that
     # checks and then writes (appointment conflicts, duplicate checks) runs serialized.

@@ -50,3 +50,16 @@ def test_threads_share_at_most_the_pools_connections(size):
     ).stdout.split()  # fmt: skip
     assert int(out[0]) <= size  # 8 threads, 24 queries, at most `size` server processes
     assert out[1] == "0"  # persistent connections are the pool's job
+
+
+@pytest.mark.parametrize(("value", "disabled"), [("1", "True"), ("0", "False")])
+def test_pgbouncer_mode_turns_server_side_cursors_off(value, disabled):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "crm.settings", "DATABASE_PGBOUNCER": value,
+           "DATABASE_URL": "postgres://user:password@127.0.0.1:6432/crm"}  # fmt: skip
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default'].get('DISABLE_SERVER_SIDE_CURSORS', False))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=60, check=True).stdout  # fmt: skip
+    assert out.strip() == disabled

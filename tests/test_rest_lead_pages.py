@@ -100,8 +100,42 @@ def test_a_deep_offset_reads_one_page_by_a_deferred_join(api, world, django_asse
     with django_assert_num_queries(5) as captured:
         body = data(api.get("list/", {"list_type": "all", "limit": 5, "offset": 20}))
     page = captured.captured_queries[-1]["sql"]
-    assert page.count("SELECT") == 2 and "OFFSET 20" in page.replace('"', "")
+    # from the row before the page: where the list stands at the page's first row
+    assert page.count("SELECT") == 2 and "OFFSET 19" in page.replace('"', "")
     assert len(body["results"]) == 5
+
+
+def test_offset_pages_that_follow_one_another_continue_by_keyset(
+    api, world, django_assert_num_queries
+):
+    leads, _campaign = world
+    newest = [lead.slug for lead in sorted(leads, key=lambda x: -x.pk)]
+    params = {"list_type": "all", "limit": 7}
+    api.get("list/", {**params, "offset": 7})
+    for offset in (14, 14, 21, 7):  # the next page, the same page again, the next, a revisit
+        with django_assert_num_queries(5) as captured:
+            body = data(api.get("list/", {**params, "offset": offset}))
+        assert "OFFSET" not in captured.captured_queries[-1]["sql"]
+        assert [row["slug"] for row in body["results"]] == newest[offset : offset + 7]
+    assert data(api.get("list/", {**params, "offset": 28}))["next"] is None
+
+
+def test_a_continued_offset_page_past_deleted_rows_counts_again(api, world, manager):
+    from crm.domain import Actor
+    from leads.services import lead_delete
+
+    leads, _campaign = world
+    params = {"list_type": "all", "limit": 5}
+    first = data(api.get("list/", {**params, "offset": 25}))  # the last 5 rows
+    assert len(first["results"]) == 5
+    for lead in sorted(leads, key=lambda x: x.pk)[:5]:  # they go, and three new ones come
+        lead_delete(actor=Actor(user=manager), lead=lead)
+    for _ in range(3):
+        LeadFactory(by=manager)
+    again = data(api.get("list/", {**params, "offset": 25}))
+    assert again["count"] == 28
+    oldest_left = sorted(leads, key=lambda x: x.pk)[5:8][::-1]
+    assert [row["slug"] for row in again["results"]] == [lead.slug for lead in oldest_left]
 
 
 @pytest.mark.parametrize("ordering", ["-id", "id", "last_name", "-created_at", "status"])

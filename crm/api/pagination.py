@@ -8,6 +8,9 @@ and offers keyset pages too (``cursor``), whose cost does not grow with the dept
 
 from __future__ import annotations
 
+import hashlib
+
+from django.core.cache import cache
 from django.db.models import QuerySet
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
@@ -15,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from crm.api.envelope import ok, validation_error
-from crm.pagination import MAX_INT, keyset_page
+from crm.pagination import MAX_INT, keyset_page, row_cursor
 
 CURSOR = "cursor"
 AFTER, BEFORE = "a", "b"  # a cursor's first letter: rows after it, or before it
@@ -47,22 +50,78 @@ def paginated(view, queryset, serializer_class) -> Response:
 class CountedPagination(EnvelopeLimitOffsetPagination):
     """Offset pages of a list whose count is known (``count``, ``exact``), in one query: past
     the first page, the rows whose ids an inner query picks from the index (a deferred join).
-    One row more than the page tells whether ``next`` is there."""
+    One row more than the page tells whether ``next`` is there.
 
-    def page(self, queryset: QuerySet, request: Request, *, count: int, exact: bool) -> list:
+    With ``walk`` (the ``(field, descending)`` order of the list, by ``(field, pk)``), a page
+    remembers where the list stands at its first row and after its last one, for
+    ``ANCHOR_SECONDS``, in the cache: the next page (or the same page again) starts there, by
+    keyset, instead of reading the index up to its offset. ``scope`` names what besides the
+    query string decides the rows (the user)."""
+
+    ANCHOR_SECONDS = 600
+
+    def page(
+        self,
+        queryset: QuerySet,
+        request: Request,
+        *,
+        count: int,
+        exact: bool,
+        walk: tuple[str, bool] | None = None,
+        scope: str = "",
+    ) -> list:
         self.request = request
         self.limit = self.get_limit(request)
         self.offset = self.get_offset(request)
         self.count, self.exact, self.more = count, exact, False
         if self.offset > MAX_INT - self.limit - 1 or (exact and self.offset >= count):
             return []
-        window = slice(self.offset, self.offset + self.limit + 1)
-        if self.offset:
+        if walk is None:
+            return self._read(queryset, self.offset)
+        field, descending = walk
+        sign = "-" if descending else ""
+        queryset = queryset.order_by(f"{sign}{field}", f"{sign}pk")
+        self._anchors = f"crm:offset:{self._signature(request, scope)}:"
+        rows = self._continue(queryset, field, descending) if self.offset else None
+        if rows is None:
+            start = max(self.offset - 1, 0)
+            rows = self._read(queryset, start, extra=self.offset - start)
+            if self.offset and self._before is not None:
+                cache.set(self._anchors + str(self.offset), row_cursor(self._before, field),
+                          self.ANCHOR_SECONDS)  # fmt: skip
+        if self.more:
+            cache.set(self._anchors + str(self.offset + self.limit), row_cursor(rows[-1], field),
+                      self.ANCHOR_SECONDS)  # fmt: skip
+        return rows
+
+    def _read(self, queryset: QuerySet, start: int, extra: int = 0) -> list:
+        """The page from ``start``, after ``extra`` rows (kept as ``_before``)."""
+        window = slice(start, self.offset + self.limit + 1)
+        if start:
             rows = list(queryset.filter(pk__in=queryset.values("pk")[window]))
         else:
             rows = list(queryset[window])
+        self._before = rows[0] if extra and rows else None
+        rows = rows[extra:]
         self.more = len(rows) > self.limit
         return rows[: self.limit]
+
+    def _continue(self, queryset: QuerySet, field: str, descending: bool) -> list | None:
+        """The page from the remembered place of its offset, or None."""
+        cursor = cache.get(self._anchors + str(self.offset))
+        if cursor is None:
+            return None
+        page = keyset_page(queryset, field=field, descending=descending, size=self.limit,
+                           after=cursor)  # fmt: skip
+        if not page.rows:
+            return None  # the rows there are gone: count the offset again
+        self.more = page.next_cursor is not None
+        return page.rows
+
+    def _signature(self, request: Request, scope: str) -> str:
+        ignored = {self.offset_query_param, self.limit_query_param}
+        params = sorted((k, v) for k, v in request.query_params.lists() if k not in ignored)
+        return hashlib.sha256(repr((scope, params)).encode()).hexdigest()[:32]
 
     def get_next_link(self) -> str | None:
         if not self.more:
@@ -77,13 +136,22 @@ class CountedPagination(EnvelopeLimitOffsetPagination):
         return response
 
 
-def _cursor_ordering(ordering: str | None, fields: dict[str, str]) -> tuple[str, bool]:
-    """The one field (and its direction) a cursor page is ordered by."""
+def keyset_order(ordering: str | None, fields: dict[str, str]) -> tuple[str, bool] | None:
+    """The one field of ``fields`` (and its direction) ``ordering`` names (``-id`` when
+    empty), or None when it names several or another."""
     name = (ordering or "-id").strip()
     if "," in name or name.lstrip("-") not in fields:
+        return None
+    return fields[name.lstrip("-")], name.startswith("-")
+
+
+def _cursor_ordering(ordering: str | None, fields: dict[str, str]) -> tuple[str, bool]:
+    """The one field (and its direction) a cursor page is ordered by."""
+    order = keyset_order(ordering, fields)
+    if order is None:
         choices = ", ".join(sorted(fields))
         raise validation_error("ordering", f"Cursor pages take one of: {choices}.")
-    return fields[name.lstrip("-")], name.startswith("-")
+    return order
 
 
 def cursor_page(

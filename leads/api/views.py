@@ -13,7 +13,7 @@ from appointments.api.serializers import OverviewAppointmentSerializer
 from crm.api.authentication import actor_of
 from crm.api.envelope import ok, request_failed, validation_error
 from crm.api.fields import validated
-from crm.api.pagination import CURSOR, CountedPagination, cursor_page
+from crm.api.pagination import CURSOR, CountedPagination, cursor_page, keyset_order
 from crm.domain import Forbidden, NotFound
 from leads import access, selectors, services
 from leads.api.serializers import (
@@ -107,7 +107,9 @@ class LeadListView(APIView):
                 request, qs, LeadSerializer, fields=CURSOR_FIELDS, count=count, exact=exact
             )
         paginator = CountedPagination()
-        page = paginator.page(qs, request, count=count, exact=exact)
+        walk = keyset_order(params.get("ordering"), CURSOR_FIELDS)
+        scope = f"{actor.user_id}:{actor.role}"
+        page = paginator.page(qs, request, count=count, exact=exact, walk=walk, scope=scope)
         return paginator.get_paginated_response(LeadSerializer(page, many=True).data)
 
 
