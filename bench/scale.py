@@ -270,7 +270,7 @@ def cases(total: int, slug: str) -> list[Case]:
         ),  # fmt: skip
         Case("REST list, search", "api", "/api/v1/leads/list/?list_type=all&search=Okafor"),
         Case(
-            f"REST list, offset {deep}", "api", f"/api/v1/leads/list/?list_type=all&offset={deep}"
+            "REST list, deep offset", "api", f"/api/v1/leads/list/?list_type=all&offset={deep}"
         ),  # fmt: skip
         Case("REST list, cursor", "api", "/api/v1/leads/list/?list_type=all&cursor="),
         Case("REST overview", "api", "/api/v1/leads/overview/"),
@@ -343,22 +343,28 @@ def measure(total: int, t: Team, key: str, args) -> dict[str, Result]:
 
 
 def report(sizes: list[int], by_size: dict[int, dict[str, Result]]) -> None:
+    """Each case at each size, as req/s and as a share of its yardstick measured in the same
+    phase; ``cost x``: how much dearer the case is at the largest size than at the smallest,
+    relative to its yardstick (the machine's own drift between the phases cancels out)."""
     print()
     columns = "".join(f"| {n:>9,} leads: req/s  share   p50    p99 " for n in sizes)
     header = "case".ljust(44) + columns
     print(header + "| cost x")
-    first, last = by_size[sizes[0]], by_size[sizes[-1]]
-    for label in first:
+
+    def share(n: int, label: str) -> float:
+        kind = "web" if label.startswith("web") or label.endswith(" web") else "api"
+        return by_size[n][label].rps / by_size[n][f"yardstick {kind}"].rps
+
+    for label in by_size[sizes[0]]:
         row = label.ljust(44)
         for n in sizes:
             r = by_size[n].get(label)
             if r is None:
                 row += "|" + " " * 46
                 continue
-            kind = "web" if label.startswith("web") else "api"
-            share = r.rps / by_size[n][f"yardstick {kind}"].rps
-            row += f"| {r.rps:24.1f} {share:6.1%} {r.p50:6.1f} {r.p99:6.1f} "
-        ratio = first[label].rps / last[label].rps if label in last else float("nan")
+            row += f"| {r.rps:24.1f} {share(n, label):6.1%} {r.p50:6.1f} {r.p99:6.1f} "
+        small, large = sizes[0], sizes[-1]
+        ratio = share(small, label) / share(large, label) if label in by_size[large] else 0
         print(row + f"| {ratio:.2f}")
 
 

@@ -146,7 +146,7 @@ def lead_detail_queryset(*, appointments: bool = True) -> QuerySet[Lead]:
 ROLLUP_FILTERS = frozenset({"status", "source", "owner", "assignee", "campaign_slug"})
 NOT_FILTERS = frozenset({"ordering"})
 # Filters the rollup cannot answer (search, dates, names...) count at most this many rows.
-COUNT_LIMIT = 10_000
+COUNT_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
