@@ -15,7 +15,8 @@ case's cost at the largest size relative to the smallest; then createLeads into 
 (leads/s over HTTP) beside the raw COPY of the same rows.
 
 The salesperson's cases use a salesperson who sees about a quarter of the table (owned,
-assigned and the unowned pool).
+assigned and the unowned pool). The deep offset case asks for the same far page again and
+again: after its first answer the page's place is remembered, as for a partner walking pages.
 """
 
 from __future__ import annotations
