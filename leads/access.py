@@ -30,6 +30,24 @@ def visibility_filter(actor: Actor) -> Q:
     return mine
 
 
+def visibility_terms(actor: Actor) -> list[tuple[int, int, int]] | None:
+    """``visibility_filter`` in the lead count rollup's terms (``leads.rollup``): the signed
+    (sign, scope, user) rows whose sum counts the leads ``actor`` may see; None for an actor
+    without a user that does not see all. Keep the two rules in step."""
+    from leads import rollup
+
+    uid = actor.user_id
+    if actor.role in roles.SEES_ALL:
+        return [(1, rollup.ALL, rollup.NOBODY)]
+    if not uid:
+        return None
+    # Owned or assigned, counted once; salespeople also see the unowned pool.
+    terms = [(1, rollup.OWNER, uid), (1, rollup.ASSIGNEE, uid), (-1, rollup.OWNER_ASSIGNEE, uid)]
+    if actor.role in roles.SEES_POOL:
+        terms += [(1, rollup.OWNER, rollup.NOBODY), (-1, rollup.POOL_ASSIGNEE, uid)]
+    return terms
+
+
 def visible_leads(actor: Actor, *, include_deleted: bool = False) -> LeadQuerySet:
     qs = Lead.objects.filter(visibility_filter(actor))
     return qs if include_deleted else qs.alive()

@@ -19,6 +19,7 @@ from django.utils.text import capfirst
 from django_filters.fields import IsoDateTimeField
 
 from crm.domain import Actor
+from leads import access
 from leads.access import visible_leads
 from leads.models import DELETED_STATUS, Event, Field, Lead, LeadNote, Source, Status
 
@@ -166,23 +167,13 @@ Term = tuple[int, int, int]  # (sign, rollup scope, user id)
 
 def _visible_terms(actor: Actor, list_type: str) -> list[Term] | None:
     """The rollup rows (signed) whose sum counts the leads of ``list_type`` the actor sees."""
-    from crm import roles
     from leads import rollup
 
-    uid = actor.user_id
     if list_type == "owned":
-        return [(1, rollup.OWNER, uid or rollup.NOBODY)]
+        return [(1, rollup.OWNER, actor.user_id or rollup.NOBODY)]
     if list_type == "assigned":
-        return [(1, rollup.ASSIGNEE, uid)] if uid else None
-    if actor.role in roles.SEES_ALL:
-        return [(1, rollup.ALL, rollup.NOBODY)]
-    if not uid:
-        return None
-    # Owned or assigned, counted once; salespeople also see the unowned pool.
-    terms = [(1, rollup.OWNER, uid), (1, rollup.ASSIGNEE, uid), (-1, rollup.OWNER_ASSIGNEE, uid)]
-    if actor.role in roles.SEES_POOL:
-        terms += [(1, rollup.OWNER, rollup.NOBODY), (-1, rollup.POOL_ASSIGNEE, uid)]
-    return terms
+        return [(1, rollup.ASSIGNEE, actor.user_id)] if actor.user_id else None
+    return access.visibility_terms(actor)
 
 
 def _narrowed(terms: list[Term], uid: int | None, owner: int | None, assignee: int | None):
@@ -191,10 +182,9 @@ def _narrowed(terms: list[Term], uid: int | None, owner: int | None, assignee: i
     or owned-or-assigned (with or without the pool)."""
     from leads import rollup
 
-    scopes = [(sign, scope, user) for sign, scope, user in terms]
-    everything = scopes == [(1, rollup.ALL, rollup.NOBODY)]
-    owned_by_me = scopes == [(1, rollup.OWNER, uid)]
-    assigned_to_me = scopes == [(1, rollup.ASSIGNEE, uid)]
+    everything = terms == [(1, rollup.ALL, rollup.NOBODY)]
+    owned_by_me = terms == [(1, rollup.OWNER, uid)]
+    assigned_to_me = terms == [(1, rollup.ASSIGNEE, uid)]
     if owner is not None and assignee is not None:
         if owner == assignee and (everything or uid == owner):
             return [(1, rollup.OWNER_ASSIGNEE, owner)]
@@ -274,15 +264,16 @@ def lead_counts(*, actor: Actor, list_type: str, filters: Mapping[str, Any]) -> 
     )
 
 
-def lead_list_count(*, actor: Actor, list_type: str | None, filters: Mapping[str, Any]):
-    """How many leads ``lead_list`` gives: ``(count, exact)``. From the rollup when it answers
-    the filters; otherwise counted, but at most ``COUNT_LIMIT`` rows (``exact`` is then False
-    when there are more)."""
+def lead_list_count(
+    *, actor: Actor, list_type: str | None, filters: Mapping[str, Any], leads: QuerySet[Lead]
+) -> tuple[int, bool]:
+    """How many leads ``lead_list`` gave (``leads``, for the same arguments): ``(count,
+    exact)``. From the rollup when it answers the filters; otherwise counted, but at most
+    ``COUNT_LIMIT`` rows (``exact`` is then False when there are more)."""
     counts = lead_counts(actor=actor, list_type=list_type or "owned", filters=filters)
     if counts is not None:
         return counts.total, True
-    qs = lead_list(actor=actor, list_type=list_type, filters=filters).order_by()
-    n = qs.values("pk")[: COUNT_LIMIT + 1].count()
+    n = leads.order_by().values("pk")[: COUNT_LIMIT + 1].count()
     return min(n, COUNT_LIMIT), n <= COUNT_LIMIT
 
 

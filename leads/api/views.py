@@ -101,7 +101,9 @@ class LeadListView(APIView):
         params = request.query_params
         actor, list_type = actor_of(request), params.get("list_type")
         qs = selectors.lead_list(actor=actor, list_type=list_type, filters=params)
-        count, exact = selectors.lead_list_count(actor=actor, list_type=list_type, filters=params)
+        count, exact = selectors.lead_list_count(
+            actor=actor, list_type=list_type, filters=params, leads=qs
+        )
         if CURSOR in params:
             return cursor_page(
                 request, qs, LeadSerializer, fields=CURSOR_FIELDS, count=count, exact=exact
