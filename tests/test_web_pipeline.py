@@ -144,6 +144,29 @@ def test_every_card_has_a_keyboard_usable_move_menu(client, users, world):
     assert targets == [k for k in active_keys() if k != "prospect"]
 
 
+@pytest.mark.parametrize(
+    ("role", "movable"),
+    [
+        (Role.SALESPERSON, {"Alice"}),  # not Bob (assigned) nor Carol (the pool)
+        (Role.JR_SALESPERSON, {"Dan"}),  # not Eve (assigned)
+        (Role.SALES_MANAGER, {"Alice", "Bob", "Carol", "Dan", "Eve", "Frank"}),
+        (Role.MARKETING_MANAGER, {"Alice", "Bob", "Carol", "Dan", "Eve", "Frank"}),
+    ],
+)
+def test_only_cards_the_role_may_edit_can_be_moved(client, users, world, role, movable):
+    client.force_login(users[role])
+    html = client.get("/pipeline/", {"list_type": "all"}).content.decode()
+    for name, lead in world.items():
+        card = html.split(f'data-slug="{lead.slug}"', 1)
+        if len(card) == 1:
+            continue  # not on this role's board
+        tag = html.split(f'data-slug="{lead.slug}"', 1)[0].rsplit("<li", 1)[1]
+        body = card[1].split("</li>", 1)[0]
+        may = name in movable
+        assert ('draggable="true"' in tag) is may, (role, name)
+        assert ("<summary>Move" in body) is may, (role, name)
+
+
 def test_the_navigation_marks_the_pipeline_as_current(client, users, world):
     client.force_login(users["salesperson"])
     html = client.get("/pipeline/").content.decode()

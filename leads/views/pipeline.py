@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm.domain import DomainError
 from crm.web import AuthedRequest, actor_of, is_fragment, render_page
-from leads import selectors, services
+from leads import access, selectors, services
 from leads.list_forms import LIST_TYPES
 from leads.views.common import lead_or_404
 
@@ -25,11 +25,14 @@ def _list_type(value: str | None) -> str:
 
 
 def _board(request: AuthedRequest, list_type: str) -> HttpResponse:
-    columns = selectors.pipeline(
-        actor=actor_of(request), list_type=list_type, per_status=CARDS_PER_COLUMN
-    )
+    actor = actor_of(request)
+    columns = selectors.pipeline(actor=actor, list_type=list_type, per_status=CARDS_PER_COLUMN)
     context = {
         "columns": columns,
+        # Cards the user may move (change the status of): the others show no move controls.
+        "movable": {
+            lead.pk for _, _, cards in columns for lead in cards if access.can_edit(actor, lead)
+        },
         "statuses": [status for status, _, _ in columns],
         "list_type": list_type,
         "list_types": LIST_TYPES,

@@ -6,7 +6,7 @@
 
   document.addEventListener("dragstart", function (event) {
     var card = event.target.closest && event.target.closest(".board-card");
-    if (!card) return;
+    if (!card || card.getAttribute("draggable") !== "true") return; // not the user's to move
     dragged = card;
     card.classList.add("dragging");
     event.dataTransfer.effectAllowed = "move";

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from crm.domain import Actor
 from crm.roles import Role
 from leads.models import Event, EventType, Lead
-from leads.services import lead_update
+from leads.services import lead_assign, lead_update
 from tests.browser.conftest import BROWSER_DB, assert_accessible, shoot
 from tests.factories import PASSWORD, AppointmentFactory, LeadFactory
 
@@ -358,14 +358,28 @@ def test_move_a_card_with_the_keyboard_only(page_for, users, leads):
     assert Lead.objects.get(pk=alice.pk).status_id == "closed"
 
 
-def test_a_refused_move_shows_the_error(page_for, users, leads):
+def test_a_card_the_user_may_not_change_offers_no_move(page_for, users, leads):
     page = page_for(users["salesperson"])
     page.goto("/pipeline/")
     chloe = leads["Chloe"]  # in the pool: seen, but not the salesperson's to change
-    card(page, chloe).locator("summary").click()
-    card(page, chloe).get_by_role("button", name="Customer").click()
+    expect(card(page, chloe)).to_be_visible()
+    expect(card(page, chloe).locator("summary")).to_have_count(0)
+    expect(card(page, chloe)).not_to_have_attribute("draggable", "true")
+    expect(card(page, leads["Alice"]).locator("summary")).to_have_count(1)
+
+
+def test_a_refused_move_shows_the_error(page_for, users, leads):
+    page = page_for(users["salesperson"])
+    page.goto("/pipeline/")
+    alice = leads["Alice"]
+    # After the page was shown, a manager takes the lead over and leaves it assigned to the
+    # salesperson: still seen, no longer theirs to change. The move is refused, and says why.
+    people = {"owner": users["sales_manager"], "assignee": users["salesperson"]}
+    lead_assign(actor=Actor(user=users["sales_manager"]), lead=alice, people=people)
+    card(page, alice).locator("summary").click()
+    card(page, alice).get_by_role("button", name="Customer").click()
     expect(page.get_by_role("alert")).to_contain_text(
-        "Chloe Cook was not moved: You are not owner of this lead."
+        "Alice Archer was not moved: You are not owner of this lead."
     )
-    expect(column(page, "prospect").locator(f'[data-slug="{chloe.slug}"]')).to_be_visible()
-    assert Lead.objects.get(pk=chloe.pk).status_id == "prospect"
+    expect(column(page, "prospect").locator(f'[data-slug="{alice.slug}"]')).to_be_visible()
+    assert Lead.objects.get(pk=alice.pk).status_id == "prospect"
