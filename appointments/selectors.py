@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed
 from crm.domain import Actor, NotFound
-from leads.access import activity_filter, visible_leads
+from leads.access import activity_filter, on_visible_leads, visible_leads
 from leads.models import DELETED_STATUS, Lead
 
 
@@ -31,7 +31,7 @@ def appointment_list(
     ``after`` a day (in the server's time zone). Raises ``ValidationError`` on bad filters."""
     from django.core.exceptions import ValidationError
 
-    qs = Appointment.objects.alive().filter(lead__in=visible_leads(actor).values("pk"))
+    qs = Appointment.objects.alive().filter(on_visible_leads(actor))
     if day is not None:
         begin = timezone.make_aware(datetime.combine(day, time.min))
         if relation == "before":
@@ -57,7 +57,7 @@ def appointment_for_actor(actor: Actor, pk: int) -> Appointment:
         return (
             Appointment.objects.alive()
             .select_related("lead", "host")
-            .filter(lead__in=visible_leads(actor, include_deleted=True).values("pk"))
+            .filter(on_visible_leads(actor, include_deleted=True))
             .get(pk=pk)
         )
     except (Appointment.DoesNotExist, ValueError, TypeError):
@@ -93,7 +93,7 @@ def hosted_by(*, actor: Actor, start: datetime, end: datetime | None = None) -> 
     """The actor's own (hosted) live appointments starting in [start, end) on leads the actor
     can see, cancelled ones included, oldest first, with their leads."""
     qs = Appointment.objects.alive().filter(
-        host_id=actor.user_id, start__gte=start, lead__in=visible_leads(actor).values("pk")
+        on_visible_leads(actor), host_id=actor.user_id, start__gte=start
     )
     if end is not None:
         qs = qs.filter(start__lt=end)

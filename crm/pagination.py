@@ -40,6 +40,15 @@ def _encode(value: Any, pk: int) -> str:
 # Larger than any cursor of ours (a 255-character value, JSON-escaped, in base64).
 MAX_CURSOR = 4096
 MAX_INT = 2**63 - 1  # the largest integer a database column holds
+COUNT_LIMIT = 1_000  # rows a list counts, at most, when nothing cheaper knows its size
+
+
+def bounded_count(queryset: QuerySet) -> tuple[int, bool]:
+    """``(count, exact)`` of a list's rows, counting at most ``COUNT_LIMIT`` of them: past
+    that, the count is ``COUNT_LIMIT`` and ``exact`` False. Its cost never grows with the
+    table."""
+    n = queryset.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+    return min(n, COUNT_LIMIT), n <= COUNT_LIMIT
 
 
 def _storable(value: str) -> bool:

@@ -12,22 +12,30 @@ from django.db.models import Q
 
 from crm import roles
 from crm.domain import Actor, NotFound
-from leads.models import Lead, LeadQuerySet
+from leads.models import DELETED_STATUS, Lead, LeadQuerySet
 
 if TYPE_CHECKING:
     from appointments.models import Appointment
     from leads.models import LeadNote
 
 
-def visibility_filter(actor: Actor) -> Q:
-    """The condition on ``Lead`` rows that ``actor`` may see (deleted ones included)."""
+def visibility_filter(actor: Actor, prefix: str = "") -> Q:
+    """The condition on ``Lead`` rows that ``actor`` may see (deleted ones included); with
+    ``prefix`` (``"lead__"``), on the lead of related rows, as a join the database can walk
+    from either side."""
     role = actor.role
     if role in roles.SEES_ALL:
         return Q()
-    mine = Q(owner_id=actor.user_id) | Q(assignee_id=actor.user_id)
+    mine = Q(**{f"{prefix}owner_id": actor.user_id}) | Q(**{f"{prefix}assignee_id": actor.user_id})
     if role in roles.SEES_POOL:
-        mine |= Q(owner__isnull=True)
+        mine |= Q(**{f"{prefix}owner__isnull": True})
     return mine
+
+
+def on_visible_leads(actor: Actor, *, include_deleted: bool = False) -> Q:
+    """The condition on rows with a ``lead`` (appointments, events) that ``actor`` may see."""
+    q = visibility_filter(actor, prefix="lead__")
+    return q if include_deleted else q & ~Q(lead__status_id=DELETED_STATUS)
 
 
 def visibility_terms(actor: Actor) -> list[tuple[int, int, int]] | None:
@@ -81,7 +89,7 @@ def note_for_actor(actor: Actor, *, pk: int) -> LeadNote:
 
     note = (
         LeadNote.objects.select_related("lead")
-        .filter(pk=pk, deleted_at__isnull=True, lead__in=visible_leads(actor).values("pk"))
+        .filter(on_visible_leads(actor), pk=pk, deleted_at__isnull=True)
         .first()
     )
     if note is None:

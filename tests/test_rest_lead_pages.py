@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from leads import selectors
+from crm import pagination
 from leads.models import Campaign
-from tests.factories import LeadFactory
+from tests.factories import AppointmentFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def test_the_count_comes_from_the_rollup_and_is_exact(client_for, world, params,
 def test_filters_the_rollup_cannot_answer_are_counted_up_to_a_bound(api, world, monkeypatch):
     body = data(api.get("list/", {"list_type": "all", "search": "Lead", "limit": 5}))
     assert (body["count"], body["count_exact"]) == (30, True)
-    monkeypatch.setattr(selectors, "COUNT_LIMIT", 10)
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 10)
     body = data(api.get("list/", {"list_type": "all", "search": "Lead", "limit": 5}))
     assert (body["count"], body["count_exact"]) == (10, False)
     assert body["next"] is not None
@@ -172,3 +172,23 @@ def test_an_unreadable_cursor_gives_the_first_page(api, world):
     for cursor in ("a", "anot-a-cursor", "zzz", "b" + "x" * 5000):
         body = data(api.get("list/", {"list_type": "all", "cursor": cursor}))
         assert body["results"] == first["results"]
+
+
+def test_the_appointments_list_counts_up_to_a_bound_and_pages_on(
+    client_for, world, manager, monkeypatch
+):
+    leads, _campaign = world
+    made = [AppointmentFactory(lead=leads[i], by=manager) for i in range(12)]
+    api = client_for(manager)
+    body = data(api.get("appointments/list/", {"limit": 5}))
+    assert (body["count"], body["count_exact"]) == (12, True)
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 10)
+    seen, params = [], {"limit": 5}
+    while True:
+        body = data(api.get("appointments/list/", params))
+        assert (body["count"], body["count_exact"]) == (10, False)
+        seen += [row["appointment_id"] for row in body["results"]]
+        if body["next"] is None:
+            break
+        params = params_of(body["next"])
+    assert seen == [a.pk for a in made]  # every page, in order, past the counted bound

@@ -170,6 +170,33 @@ def test_a_managers_dashboard_shows_only_its_own_appointments(client, users, age
     assert [a.pk for a in response.context["upcoming"]] == [agenda["manager_for_sp_lead"].pk]
 
 
+def test_a_full_week_shows_the_first_appointments_and_links_to_the_agenda(
+    client, users, world, monkeypatch
+):
+    from leads.views import dashboard
+
+    monkeypatch.setattr(dashboard, "AGENDA_LIMIT", 3)
+    sp = users["salesperson"]
+    tomorrow = _today_start() + timedelta(days=1)
+    made = [
+        AppointmentFactory(
+            lead=world["sp_owned"],
+            by=sp,
+            start=tomorrow + timedelta(hours=8 + i),
+            end=tomorrow + timedelta(hours=8 + i, minutes=30),
+        )
+        for i in range(4)
+    ]
+    client.force_login(sp)
+    response = client.get("/")
+    assert [a.pk for a in response.context["upcoming"]] == [a.pk for a in made[:3]]
+    assert "More this week in your agenda" in response.content.decode()
+    Appointment.objects.filter(pk=made[3].pk).delete()
+    response = client.get("/")
+    assert [a.pk for a in response.context["upcoming"]] == [a.pk for a in made[:3]]
+    assert "More this week in your agenda" not in response.content.decode()
+
+
 def test_no_appointments_say_so(client, users, world):
     client.force_login(users["jr_salesperson"])
     html = client.get("/").content.decode()

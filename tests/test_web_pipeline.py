@@ -66,9 +66,9 @@ def test_a_column_per_active_status_in_order_with_counts(client, users, world):
     response = client.get("/pipeline/")
     assert response.status_code == 200
     columns = response.context["columns"]
-    assert [s.key for s, _, _ in columns] == active_keys()
-    assert len(columns) == 6 and "deleted" not in [s.key for s, _, _ in columns]
-    counts = {s.key: n for s, n, _ in columns}
+    assert [s.key for s, *_ in columns] == active_keys()
+    assert len(columns) == 6 and "deleted" not in [s.key for s, *_ in columns]
+    counts = {s.key: n for s, n, *_ in columns}
     assert counts == {
         "prospect": 1,
         "tentative": 1,
@@ -92,7 +92,7 @@ def test_a_column_per_active_status_in_order_with_counts(client, users, world):
 def test_an_inactive_status_has_no_column(client, users, world):
     Status.objects.filter(pk="potential").update(active=False)
     client.force_login(users["sales_manager"])
-    keys = [s.key for s, _, _ in client.get("/pipeline/").context["columns"]]
+    keys = [s.key for s, *_ in client.get("/pipeline/").context["columns"]]
     assert "potential" not in keys and keys == active_keys()
 
 
@@ -112,9 +112,9 @@ def test_an_inactive_status_has_no_column(client, users, world):
 def test_cards_are_the_leads_the_role_sees(client, users, world, role, list_type, expected):
     client.force_login(users[role])
     response = client.get("/pipeline/", {"list_type": list_type})
-    shown = {lead.first_name for _, _, cards in response.context["columns"] for lead in cards}
+    shown = {lead.first_name for _, _, cards, _ in response.context["columns"] for lead in cards}
     assert shown == expected
-    assert sum(n for _, n, _ in response.context["columns"]) == len(expected)
+    assert sum(n for _, n, *_ in response.context["columns"]) == len(expected)
 
 
 def test_cards_are_limited_per_column(client, users, monkeypatch):
@@ -127,7 +127,7 @@ def test_cards_are_limited_per_column(client, users, monkeypatch):
     board = board_html(response.content.decode())
     assert board["prospect"] == [lead.slug for lead in made[::-1][:3]]  # the newest three
     assert len(board["closed"]) == 1
-    counts = {s.key: n for s, n, _ in response.context["columns"]}
+    counts = {s.key: n for s, n, *_ in response.context["columns"]}
     assert counts["prospect"] == 5
     html = response.content.decode()
     assert 'href="/leads/?list_type=all&amp;status=prospect">All 5 in the list' in html
@@ -298,4 +298,4 @@ def test_board_query_count_is_pinned(client, users, django_assert_num_queries, r
     statuses = Status.objects.assignable().count()
     with django_assert_num_queries(4 + statuses):
         response = client.get("/pipeline/", headers=headers)
-    assert sum(n for _, n, _ in response.context["columns"]) == n
+    assert sum(n for _, n, *_ in response.context["columns"]) == n

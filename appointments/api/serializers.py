@@ -113,6 +113,9 @@ class OverviewAppointmentSerializer(serializers.ModelSerializer):
             "appointment_to",
         ]
 
+    # The columns the representation reads (for ``QuerySet.only``): a list's rows carry no more.
+    reads = ("id", "lead__slug", "note", "status", "start", "end")
+
     def get_appointment_date(self, obj: Appointment) -> str:
         return local_minutes(obj.start)
 
@@ -122,6 +125,7 @@ class OverviewAppointmentSerializer(serializers.ModelSerializer):
 
 class AppointmentSerializer(OverviewAppointmentSerializer):
     host = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reads = (*OverviewAppointmentSerializer.reads, "host__username")
 
     class Meta(OverviewAppointmentSerializer.Meta):
         fields = [*OverviewAppointmentSerializer.Meta.fields, "host"]

@@ -93,7 +93,7 @@ class AppointmentListView(APIView):
         qs = selectors.appointment_list(
             actor=actor_of(request), filters=params, day=day, relation=setting or "on"
         )
-        return paginated(self, qs, AppointmentSerializer)
+        return paginated(self, qs.only(*AppointmentSerializer.reads), AppointmentSerializer)
 
 
 class CreateAppointmentView(APIView):

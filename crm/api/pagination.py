@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from crm.api.envelope import ok, validation_error
-from crm.pagination import MAX_INT, keyset_page, row_cursor
+from crm.pagination import MAX_INT, bounded_count, keyset_page, row_cursor
 
 CURSOR = "cursor"
 AFTER, BEFORE = "a", "b"  # a cursor's first letter: rows after it, or before it
@@ -42,8 +42,11 @@ class EnvelopeLimitOffsetPagination(LimitOffsetPagination):
 
 
 def paginated(view, queryset, serializer_class) -> Response:
-    paginator = EnvelopeLimitOffsetPagination()
-    page = paginator.paginate_queryset(queryset, view.request, view=view)
+    """An offset page of a list with no rollup to count it: counted up to ``COUNT_LIMIT``
+    rows (``count_exact`` says whether that was all), read by deferred join."""
+    count, exact = bounded_count(queryset)
+    paginator = CountedPagination()
+    page = paginator.page(queryset, view.request, count=count, exact=exact)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 

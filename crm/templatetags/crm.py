@@ -1,9 +1,17 @@
 """Template filters of the web app."""
 
+from __future__ import annotations
+
+import functools
+import re
+from datetime import date, datetime
+
 from django import template
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language
 
 register = template.Library()
 
@@ -20,3 +28,57 @@ def when(value: str | None, fmt: str = "M j, Y H:i") -> str:
     if timezone.is_aware(parsed):
         parsed = timezone.localtime(parsed)
     return date_format(parsed, fmt)
+
+
+# --- filters for the rows of long lists: the same output as the built-in tags, for less -------
+
+_PLAIN = re.compile(r"[A-Za-z0-9_-]+")  # a URL argument reverse() leaves as it is
+_MARK = "9081726354"  # an argument every converter of ours takes (str, slug, int)
+
+
+@functools.lru_cache(maxsize=64)
+def _url_around(name: str, prefix: str) -> tuple[str, str, bool]:
+    """The URL of the one-argument view ``name`` before and after its argument, and whether
+    its argument may be other than digits."""
+    head, _, tail = reverse(name, args=[_MARK]).partition(_MARK)
+    try:
+        reverse(name, args=["a"])
+    except NoReverseMatch:
+        return head, tail, False
+    return head, tail, True
+
+
+@register.filter
+def url_of(value, name: str) -> str:
+    """``{{ lead.slug|url_of:"leads:detail" }}`` is ``{% url "leads:detail" lead.slug %}``,
+    without resolving the URL pattern again for every row of a list."""
+    arg = str(value)
+    if _PLAIN.fullmatch(arg):
+        head, tail, any_text = _url_around(name, get_script_prefix())
+        if any_text or arg.isdigit():
+            return f"{head}{arg}{tail}"
+    return reverse(name, args=[arg])
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(day: date, fmt: str, language: str | None) -> str:
+    return date_format(day, fmt)
+
+
+@register.filter
+def day(value: datetime | date | None, fmt: str = "M j, Y") -> str:
+    """``{{ value|day:"M j, Y" }}`` is ``{{ value|date:"M j, Y" }}`` for a format of the day
+    alone (no time of day): the day in the server's time zone, each day formatted once."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return _day(value, fmt, get_language())
+
+
+@register.filter
+def iso(value: datetime | None) -> str:
+    """``{{ value|iso }}`` is ``{{ value|date:"c" }}``: ISO 8601 in the server's time zone."""
+    if not isinstance(value, datetime):
+        return ""
+    return (timezone.localtime(value) if timezone.is_aware(value) else value).isoformat()

@@ -14,6 +14,7 @@ from crm.web import AuthedRequest, actor_of, render_page
 from leads import selectors
 
 UPCOMING_DAYS = 7
+AGENDA_LIMIT = 20  # appointments shown (today's first); the agenda page has the rest
 
 
 @require_GET
@@ -25,8 +26,12 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     tomorrow = today + timedelta(days=1)
     counts = selectors.overview(actor=actor)
     agenda = list(
-        hosted_between(user=request.user, start=today, end=today + timedelta(days=UPCOMING_DAYS))
+        hosted_between(user=request.user, start=today, end=today + timedelta(days=UPCOMING_DAYS))[
+            : AGENDA_LIMIT + 1
+        ]
     )
+    more = len(agenda) > AGENDA_LIMIT
+    agenda = agenda[:AGENDA_LIMIT]
     status_max = max((n for _, n in counts["status"]), default=0) or 1
     source_max = max((n for _, n in counts["source"]), default=0) or 1
     context = {
@@ -35,6 +40,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         "by_source": [(s, n, round(100 * n / source_max)) for s, n in counts["source"] if n],
         "today": [a for a in agenda if a.start < tomorrow],
         "upcoming": [a for a in agenda if a.start >= tomorrow],
+        "more_appointments": more,
         "activity": selectors.recent_activity(actor=actor),
         "followups": selectors.followups_due(actor=actor, until=tomorrow),
         "now": now,

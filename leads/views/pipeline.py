@@ -9,12 +9,14 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.domain import DomainError
 from crm.web import AuthedRequest, actor_of, is_fragment, render_page
 from leads import access, selectors, services
 from leads.list_forms import LIST_TYPES
+from leads.models import Status
 from leads.views.common import lead_or_404
 
 CARDS_PER_COLUMN = 25  # the newest per column; the rest are a click away in the list
@@ -24,16 +26,28 @@ def _list_type(value: str | None) -> str:
     return value if value in dict(LIST_TYPES) else "all"
 
 
+def _move_buttons(status: Status, columns: list) -> str:
+    """The Move menu's buttons, the same for every card of a column: built once per column
+    rather than once per card (a board holds hundreds of cards)."""
+    return format_html_join(
+        "",
+        '<button type="submit" name="status" value="{}" class="btn btn-small">{}</button>',
+        ((target.key, target.label) for target, _, _ in columns if target.key != status.key),
+    )
+
+
 def _board(request: AuthedRequest, list_type: str) -> HttpResponse:
     actor = actor_of(request)
     columns = selectors.pipeline(actor=actor, list_type=list_type, per_status=CARDS_PER_COLUMN)
     context = {
-        "columns": columns,
+        "columns": [
+            (status, count, cards, _move_buttons(status, columns))
+            for status, count, cards in columns
+        ],
         # Cards the user may move (change the status of): the others show no move controls.
         "movable": {
             lead.pk for _, _, cards in columns for lead in cards if access.can_edit(actor, lead)
         },
-        "statuses": [status for status, _, _ in columns],
         "list_type": list_type,
         "list_types": LIST_TYPES,
         "per_column": CARDS_PER_COLUMN,

@@ -1,0 +1,65 @@
+"""The list rows' filters (crm/templatetags/crm.py) give what the built-in tags give."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from django.template import engines
+from django.test import override_settings
+from django.urls import NoReverseMatch, set_script_prefix
+
+django_engine = engines["django"]
+
+
+def render(source: str, **context) -> str:
+    return django_engine.from_string("{% load crm %}" + source).render(context)
+
+
+@pytest.mark.parametrize("arg", ["ada-lovelace-1", "a b", "é", "?&#", 42, "0", "-", "x/y", ""])
+@pytest.mark.parametrize("name", ["leads:detail", "appointments:ics"])
+def test_url_of_is_the_url_tag(name, arg):
+    try:
+        expected = render("{% url name arg %}", arg=arg, name=name)
+    except NoReverseMatch:
+        with pytest.raises(NoReverseMatch):
+            render("{{ arg|url_of:name }}", arg=arg, name=name)
+    else:
+        assert render("{{ arg|url_of:name }}", arg=arg, name=name) == expected
+
+
+def test_url_of_follows_the_script_prefix():
+    set_script_prefix("/crm/")
+    try:
+        assert render('{{ "x-1"|url_of:"leads:detail" }}') == "/crm/leads/x-1/"
+    finally:
+        set_script_prefix("/")
+    assert render('{{ "x-1"|url_of:"leads:detail" }}') == "/leads/x-1/"
+
+
+VALUES = [
+    datetime(2026, 11, 30, 23, 30, 5, 123456, tzinfo=UTC),
+    datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    datetime(2026, 1, 2, 3, 4, 5),  # noqa: DTZ001 - naive: shown as it is
+    date(2026, 2, 28),
+    None,
+]
+
+
+@pytest.mark.parametrize("value", VALUES)
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Tokyo"])
+@pytest.mark.parametrize("fmt", ["M j, Y", "D M j, Y", "Ymd", "D M j"])
+def test_day_and_iso_are_the_date_filter(value, zone, fmt):
+    with override_settings(TIME_ZONE=zone):
+        ours = render("{{ v|day:fmt }}|{{ v|iso }}", v=value, fmt=fmt)
+        builtin = render('{{ v|date:fmt }}|{% if v.hour is not None %}{{ v|date:"c" }}{% endif %}',
+                         v=value, fmt=fmt)  # fmt: skip
+    assert ours == builtin
+
+
+def test_a_day_near_midnight_is_the_local_day():
+    late = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    with override_settings(TIME_ZONE="Asia/Tokyo"):
+        assert render('{{ v|day:"M j, Y" }}', v=late) == "Dec 1, 2026"
+    with override_settings(TIME_ZONE="UTC"):
+        assert render('{{ v|day:"M j, Y" }}', v=late) == "Nov 30, 2026"
