@@ -8,7 +8,10 @@ Counts live in a store every server process shares, never in process memory:
 - ``RATE_LIMIT_STORE = "database"`` (default): one ``RateCounter`` row per key and period
   ("second", "day"), both bumped by one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``
   statement (SQLite >= 3.35, PostgreSQL). The database serializes concurrent statements on the
-  rows, so no two requests ever read the same count, whichever process sends them.
+  rows, so no two requests ever read the same count, whichever process sends them. On
+  PostgreSQL the statement is the request's only round trip for its limits (no transaction
+  around it), and the table is UNLOGGED: its commit waits for no disk, and a crash only
+  resets the counts.
 - any other value: the alias of a Django cache whose ``add()`` and ``incr()`` are atomic
   across processes (Redis, Memcached). Keys carry their window and expire after it.
 
@@ -93,29 +96,59 @@ def _decide(
 # -- database store ---------------------------------------------------------------------------
 
 
-def _upsert_sql(vendor_connection) -> str:
-    """Both counters of a key in one statement: a row in a new window restarts at 1, a row in
-    the current window goes up by one (held at its limit + 1 once refused, so a busy key never
-    overflows the column). The window only moves forward, so a server whose clock lags behind
-    another's counts into the newer window instead of resetting it."""
+def _columns(vendor_connection) -> tuple[str, str, str, str, str]:
     qn = vendor_connection.ops.quote_name
     meta = RateCounter._meta
-    table = qn(meta.db_table)
-    key, period, window, count = (
-        qn(meta.get_field(name).column) for name in ("key", "period", "window", "count")
-    )
+    names = ("key", "period", "window", "count")
+    return qn(meta.db_table), *(qn(meta.get_field(name).column) for name in names)
+
+
+def _on_conflict(vendor_connection, limit: str) -> str:
+    """A counter's upsert: a row in a new window restarts at 1, a row in the current window
+    goes up by one (held at its limit + 1 once refused, so a busy key never overflows the
+    column). The window only moves forward, so a server whose clock lags behind another's
+    counts into the newer window instead of resetting it."""
+    table, key, period, window, count = _columns(vendor_connection)
     return (
-        f"INSERT INTO {table} ({key}, {period}, {window}, {count}) "
-        f"VALUES (%s, '{SECOND}', %s, 1), (%s, '{DAY}', %s, 1) "
         f"ON CONFLICT ({key}, {period}) DO UPDATE SET "
         f"{count} = CASE "
         f"WHEN excluded.{window} > {table}.{window} THEN 1 "
-        f"WHEN {table}.{count} > CASE excluded.{period} WHEN '{SECOND}' THEN %s ELSE %s END "
-        f"THEN {table}.{count} "
+        f"WHEN {table}.{count} > {limit} THEN {table}.{count} "
         f"ELSE {table}.{count} + 1 END, "
         f"{window} = CASE WHEN excluded.{window} > {table}.{window} "
         f"THEN excluded.{window} ELSE {table}.{window} END "
-        f"RETURNING {period}, {count}"
+    )
+
+
+def _upsert_sql(vendor_connection) -> str:
+    """Both counters of a key in one statement, whatever the verdict (SQLite)."""
+    table, key, period, window, count = _columns(vendor_connection)
+    return (
+        f"INSERT INTO {table} ({key}, {period}, {window}, {count}) "
+        f"VALUES (%s, '{SECOND}', %s, 1), (%s, '{DAY}', %s, 1) "
+        + _on_conflict(
+            vendor_connection, f"CASE excluded.{period} WHEN '{SECOND}' THEN %s ELSE %s END"
+        )
+        + f"RETURNING {period}, {count}"
+    )
+
+
+def _postgresql_sql(vendor_connection) -> str:
+    """PostgreSQL: the second's counter, then the day's only if the second allows the request,
+    in one statement. Refused for the second, the request takes nothing from the day, and the
+    day's count is the one it would have reached (so a key out of both hears of the day)."""
+    table, key, period, window, count = _columns(vendor_connection)
+    return (
+        f"WITH s AS (INSERT INTO {table} ({key}, {period}, {window}, {count}) "
+        f"VALUES (%(key)s, '{SECOND}', %(second)s, 1) "
+        + _on_conflict(vendor_connection, "%(per_second)s")
+        + f"RETURNING {count}), "
+        f"d AS (INSERT INTO {table} ({key}, {period}, {window}, {count}) "
+        f"SELECT %(key)s, '{DAY}', %(day)s, 1 FROM s WHERE s.{count} <= %(per_second)s "
+        + _on_conflict(vendor_connection, "%(per_day)s")
+        + f"RETURNING {count}) "
+        f"SELECT s.{count}, COALESCE((SELECT {count} FROM d), (SELECT {count} + 1 FROM {table} "
+        f"WHERE {key} = %(key)s AND {period} = '{DAY}' AND {window} = %(day)s), 1) FROM s"
     )
 
 
@@ -124,14 +157,18 @@ def _hit_database(
 ) -> Verdict:
     alias = router.db_for_write(RateCounter)
     connection = connections[alias]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            params = {"key": key, "second": second, "day": day}
+            cursor.execute(_postgresql_sql(connection),
+                           {**params, "per_second": per_second, "per_day": per_day})  # fmt: skip
+            second_count, day_count = cursor.fetchone()
+        return _decide(second_count, day_count, per_second, per_day, day, now) or (
+            REFUSED_FOR_SECOND
+        )
     # Its own transaction when called outside one; joined, without a savepoint, inside one.
-    own = not connection.in_atomic_block
     with transaction.atomic(using=alias, savepoint=False):
         with connection.cursor() as cursor:
-            if own and connection.vendor == "postgresql":
-                # A count lost to a server crash is harmless; waiting for the disk on every
-                # request is not. Only this transaction commits without the wait.
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(_upsert_sql(connection), [key, second, key, day, per_second, per_day])
             counts = dict(cursor.fetchall())
         verdict = _decide(counts[SECOND], counts[DAY], per_second, per_day, day, now)

@@ -51,12 +51,13 @@ class LeadListForm(forms.Form):
     def __init__(self, data: Any, *, actor: Actor) -> None:
         super().__init__(data)
         any_ = [("", "Any")]
-        statuses = Status.objects.assignable()
-        self.fields["status"].choices = any_ + [(s.key, s.label) for s in statuses]
+        # Kept for the page's bulk form (BulkForm's statuses and people), read once.
+        self.statuses = [(s.key, s.label) for s in Status.objects.assignable()]
+        self.people = _active_users()
+        self.fields["status"].choices = any_ + self.statuses
         self.fields["source"].choices = any_ + [(s.key, s.label) for s in Source.objects.all()]
-        people = any_ + _active_users()
-        self.fields["owner"].choices = people
-        self.fields["assignee"].choices = people
+        self.fields["owner"].choices = any_ + self.people
+        self.fields["assignee"].choices = any_ + self.people
         campaigns = Campaign.objects.filter(active=True)
         self.fields["campaign_slug"].choices = any_ + [(c.slug, c.name) for c in campaigns]
         self.fields["search"].widget.attrs.update(
@@ -128,13 +129,26 @@ class BulkForm(forms.Form):
     status = forms.ChoiceField(label="Status", required=False)
     assignee = forms.ChoiceField(label="Assignee", required=False)
 
-    def __init__(self, data: Any = None, *, actor: Actor) -> None:
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        actor: Actor,
+        statuses: list[tuple[str, str]] | None = None,
+        people: list[tuple[str, str]] | None = None,
+    ) -> None:
+        """``statuses`` (assignable, as choices) and ``people`` (active users, as choices)
+        when the caller has read them already."""
         super().__init__(data)
         self.actor = actor
         self.fields["leads"].error_messages["required"] = "Select at least one lead."
-        statuses = Status.objects.assignable()
-        self.fields["status"].choices = [("", "Choose…")] + [(s.key, s.label) for s in statuses]
-        people = _active_users() if access.can_give(actor) else [(actor.user.username, "Me")]
+        if statuses is None:
+            statuses = [(s.key, s.label) for s in Status.objects.assignable()]
+        self.fields["status"].choices = [("", "Choose…"), *statuses]
+        if not access.can_give(actor):
+            people = [(actor.user.username, "Me")]
+        elif people is None:
+            people = _active_users()
         self.fields["assignee"].choices = [("", "Choose…"), ("-", "Nobody"), *people]
 
     def clean_leads(self) -> list[str]:

@@ -32,8 +32,7 @@ def warm(api):
 
 
 # Queries of every authenticated request: the API key, the token's user, then the key's rate
-# counters (one statement; on PostgreSQL outside a test's transaction, a SET LOCAL before it
-# lets that commit skip the disk wait).
+# counters (one statement, with no transaction around it on PostgreSQL).
 AUTH = 3
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from crm import ratelimit
 from crm.models import RateCounter
@@ -247,6 +248,27 @@ def test_hit_inside_a_callers_transaction_joins_it(limits, clock):
         key.save()
 
     assert RateCounter.objects.get(key=key.account_id, period="day").count == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's own path")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_on_postgresql_a_hit_is_one_statement_on_an_unlogged_table(limits, clock):
+    limits(per_second=1, per_day=2)
+    key = api_key_create(name="Quick")[0]
+    with CaptureQueriesContext(connection) as queries:
+        assert ratelimit.hit(key) == ALLOWED
+    # No BEGIN, SET or COMMIT around it: the statement is its own transaction.
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["WITH"]
+    assert [ratelimit.hit(key), ratelimit.hit(key)] == [FOR_THE_SECOND, FOR_THE_SECOND]
+    clock.tick()
+    assert ratelimit.hit(key) == ALLOWED
+    clock.tick()
+    assert ratelimit.hit(key).period == "day"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relpersistence FROM pg_class WHERE relname = %s", [RateCounter._meta.db_table]
+        )
+        assert cursor.fetchone() == ("u",)
 
 
 # -- real concurrency -------------------------------------------------------------------------
