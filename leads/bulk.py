@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -124,9 +124,10 @@ def insert_all(model: type[models.Model], objs: list[Any]) -> None:
             obj.pk = pk
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+        values = _db_values(fields)
         with cursor.cursor.copy(sql) as copy:
             for obj in objs:
-                copy.write_row([_db_value(f, obj) for f in fields])
+                copy.write_row(values(obj))
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -146,7 +147,8 @@ def update_all(model: type[models.Model], objs: list[Any], fields: list[str]) ->
     columns = [meta.get_field(name) for name in fields]
     quote = connection.ops.quote_name
     arrays = [[obj.pk for obj in objs]]
-    arrays += [[_db_value(f, obj, add=False) for obj in objs] for f in columns]
+    values = _db_values(columns, add=False)
+    arrays += [list(column) for column in zip(*(values(obj) for obj in objs), strict=True)]
     types = [meta.pk.db_type(connection), *(f.db_type(connection) for f in columns)]
     sql = "UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS v({names}) WHERE t.{pk} = v.c0"
     with connection.cursor() as cursor:
@@ -162,11 +164,26 @@ def update_all(model: type[models.Model], objs: list[Any], fields: list[str]) ->
         )
 
 
-def _db_value(field: models.Field, obj: models.Model, *, add: bool = True) -> Any:
-    value = field.pre_save(obj, add=add)
-    if type(value) is str:
-        return value  # text needs no preparation
-    return field.get_db_prep_save(value, connection)
+def _db_values(fields: Sequence[models.Field], *, add: bool = True):
+    """A function giving an object's database values for ``fields``, in order, as a save
+    would write them. Thousands of rows go through it: the database connection is looked up
+    once, and a field that saves what it holds (no ``pre_save`` of its own) is read as is."""
+    conn = connections[connection.alias]
+    plain = [type(f).pre_save is models.Field.pre_save for f in fields]
+    json = [isinstance(f, models.JSONField) for f in fields]
+    steps = list(zip(fields, plain, json, strict=True))
+
+    def values(obj: models.Model) -> list[Any]:
+        row = []
+        for f, is_plain, is_json in steps:
+            value = getattr(obj, f.attname) if is_plain else f.pre_save(obj, add=add)
+            if type(value) is str or (value is None and not is_json):
+                row.append(value)  # text and NULL need no preparation
+            else:
+                row.append(f.get_db_prep_save(value, conn))
+        return row
+
+    return values
 
 
 def _email_key(data: dict[str, Any]) -> str:

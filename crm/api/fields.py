@@ -5,6 +5,12 @@ from rest_framework.request import Request
 from rest_framework.utils import html
 
 
+def as_text(value: Any) -> str | None:
+    """A ``CharField``'s representation (for serializers that read rows directly): the value
+    as text, None as None."""
+    return None if value is None else str(value)
+
+
 class KeepBlankMixin:
     """Keep an empty optional form value (multipart, urlencoded) as ``""``.
 

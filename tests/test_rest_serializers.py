@@ -1,0 +1,68 @@
+"""The list serializers read rows directly (leads/api/serializers.py,
+appointments/api/serializers.py); they must answer exactly what the generic ModelSerializer
+path answers for the same fields: values, types and key order."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import override_settings
+from rest_framework import serializers
+
+from appointments.api.serializers import AppointmentSerializer, OverviewAppointmentSerializer
+from appointments.models import Appointment
+from leads.api.serializers import LeadSerializer
+from leads.models import Lead
+from leads.services import field_create
+from tests.factories import AppointmentFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def generic(serializer_class, obj) -> dict:
+    return serializers.ModelSerializer.to_representation(serializer_class(), obj)
+
+
+def same(serializer_class, obj) -> None:
+    fast, slow = serializer_class().to_representation(obj), generic(serializer_class, obj)
+    assert list(fast.items()) == list(slow.items())
+    assert json.dumps(fast) == json.dumps(slow)  # the same types, too
+
+
+@pytest.fixture
+def leads(manager, salesperson):
+    budget = field_create(label="Budget").system_name
+    return [
+        LeadFactory(by=manager, owner=salesperson, assignee=manager, source="website",
+                    location="Lisbon", message="Call after 5", custom={budget: "9000"}),
+        LeadFactory(by=manager, owner=None, first_name="", email="", phone=""),
+        LeadFactory(by=salesperson, status="contact"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Sao_Paulo"])
+def test_lead_rows_are_the_generic_representation(leads, zone):
+    with override_settings(TIME_ZONE=zone):
+        for lead in Lead.objects.select_related("owner", "assignee").filter(
+            pk__in=[lead.pk for lead in leads]
+        ):
+            same(LeadSerializer, lead)
+        same(LeadSerializer, leads[0])  # as the create endpoints answer it
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
+def test_appointment_rows_are_the_generic_representation(leads, manager, salesperson, zone):
+    booked = [
+        AppointmentFactory(lead=leads[0], by=salesperson, note="Demo"),
+        AppointmentFactory(lead=leads[1], by=manager, status="cancelled"),
+    ]
+    with override_settings(TIME_ZONE=zone):
+        for serializer_class in (OverviewAppointmentSerializer, AppointmentSerializer):
+            for appointment in [*booked, *Appointment.objects.select_related("lead", "host")]:
+                same(serializer_class, appointment)
+
+
+def test_a_field_added_to_the_list_serializer_must_be_read_too():
+    assert list(LeadSerializer().fields) == LeadSerializer.Meta.fields
+    assert list(AppointmentSerializer().fields) == AppointmentSerializer.Meta.fields
