@@ -1,6 +1,7 @@
 """Every write to appointments. No double-booking: the overlap check and the write run in one
-serialized transaction (SQLite: BEGIN IMMEDIATE), and on PostgreSQL an exclusion constraint
-refuses an overlap whatever the race; both surface as the same ``RuleViolation``."""
+serialized transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: a lock per host), and on
+PostgreSQL an exclusion constraint refuses an overlap whatever the race; both surface as the
+same ``RuleViolation``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed, new_feed_token
@@ -22,6 +23,7 @@ CONFLICT = "Appointment schedule exists for this time."
 END_BEFORE_START = "End Date Can't be prior to Start Date."
 NOT_FUTURE = "Please Specify a date in the future."
 EXCLUSION_VIOLATION = "23P01"
+HOST_LOCK = 0x6170_7074  # the class of the per-host advisory locks ("appt")
 
 
 def _check_times(start: dt.datetime, end: dt.datetime) -> None:
@@ -32,6 +34,16 @@ def _check_times(start: dt.datetime, end: dt.datetime) -> None:
 
 
 def _check_free(appointment: Appointment) -> None:
+    """No other live appointment of the host overlaps. On PostgreSQL the host's bookings and
+    moves first take a lock (until commit), so they run one at a time: the check sees every
+    committed appointment, and two overlapping inserts never wait on each other inside the
+    exclusion constraint, where they would deadlock. SQLite's writes are serialized already."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [HOST_LOCK, appointment.host_id & 0x7FFF_FFFF],
+            )
     clash = Appointment.objects.overlapping(
         host_id=appointment.host_id, start=appointment.start, end=appointment.end
     )

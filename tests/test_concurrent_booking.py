@@ -357,3 +357,45 @@ def test_a_cancelled_appointment_does_not_block_its_slot_over_http(
     again = post(book_url, booking(host_lead.slug, window_start, end), headers)
     assert again == REFUSED
     assert [a.pk for a in blocking_in(host, window_start, end)] == [body["data"]["appointment_id"]]
+
+
+@postgresql_only
+def test_a_booking_holds_its_hosts_lock_until_it_commits(host, host_lead, window_start):
+    # Overlapping inserts that both passed the overlap check wait on each other inside the
+    # exclusion constraint and can deadlock (a 500 seen under load). Each booking therefore
+    # takes its host's lock before the check, and keeps it to the end of its transaction.
+    from appointments.services import HOST_LOCK
+
+    booked, release = threading.Event(), threading.Event()
+
+    def book_and_hold():
+        try:
+            with transaction.atomic():
+                appointment_create(
+                    actor=Actor(user=host), lead=host_lead, start=window_start,
+                    end=window_start + SLOT,
+                )  # fmt: skip
+                booked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def held() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND classid = %s AND objid = %s",
+                [HOST_LOCK, host.pk],
+            )
+            return cursor.fetchone()[0]
+
+    worker = threading.Thread(target=book_and_hold)
+    worker.start()
+    try:
+        assert booked.wait(timeout=30)
+        assert held() == 1
+    finally:
+        release.set()
+        worker.join(timeout=30)
+    assert held() == 0
+    assert Appointment.objects.filter(host=host).count() == 1

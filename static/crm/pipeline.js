@@ -34,6 +34,26 @@
     if (column && !column.contains(event.relatedTarget)) column.classList.remove("drop-target");
   });
 
+  // After a move from a card's menu the board is drawn anew: the keyboard user's focus goes
+  // to the moved card (or, when it is not among the cards shown, to its new column's title).
+  var moved = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    var slug = form && form.closest && form.closest(".move-menu") && form.querySelector("[name=slug]");
+    var button = document.activeElement;
+    moved = slug ? { slug: slug.value, status: button && button.name === "status" ? button.value : "" } : null;
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!moved) return;
+    var wanted = moved;
+    moved = null;
+    var link = document.querySelector('.board-card[data-slug="' + CSS.escape(wanted.slug) + '"] a');
+    var title = wanted.status && document.getElementById("col-" + wanted.status);
+    var target = link || title;
+    if (target) target.focus();
+  });
+
   document.addEventListener("drop", function (event) {
     var column = event.target.closest && event.target.closest(".board-column");
     if (!column) return;

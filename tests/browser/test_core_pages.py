@@ -354,6 +354,8 @@ def test_move_a_card_with_the_keyboard_only(page_for, users, leads):
     page.keyboard.press("Enter")
     expect(column(page, "closed").locator(f'[data-slug="{alice.slug}"]')).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Alice Archer moved to Closed.")
+    # The board is drawn anew; the keyboard user goes on from the moved card.
+    expect(card(page, alice).get_by_role("link")).to_be_focused()
     assert_not_reloaded(page)
     assert Lead.objects.get(pk=alice.pk).status_id == "closed"
 
