@@ -9,10 +9,11 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed, new_feed_token
+from crm import locks
 from crm.domain import Actor, Forbidden, RuleViolation
 from crm.models import User
 from leads import access
@@ -38,12 +39,7 @@ def _check_free(appointment: Appointment) -> None:
     moves first take a lock (until commit), so they run one at a time: the check sees every
     committed appointment, and two overlapping inserts never wait on each other inside the
     exclusion constraint, where they would deadlock. SQLite's writes are serialized already."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)",
-                [HOST_LOCK, appointment.host_id & 0x7FFF_FFFF],
-            )
+    locks.hold(HOST_LOCK, appointment.host_id & 0x7FFF_FFFF)
     clash = Appointment.objects.overlapping(
         host_id=appointment.host_id, start=appointment.start, end=appointment.end
     )

@@ -37,9 +37,9 @@ class FormRenderer(BaseRenderer):
             }
         )
 
-    @cached_property
-    def _only_django(self) -> set[str]:
-        return set()
+    def __init__(self) -> None:
+        super().__init__()
+        self._only_django: set[str] = set()  # names Jinja2 has no template of
 
     def get_template(self, template_name: str):
         if template_name not in self._only_django:

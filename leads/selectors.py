@@ -207,7 +207,9 @@ def _user_id(username: str) -> int:
     return User.objects.filter(username=username).values_list("pk", flat=True).first() or -1
 
 
-def lead_counts(*, actor: Actor, list_type: str, filters: Mapping[str, Any]) -> LeadCounts | None:
+def lead_counts(
+    *, actor: Actor, list_type: str | None, filters: Mapping[str, Any]
+) -> LeadCounts | None:
     """The live leads ``lead_list`` would give, counted by status and by source from the rollup
     (one query over a few dozen rows, whatever the number of leads), or None when a filter is
     one the rollup cannot answer (search, names, dates...)."""
@@ -265,7 +267,7 @@ def lead_list_count(
     """How many leads ``lead_list`` gave (``leads``, for the same arguments): ``(count,
     exact)``. From the rollup when it answers the filters; otherwise counted, but at most
     ``crm.pagination.COUNT_LIMIT`` rows (``exact`` is then False when there are more)."""
-    counts = lead_counts(actor=actor, list_type=list_type or "owned", filters=filters)
+    counts = lead_counts(actor=actor, list_type=list_type, filters=filters)
     if counts is not None:
         return counts.total, True
     return bounded_count(leads)

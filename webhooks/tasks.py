@@ -16,12 +16,13 @@ import logging
 import uuid
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
+from crm import locks
 from webhooks import delivery as work
 from webhooks.models import Delivery
 
@@ -106,11 +107,8 @@ def schedule_sweep() -> None:
     if not isinstance(backend, DatabaseBackend):
         sweep.using(run_after=run_after).enqueue()
         return
-    # SQLite's IMMEDIATE transactions already run one at a time; PostgreSQL takes a lock.
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK])
+        locks.hold(SWEEP_LOCK)
         waiting = DBTaskResult.objects.filter(
             task_path=sweep.module_path,
             backend_name=backend.alias,
