@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -53,6 +54,7 @@ LEAD_PAGE = "appointments/lead_page.html"
 AGENDA = "appointments/agenda.html"
 WEEK = "appointments/week.html"
 FEED = "appointments/feed.html"
+MOVE = "appointments/move.html"
 
 LEAD_LIMIT = 100  # appointments listed on a lead's page (the latest)
 AGENDA_LIMIT = 100  # appointments per agenda page
@@ -62,7 +64,8 @@ FEED_DAYS_BACK = 30
 FEED_LIMIT = 1000
 EARLIEST, LATEST = date(1900, 1, 1), date(9000, 12, 31)  # days one may ask for
 
-BACK_PAGES = ("lead", "agenda", "week")
+# The pages a move or cancel form can be on, each with the element its HTMX answers replace.
+BACK_PAGES = {"lead": "#lead-appointments", "agenda": "#agenda", "week": "#week"}
 # The client event of every HTMX answer to a change, for other parts of a page to listen to
 # (``hx-trigger="appointmentsChanged from:body"``), e.g. the lead page's timeline.
 CHANGED_EVENT = "appointmentsChanged"
@@ -70,7 +73,8 @@ CHANGED_EVENT = "appointmentsChanged"
 
 @dataclass
 class Row:
-    """One appointment as a page shows it: may the user move and cancel it, and how."""
+    """One appointment as a page shows it: may the user move and cancel it, and the move form
+    the user sent with errors, if any (the others are fetched when the user opens "Move")."""
 
     appointment: Appointment
     can_change: bool
@@ -124,21 +128,24 @@ def _when(appointment: Appointment) -> str:
     return f"{date_format(start, 'D M j, H:i')}–{date_format(end, 'H:i')}"
 
 
+def _place_query(back: str, day: date | None) -> str:
+    """Where a move form is: the query of its address, the fields of its POST."""
+    return urlencode({"back": back, "day": f"{day:%Y-%m-%d}" if day else ""})
+
+
+def _can_change(actor: Actor, appointment: Appointment) -> bool:
+    return appointment.status != AppointmentStatus.CANCELLED and access.can_change_appointment(
+        actor, appointment
+    )
+
+
 def _rows(
     actor: Actor, appointments: Iterable[Appointment], move_forms: dict[int, MoveForm] | None
 ) -> list[Row]:
     rows = []
     for appointment in appointments:
-        can_change = (
-            appointment.status != AppointmentStatus.CANCELLED
-            and access.can_change_appointment(actor, appointment)
-        )
-        form = None
-        if can_change:
-            form = (move_forms or {}).get(appointment.pk) or MoveForm(
-                prefix=f"move-{appointment.pk}",
-                initial={"start": appointment.start, "end": appointment.end},
-            )
+        can_change = _can_change(actor, appointment)
+        form = (move_forms or {}).get(appointment.pk) if can_change else None
         rows.append(Row(appointment=appointment, can_change=can_change, move_form=form))
     return rows
 
@@ -183,7 +190,7 @@ def lead_section_context(
     section = LeadSection(
         lead=lead, rows=_rows(actor, appointments, move_forms), book_form=book_form
     )
-    return {"appointment_section": section}
+    return {"appointment_section": section, "place_query": _place_query("lead", None)}
 
 
 def _render_lead(
@@ -259,6 +266,7 @@ def _render_agenda(
         "earlier": max(first_day - timedelta(days=7), EARLIEST),
         "back": "agenda",
         "back_day": first_day,
+        "place_query": _place_query("agenda", first_day),
     }
     return render_page(request, AGENDA, context, partial="agenda", status=status)
 
@@ -305,6 +313,7 @@ def _render_week(
         "bookable_limit": BOOKABLE_LIMIT,
         "back": "week",
         "back_day": monday,
+        "place_query": _place_query("week", monday),
     }
     return render_page(request, WEEK, context, partial="week", status=status)
 
@@ -354,8 +363,9 @@ def week(request: AuthedRequest) -> HttpResponse:
 
 
 def _place(request: AuthedRequest) -> Place:
-    back = request.POST.get("back")
-    day = _parse_day(request.POST.get("day"))
+    sent = request.POST if request.method == "POST" else request.GET
+    back = sent.get("back")
+    day = _parse_day(sent.get("day"))
     if back not in BACK_PAGES or (back != "lead" and day is None):
         return Place(back="agenda", day=timezone.localdate())
     return Place(back=back, day=day or timezone.localdate())
@@ -384,22 +394,43 @@ def _done(request: AuthedRequest, place: Place, appointment: Appointment) -> Htt
     """After a successful change: the updated fragment for HTMX; a redirect (PRG) otherwise."""
     if is_fragment(request):
         return _changed(_answer(request, place, appointment), appointment)
+    return redirect(_place_url(place, appointment))
+
+
+def _place_url(place: Place, appointment: Appointment) -> str:
     if place.back == "lead":
-        return redirect(
-            reverse("leads:detail", args=[appointment.lead.slug]) + "#lead-appointments"
-        )
+        return reverse("leads:detail", args=[appointment.lead.slug]) + "#lead-appointments"
     if place.back == "week":
-        return redirect(_week_url(_monday(place.day)))
-    return redirect(f"{reverse('appointments:agenda')}?from={place.day:%Y-%m-%d}")
+        return _week_url(_monday(place.day))
+    return f"{reverse('appointments:agenda')}?from={place.day:%Y-%m-%d}"
 
 
-@require_POST
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
 @login_required
 def move(request: AuthedRequest, pk: int) -> HttpResponse:
-    """New start and end for an appointment; the timeline records the previous times."""
+    """GET: the form for an appointment's new times (alone for HTMX, which fetches it when the
+    user opens "Move"; a page of its own otherwise). POST: move it; the timeline records the
+    previous times."""
     actor = actor_of(request)
     appointment = _appointment_or_404(actor, pk)
     place = _place(request)
+    if request.method == "GET":
+        if not _can_change(actor, appointment):
+            raise PermissionDenied("You may not move this appointment.")
+        form = MoveForm(
+            prefix=f"move-{pk}", initial={"start": appointment.start, "end": appointment.end}
+        )
+        form.fields["start"].widget.attrs["autofocus"] = True  # where the user goes on typing
+        context = {
+            "a": appointment,
+            "form": form,
+            "back": place.back,
+            "back_day": place.day if place.back != "lead" else None,
+            "target": BACK_PAGES[place.back] if is_fragment(request) else None,
+            "back_url": _place_url(place, appointment),
+        }
+        return render_page(request, MOVE, context, partial="move-form")
     form = MoveForm(request.POST, prefix=f"move-{pk}")
     if form.is_valid():
         try:

@@ -425,10 +425,53 @@ def test_cancel_without_javascript_redirects_to_the_agenda(seller, booked, day):
     assert booked.status == AppointmentStatus.CANCELLED
 
 
-def test_move_and_cancel_only_take_post(seller, booked):
+def test_cancel_only_takes_post(seller, booked):
+    url = reverse("appointments:cancel", args=[booked.pk])
+    assert client_for(seller).get(url).status_code == 405
+
+
+def test_pages_list_appointments_without_their_move_forms(seller, own_lead, booked, day):
+    """The move form is fetched when the user opens "Move": the item carries its address (with
+    the page it is on) and a link to it for a browser without JavaScript."""
+    monday = day - timedelta(days=day.weekday())
+    page = text(client_for(seller).get(f"{reverse('appointments:week')}?week={monday}"))
+    item = re.search(rf'<li [^>]*id="appointment-{booked.pk}">.*?</li>', page, re.S).group(0)
+    assert "appt-move-form" not in item and f"move-{booked.pk}-start" not in item
+    form_url = f"/appointments/{booked.pk}/move/?back=week&amp;day={monday.isoformat()}"
+    assert f'hx-get="{form_url}" hx-trigger="toggle once"' in item
+    assert f'<a href="{form_url}">Choose the new time</a>' in item
+
+
+def test_the_move_form_alone_for_htmx_and_as_a_page_without(seller, own_lead, booked, day):
     client = client_for(seller)
-    assert client.get(reverse("appointments:move", args=[booked.pk])).status_code == 405
-    assert client.get(reverse("appointments:cancel", args=[booked.pk])).status_code == 405
+    url = reverse("appointments:move", args=[booked.pk])
+    monday = day - timedelta(days=day.weekday())
+    fragment = client.get(url, {"back": "week", "day": monday.isoformat()}, headers=HX)
+    assert fragment.status_code == 200 and is_fragment(fragment)
+    assert "HX-Request" in fragment["Vary"]
+    body = text(fragment)
+    assert body.lstrip().startswith('<form class="appt-move-form"')
+    assert f'hx-post="{url}" hx-target="#week"' in body
+    assert f'name="day" value="{monday.isoformat()}"' in body
+    start = re.search(rf'<input [^>]*id="id_move-{booked.pk}-start"[^>]*>', body).group(0)
+    assert "autofocus" in start and f'value="{field_value(booked.start)}"' in start
+
+    page = client.get(url, {"back": "lead"})
+    assert page.status_code == 200 and not is_fragment(page)
+    assert "Move the appointment with" in text(page) and "hx-post" not in text(page)
+    assert f'href="/leads/{own_lead.slug}/#lead-appointments">Back' in text(page)
+    # The page's form posts to the same move, which goes back to the lead page.
+    response = client.post(url, moving(booked, at(day, 16), at(day, 17), "lead"))
+    assert response["Location"] == f"/leads/{own_lead.slug}/#lead-appointments"
+
+
+def test_the_move_form_is_refused_to_who_may_not_move(users, own_lead, booked):
+    url = reverse("appointments:move", args=[booked.pk])
+    junior = client_for(users["jr_salesperson"])  # assigned to the lead, not the host
+    assert junior.get(url, {"back": "lead"}, headers=HX).status_code == 403
+    booked.status = AppointmentStatus.CANCELLED
+    booked.save(update_fields=["status"])
+    assert client_for(users["salesperson"]).get(url).status_code == 403
 
 
 # --- the agenda ---------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from appointments.models import Appointment
 from appointments.services import calendar_feed_for
 from crm.domain import Actor
 from crm.roles import Role
-from leads import imports
+from leads import access, imports
 from leads.models import LeadFile, LeadImport, LeadNote
 from leads.services import field_create, lead_delete, lead_file_attach, lead_update
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory
@@ -343,6 +343,17 @@ def test_signed_out_every_route_sends_to_sign_in(route, users):
 # What a signed-in user gets instead of the page (SPEC §3 allows every role on every page
 # with the user's own data; the sign-in page sends a signed-in user to the dashboard).
 SIGNED_IN_ANSWERS = {"login": 302}
+
+
+def answer_for(route, user, world: World) -> int:
+    """What ``user`` gets at ``route``: a form to change an object the user may see but not
+    change is refused."""
+    if route.name == "appointments:move":
+        may = access.can_change_appointment(Actor(user=user), world.appointment)
+        return 200 if may else 403
+    return SIGNED_IN_ANSWERS.get(route.name, 200)
+
+
 # Pages that answer an HTMX request with the whole page, deliberately: they have no fragment
 # (nothing on them is swapped in place; Django's own account views). Any other HTML page must
 # answer HTMX with a fragment.
@@ -436,7 +447,7 @@ def test_every_page_for_every_role(route, role, users, colour):
     base = url_of(route, world)
     for url in [base] + [base + query(world) for query in QUERIES.get(route.name, [])]:
         response = client.get(url)
-        expected = SIGNED_IN_ANSWERS.get(route.name, 200)
+        expected = answer_for(route, user, world)
         assert response.status_code == expected, f"GET {url} as {role}: {response.status_code}"
         html = html_of(response)
         if expected != 200:

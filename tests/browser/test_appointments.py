@@ -122,7 +122,8 @@ def test_move_and_cancel_on_the_week_calendar(page_for, seller, lead, day):
     item = page.locator(f"#appointment-{to_move.pk}")
     item.locator("summary").click()
     form = item.locator("form.appt-move-form")
-    expect(form).to_be_visible()
+    expect(form).to_be_visible()  # fetched on opening
+    expect(form.get_by_label("Start")).to_be_focused()
     shoot(page, "appointments-week-move-open")
     thursday = day + timedelta(days=2)
     form.get_by_label("Start").fill(typed(at(thursday, 15)))

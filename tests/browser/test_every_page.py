@@ -86,7 +86,7 @@ class Data:
         )
         self.day = timezone.localdate() + timedelta(days=1)
         start = timezone.make_aware(datetime.combine(self.day, time(10)))
-        AppointmentFactory(
+        self.demo = AppointmentFactory(
             lead=self.ann, by=manager, start=start, end=start + timedelta(hours=1), note="Demo"
         )
         self.review = imports.import_create(
@@ -127,6 +127,11 @@ PAGES: dict[str, tuple[str, Callable[[Data], str], str]] = {
         "appointments:week",
         lambda d: f"{reverse('appointments:week')}?week={d.day:%Y-%m-%d}",
         "Appointments",
+    ),
+    "appointment-move": (
+        "appointments:move",
+        lambda d: f"{reverse('appointments:move', args=[d.demo.pk])}?back=week&day={d.day}",
+        "Move the appointment with Ann Lee",
     ),
     "feed": ("appointments:feed", lambda d: reverse("appointments:feed"), "Appointments"),
     "import-upload": ("leads:import", lambda d: reverse("leads:import"), "Import leads"),
