@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
-from crm import services, tokens
+from crm import services, signin, tokens
 from crm.models import ApiKey, User
 
 
@@ -22,10 +22,18 @@ class UserAdmin(BaseUserAdmin):
     def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change and "is_active" in form.changed_data and not obj.is_active:
-            tokens.revoke_all(obj)
+            tokens.sign_out_everywhere(obj)
+
+    actions = ["unlock_sign_in"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # deactivate instead: leads, notes and events keep their people
+
+    @admin.action(description="Unlock sign-in (forget failed sign-in attempts)")
+    def unlock_sign_in(self, request: HttpRequest, queryset) -> None:
+        for user in queryset:
+            signin.clear(user.get_username())
+        self.message_user(request, f"Unlocked sign-in for {len(queryset)} user(s).")
 
 
 @admin.register(ApiKey)
@@ -63,3 +71,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 admin.site.site_header = "Lead CRM administration"
 admin.site.site_title = "Lead CRM admin"
 admin.site.index_title = "Users, lists, custom fields and API keys"
+
+
+# The admin's sign-in form refuses a locked account or address as the web app's does.
+admin.site.login_form = signin.AdminSignInForm

@@ -6,4 +6,5 @@ class CrmConfig(AppConfig):
     verbose_name = "Accounts and API access"
 
     def ready(self) -> None:
+        from crm import signin, storage  # noqa: F401 - sign-in counting; collectstatic check
         from crm.api import schema  # noqa: F401 - registers the OpenAPI auth extension

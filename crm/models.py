@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from crm.roles import Role
 
@@ -14,12 +15,40 @@ class User(AbstractUser):
     """A person who signs in. Every user has exactly one role (SPEC §3)."""
 
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.SALESPERSON)
+    # Raised by a new password and by "Sign out everywhere": every session and every API token
+    # issued before carries the old value and is refused from then on.
+    sign_in_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["username"]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def save(self, *args, **kwargs) -> None:
+        # ``_password`` is set by set_password() (not by a hash upgrade at sign-in, which
+        # Django saves without it): a new password signs the user out everywhere.
+        if self._password is not None and self.pk is not None:
+            self.sign_in_version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "sign_in_version"}
+        super().save(*args, **kwargs)
+
+    def _auth_hash(self, secret=None) -> str:
+        return salted_hmac(
+            "crm.User.get_session_auth_hash",
+            f"{self.password}|{self.sign_in_version}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    # Sessions carry this hash; Django signs out a session whose hash no longer matches.
+    def get_session_auth_hash(self) -> str:
+        return self._auth_hash()
+
+    def get_session_auth_fallback_hash(self):
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._auth_hash(secret=fallback_secret)
 
 
 def hash_secret(secret: str) -> str:

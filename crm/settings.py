@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,6 +37,35 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# Content-Security-Policy on every answer: scripts only from this site, the pages' own with
+# the request's nonce; styles only from this site, but for style attributes (the status
+# colours an administrator picks are set as style="--badge: ..."); no plugins, no framing.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# HTTPS=1: the site is served over HTTPS (usually by a proxy in front that sets
+# X-Forwarded-Proto): secure cookies, HSTS, redirects from http, and the proxy's header
+# trusted. Each has its own variable to override it.
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECURE_PROXY_SSL_HEADER", HTTPS) else None
+)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -60,6 +90,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -84,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "crm.web.navigation",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -142,7 +174,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -150,10 +182,12 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "crm.storage.StaticStorage"
         )
     },
 }
+# Before collectstatic has run, WhiteNoise serves the apps' static folders (crm.storage).
+WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = BASE_DIR / "media"
 MEDIA_URL = "media/"
 
@@ -226,6 +260,14 @@ CRM = {
     # Where request counts live: "database" (default, shared by every server process) or the
     # alias of a shared cache in CACHES (e.g. Redis). Never per-process memory.
     "RATE_LIMIT_STORE": os.environ.get("RATE_LIMIT_STORE", "database"),
+    # Failed sign-ins (web, admin, API) per account and per client address within a window
+    # of LOGIN_LOCKOUT_SECONDS; past either, sign-ins are refused until the window ends
+    # (crm.signin). Behind a proxy, LOGIN_CLIENT_ADDRESS_HEADER names the header that carries
+    # the client's address (e.g. HTTP_X_REAL_IP); otherwise REMOTE_ADDR.
+    "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5")),
+    "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "50")),
+    "LOGIN_LOCKOUT_SECONDS": int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900")),
+    "LOGIN_CLIENT_ADDRESS_HEADER": os.environ.get("LOGIN_CLIENT_ADDRESS_HEADER", ""),
     # lead_set file uploads: the largest file accepted, in bytes.
     "LEAD_FILE_MAX_BYTES": int(os.environ.get("LEAD_FILE_MAX_BYTES", str(5 * 1024 * 1024))),
     # lead_set's govt_id: the system name of the custom field that stores it (an administrator
@@ -246,14 +288,23 @@ WEBHOOKS = {
     "TIMEOUT_SECONDS": float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10")),
     # How often a running worker re-queues deliveries and changes a killed worker left behind.
     "SWEEP_SECONDS": float(os.environ.get("WEBHOOK_SWEEP_SECONDS", "60")),
+    # Webhooks go to https URLs on public addresses only (webhooks.addresses); these allow
+    # plain http, and private, loopback and link-local addresses (a receiver on your network).
+    "ALLOW_HTTP": env_bool("WEBHOOK_ALLOW_HTTP", False),
+    "ALLOW_PRIVATE": env_bool("WEBHOOK_ALLOW_PRIVATE", False),
 }
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No JSON-RPC secretKey in any log line (crm.logs).
+    "filters": {"redact": {"()": "crm.logs.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # Django's own loggers (requests, the tasks worker) print through the root's handler,
-    # once, instead of also through Django's default console handler.
-    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
+    # Django's own loggers (requests, the tasks worker, the development server's request log)
+    # print through the root's handler, once, instead of through Django's default handlers.
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }

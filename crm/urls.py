@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
 from appointments.api import views as appointment_api
+from crm import signin
 from crm import views as web
 from crm.api import views as auth_api
 from leads.api import views as lead_api
@@ -57,11 +58,14 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=signin.SignInForm
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", web.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/sign-out-everywhere/", web.sign_out_everywhere, name="sign_out_everywhere"),
     path("", include("leads.urls")),
     path("", include("appointments.urls")),
     path("admin/", admin.site.urls),
@@ -70,5 +74,9 @@ urlpatterns = [
     path("pubapi/v1.2/", rpc.endpoint, {"version": "v1.2"}, name="pubapi-v1.2"),
     re_path(r"^api/service/lead_set/?$", lead_set, name="lead-set"),
     path("api/schema/", SpectacularAPIView.as_view(**public), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", **public), name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", **public),
+        name="api-docs",
+    ),
 ]

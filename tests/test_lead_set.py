@@ -1025,7 +1025,9 @@ def test_status_codes_are_unique_and_documented():
         for match in re.finditer(r"^\| (\d+) \| (\d{3}) \|", DOC.read_text(), re.MULTILINE)
     }
     assert rows == {code.status: code.http for code in command.STATUS_CODES}
-    assert all(400 <= code.http < 500 for code in command.STATUS_CODES[1:])
+    refusals = [code for code in command.STATUS_CODES[1:] if code is not command.UNAVAILABLE]
+    assert all(400 <= code.http < 500 for code in refusals)
+    assert command.UNAVAILABLE.http == 503
 
 
 def test_an_update_through_the_domain_is_visible_to_lead_set(partner, as_manager):

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from crm.services import api_key_revoke
@@ -52,6 +53,26 @@ def test_authentication_errors(rpc, query, code, message):
         "error": {"code": code, "message": message, "data": []},
         "id": None,
     }
+
+
+def test_the_key_may_travel_in_headers_instead_of_the_url(api_key):
+    """``X-Account-Id`` and ``X-Secret-Key`` keep the secret out of URLs (and their logs)."""
+    account_id, _dot, secret = api_key.partition(".")
+    client = Client()
+    body = json.dumps({"method": "getFields", "params": {"limit": 1}, "id": "h"})
+
+    def call(url: str, **headers: str) -> dict:
+        return client.post(url, body, "application/json", headers=headers).json()
+
+    answer = call("/pubapi/v1/", **{"X-Account-Id": account_id, "X-Secret-Key": secret})
+    assert answer["error"] is None and len(answer["result"]["field"]) == 1
+    wrong = call("/pubapi/v1/", **{"X-Account-Id": account_id, "X-Secret-Key": "wrong"})
+    assert wrong["error"]["code"] == 105
+    # A header wins over the query string; a half missing from both is named.
+    mixed = call(f"/pubapi/v1/?accountID={account_id}&secretKey=wrong", **{"X-Secret-Key": secret})
+    assert mixed["error"] is None
+    assert call("/pubapi/v1/", **{"X-Account-Id": account_id})["error"]["code"] == 104
+    assert call("/pubapi/v1/", **{"X-Secret-Key": secret})["error"]["code"] == 103
 
 
 def test_a_revoked_key_fails_authentication(rpc, api_key):

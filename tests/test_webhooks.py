@@ -54,6 +54,8 @@ WEBHOOKS = {
     "MAX_AGE_SECONDS": 3 * 24 * 3600.0,
     "TIMEOUT_SECONDS": 5.0,
     "SWEEP_SECONDS": 60.0,
+    "ALLOW_HTTP": True,  # the receivers listen on http://127.0.0.1
+    "ALLOW_PRIVATE": True,
 }
 
 
@@ -636,6 +638,8 @@ class Workers:
             "WEBHOOK_BACKOFF_MAX_SECONDS": "1",
             "WEBHOOK_TIMEOUT_SECONDS": "2",
             "WEBHOOK_SWEEP_SECONDS": "0.5",
+            "WEBHOOK_ALLOW_HTTP": "1",  # the receivers listen on http://127.0.0.1
+            "WEBHOOK_ALLOW_PRIVATE": "1",
             "LOG_LEVEL": "WARNING",
         }
 

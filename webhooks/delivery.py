@@ -34,6 +34,7 @@ from django.utils.encoding import iri_to_uri
 
 from leads.models import Lead
 from leads.rpc.mapping import LeadWriter
+from webhooks import addresses
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, LeadChange, Subscription
 
 logger = logging.getLogger(__name__)
@@ -237,7 +238,8 @@ def post(
     url: str, body: bytes, headers: dict[str, str], *, timeout: float
 ) -> tuple[int | None, str]:
     """POST ``body``; returns (status code or None, error text: empty when answered 2xx).
-    Redirects are not followed (a 3xx is a failure). Never raises."""
+    Only to public addresses (``webhooks.addresses``); redirects are not followed (a 3xx is a
+    failure). Never raises."""
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").encode("idna").decode("ascii")
@@ -254,6 +256,8 @@ def post(
             )
         else:
             connection = http.client.HTTPConnection(host, parts.port, timeout=timeout)
+        # Resolved and checked at connect time, and connected to the very address checked.
+        connection._create_connection = addresses.public_connection  # type: ignore[attr-defined]
         try:
             connection.request("POST", target, body=body, headers=headers)
             response = connection.getresponse()

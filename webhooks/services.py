@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import ApiKey
-from webhooks import tasks
+from webhooks import addresses, tasks
 from webhooks.delivery import active_subscriptions, option
 from webhooks.models import Delivery, DeliveryStatus, LeadChange, Subscription
 
@@ -36,7 +36,8 @@ def url_errors(url: str) -> list[str]:
         _validate_url(url)
     except ValidationError:
         return ["Enter a valid http or https URL."]
-    return []
+    problem = addresses.url_problem(url)
+    return [problem] if problem else []
 
 
 @transaction.atomic

@@ -10,8 +10,9 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTFailed
 from rest_framework_simplejwt.exceptions import InvalidToken
 
+from crm import tokens
 from crm.domain import Actor
-from crm.models import ApiKey
+from crm.models import ApiKey, User
 from crm.services import api_key_authenticate
 
 
@@ -25,6 +26,25 @@ def require_api_key(request: Request) -> ApiKey:
     return key
 
 
+class _TokenUsers(JWTAuthentication):
+    """simplejwt's access-token check, with the user read in one query that also says whether
+    the refresh token it came from was revoked; refused when either is stale."""
+
+    def get_user(self, validated_token):
+        users = User.objects.filter(pk=validated_token.get("user_id"), is_active=True)
+        rid = validated_token.get(tokens.REFRESH_CLAIM)
+        if rid:
+            users = users.annotate(revoked=tokens.revoked_refresh(rid))
+        user = users.first()
+        if (
+            user is None
+            or getattr(user, "revoked", False)
+            or not tokens.current(user, validated_token)
+        ):
+            raise InvalidToken("Access token is invalid or expired.")
+        return user
+
+
 class ApiKeyJWTAuthentication(BaseAuthentication):
     def authenticate(self, request: Request):
         key = require_api_key(request)
@@ -33,7 +53,7 @@ class ApiKeyJWTAuthentication(BaseAuthentication):
                 "Access token is missing: send Authorization: Bearer <token>."
             )
         try:
-            result = JWTAuthentication().authenticate(request)
+            result = _TokenUsers().authenticate(request)
         except (InvalidToken, JWTFailed):
             raise AuthenticationFailed("Access token is invalid or expired.") from None
         if result is None:

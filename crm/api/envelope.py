@@ -19,6 +19,8 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from crm import outage
+
 logger = logging.getLogger(__name__)
 
 VALIDATION_ERROR = "Validation Error"
@@ -100,6 +102,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return error_response(404, "Not Found", {"detail": ["Not found."]})
     if isinstance(exc, exceptions.APIException):
         return error_response(exc.status_code, REQUEST_FAILED, _flatten(exc.detail))
+    if outage.unavailable(exc, f"REST {context.get('view')}"):
+        return error_response(
+            503,
+            "Service Unavailable",
+            {"detail": [outage.MESSAGE]},
+            {"Retry-After": str(outage.RETRY_AFTER_SECONDS)},
+        )
     logger.exception("Unhandled error in %s", context.get("view"))
     return error_response(
         status.HTTP_500_INTERNAL_SERVER_ERROR, "Server Error", {"detail": ["Server error."]}

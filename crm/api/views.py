@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from crm import tokens
+from crm import signin, tokens
 from crm.api.authentication import require_api_key
-from crm.api.envelope import AUTHENTICATION_FAILED, error_response, ok
+from crm.api.envelope import AUTHENTICATION_FAILED, TOO_MANY_REQUESTS, error_response, ok
 from crm.api.fields import validated
 
 BAD_CREDENTIALS = "The supplied authentication credentials are invalid."
@@ -44,9 +44,18 @@ class LoginView(_PublicView):
     def post(self, request: Request) -> Response:
         require_api_key(request)
         data = validated(LoginSerializer, request).validated_data
+        wait = signin.wait_for(data["username"], request._request)
+        if wait:
+            return error_response(
+                429,
+                TOO_MANY_REQUESTS,
+                {"detail": [signin.refusal(wait)]},
+                {"Retry-After": str(wait)},
+            )
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None:
             return error_response(401, AUTHENTICATION_FAILED, {"detail": [BAD_CREDENTIALS]})
+        signin.clear(user.get_username())
         if jwt_settings.UPDATE_LAST_LOGIN:
             update_last_login(None, user)
         return Response(tokens.issue_tokens(user))

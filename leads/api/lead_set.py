@@ -35,7 +35,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from nameparser import HumanName
 
-from crm import ratelimit
+from crm import outage, ratelimit
 from crm.domain import Actor, DomainError, NotFound, unstorable, yes_no
 from crm.models import ApiKey, User
 from crm.services import api_key_authenticate
@@ -107,6 +107,7 @@ FOLLOWUP_CONFLICT = StatusCode(
 )
 FILE_TOO_LARGE = StatusCode(16, 413, "The uploaded file is larger than the configured limit.")
 REFUSED = StatusCode(17, 422, "The change was refused for another reason; the message says why.")
+UNAVAILABLE = StatusCode(18, 503, "The database is out of reach for a moment; retry later.")
 
 STATUS_CODES: tuple[StatusCode, ...] = (
     SUCCESS,
@@ -127,6 +128,7 @@ STATUS_CODES: tuple[StatusCode, ...] = (
     FOLLOWUP_CONFLICT,
     FILE_TOO_LARGE,
     REFUSED,
+    UNAVAILABLE,
 )
 
 INSERTED = "Lead Creation Successful"
@@ -878,4 +880,8 @@ def lead_set(request: HttpRequest) -> JsonResponse:
         lead, created = run(Actor(api_key=key), read_body(request))
     except Failure as failure:
         return failure.response()
+    except outage.UNAVAILABLE as exc:
+        outage.unavailable(exc, "lead_set")
+        retry = {"Retry-After": str(outage.RETRY_AFTER_SECONDS)}
+        return answer(UNAVAILABLE, outage.MESSAGE, headers=retry)
     return answer(SUCCESS, INSERTED if created else UPDATED, lead_id=lead.pk)

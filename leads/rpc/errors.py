@@ -25,6 +25,7 @@ INVALID_PARAMETERS = (205, "Invalid parameters")
 MISSING_PARAMETERS = (206, "Missing parameters")
 MISSING_OBJECTS = (207, "Missing objects array.")
 TOO_MANY_OBJECTS = (209, "Attempting to execute an excess amount of queries.")
+UNAVAILABLE = (503, "Service temporarily unavailable.")
 
 # Object level.
 MALFORMED_OBJECT = (208, "Object is malformed (expected array, got scalar).")

@@ -16,7 +16,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from crm import ratelimit
+from crm import outage, ratelimit
 from crm.domain import Actor
 from crm.services import api_key_check
 from leads.rpc import errors
@@ -44,8 +44,10 @@ def _request_id(body: dict[str, Any]) -> Any:
 
 
 def _authenticate(request: HttpRequest):
-    account_id = request.GET.get("accountID", "").strip()
-    secret = request.GET.get("secretKey", "").strip()
+    """The key from the ``X-Account-Id`` and ``X-Secret-Key`` headers (kept out of URLs and
+    their logs), or else from the query string's ``accountID`` and ``secretKey``."""
+    account_id = (request.headers.get("X-Account-Id") or request.GET.get("accountID", "")).strip()
+    secret = (request.headers.get("X-Secret-Key") or request.GET.get("secretKey", "")).strip()
     if not account_id:
         raise errors.ApiError(errors.MISSING_ACCOUNT_ID)
     if not secret:
@@ -109,4 +111,9 @@ def endpoint(request: HttpRequest, version: str) -> JsonResponse:
         reply = METHODS[method](call)
         return _answer(reply if isinstance(reply, Reply) else Reply(reply), request_id)
     except errors.ApiError as error:
+        return _refuse(error, request_id)
+    except outage.UNAVAILABLE as exc:
+        outage.unavailable(exc, "JSON-RPC")
+        error = errors.ApiError(errors.UNAVAILABLE, {"detail": outage.MESSAGE}, status=503)
+        error.headers["Retry-After"] = str(outage.RETRY_AFTER_SECONDS)
         return _refuse(error, request_id)

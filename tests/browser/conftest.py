@@ -62,6 +62,7 @@ CHROMIUM_ARGS = [
 ]
 
 # Errors seen by the pages of the running test, per page; see _watch() and take_errors().
+_CSP_KEY = "_crm_csp_violations"
 _ERRORS_KEY = "_browser_test_errors"
 
 
@@ -124,10 +125,23 @@ def browser(django_db_setup) -> Iterator[Browser]:
     playwright.stop()
 
 
+# Reports each Content-Security-Policy violation on the console, where _watch sees it.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("CSP violation: " + event.violatedDirective + " blocked "
+    + (event.blockedURI || "inline") + " at " + (event.sourceFile || location.href)
+    + ":" + event.lineNumber);
+});
+"""
+
+
 def _watch(page: Page) -> None:
-    """Collect the page's uncaught JavaScript errors and console errors."""
+    """Collect the page's uncaught JavaScript errors and console errors. Content-Security-Policy
+    violations are kept apart: no test expects one (take_errors leaves them)."""
     errors: list[str] = []
+    violations: list[str] = []
     setattr(page, _ERRORS_KEY, errors)
+    setattr(page, _CSP_KEY, violations)
 
     def on_pageerror(error: Exception) -> None:
         errors.append(f"uncaught JavaScript error on {page.url}: {error}")
@@ -136,6 +150,11 @@ def _watch(page: Page) -> None:
         if message.type != "error":
             return
         where = message.location.get("url") or page.url
+        if message.text.startswith("CSP violation:"):
+            violations.append(f"on {page.url}: {message.text}")
+            return
+        if "Content Security Policy" in message.text:
+            return  # chromium's own words for a violation the listener reports
         if urlsplit(where).path == "/favicon.ico" and page.url != where:
             return  # chromium asks for /favicon.ico by itself when a page names no icon
         errors.append(f"console error on {where}: {message.text}")
@@ -152,6 +171,14 @@ def take_errors(page: Page) -> list[str]:
     return taken
 
 
+def take_csp_violations(page: Page) -> list[str]:
+    """The page's Content-Security-Policy violations so far (for the test of the policy)."""
+    violations: list[str] = getattr(page, _CSP_KEY)
+    taken = list(violations)
+    violations.clear()
+    return taken
+
+
 @pytest.fixture
 def _browser_contexts(browser: Browser, live_server) -> Iterator[Callable[..., BrowserContext]]:
     """Opens contexts on the live server; closes them, then fails on errors their pages saw."""
@@ -164,6 +191,7 @@ def _browser_contexts(browser: Browser, live_server) -> Iterator[Callable[..., B
         )
         context.set_default_timeout(10_000)
         context.set_default_navigation_timeout(15_000)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
 
         def on_page(page: Page) -> None:
             _watch(page)
@@ -176,6 +204,9 @@ def _browser_contexts(browser: Browser, live_server) -> Iterator[Callable[..., B
     yield new_context
 
     errors = [error for page in pages for error in getattr(page, _ERRORS_KEY)]
+    errors += [
+        f"Content-Security-Policy violation {v}" for p in pages for v in getattr(p, _CSP_KEY)
+    ]
     for context in contexts:
         context.close()
     if errors:

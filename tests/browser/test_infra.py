@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.conftest import BROWSER_DB, assert_accessible, shoot, take_errors
+from tests.browser.conftest import (
+    BROWSER_DB,
+    assert_accessible,
+    shoot,
+    take_csp_violations,
+    take_errors,
+)
 
 pytestmark = BROWSER_DB
 
@@ -58,3 +65,35 @@ def test_accessibility_failures_list_rule_and_target(anon_page):
         assert_accessible(anon_page)
     assert "image-alt (critical): Images must have alternative text" in str(failure.value)
     assert "at img" in str(failure.value)
+
+
+def test_the_content_security_policy_runs_only_our_scripts(page_for, users):
+    """Every page carries the policy; the page's own scripts (with the request's nonce) run,
+    injected inline code does not, and the browser tests hear of the violation."""
+    page = page_for(users["salesperson"])
+    response = page.goto("/")
+    policy = response.headers["content-security-policy"]
+    # Browsers hide a nonce attribute's value from the DOM; the element's property keeps it.
+    nonce = page.evaluate("document.querySelector(\"script[src*='crm/app.js']\").nonce")
+    assert nonce and f"'nonce-{nonce}'" in policy and "script-src 'self'" in policy
+    assert page.evaluate("typeof window.crmShowError") == "function"  # app.js ran
+    assert page.evaluate("typeof window.htmx") == "object"
+    page.evaluate(
+        """() => {
+        const script = document.createElement("script");
+        script.textContent = "window.injected = true";
+        document.body.appendChild(script);
+    }"""
+    )
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.injected") is None
+    (violation,) = take_csp_violations(page)
+    assert "script-src" in violation and "blocked inline" in violation
+
+
+def test_the_api_documentation_runs_under_the_policy(anon_page):
+    """Swagger UI (drf-spectacular's split view: its start script is a file of its own)."""
+    response = anon_page.goto("/api/docs/")
+    assert "content-security-policy" in response.headers
+    expect(anon_page.locator(".swagger-ui .title")).to_contain_text("Lead CRM REST API")
+    expect(anon_page.get_by_text("/api/v1/leads/list/").first).to_be_visible()

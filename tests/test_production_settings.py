@@ -1,0 +1,117 @@
+"""Production mode as the README documents it, each in a process of its own (settings are
+read once, from the environment): HTTPS settings, `check --deploy`, and static files before
+and after `collectstatic`."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The README's production environment (on a throwaway SQLite database)."""
+    # Not this process's settings, nor what the browser tests set for Playwright.
+    left_out = {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in left_out}
+    return {
+        **env,
+        "DJANGO_SETTINGS_MODULE": "crm.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "crm.example.com",
+        "HTTPS": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        **extra,
+    }
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+SETTINGS = """
+import django; django.setup()
+from django.conf import settings as s
+import json
+print(json.dumps({name: getattr(s, name) for name in [
+    "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER"]}))
+"""
+
+
+def settings_with(env: dict[str, str]) -> dict:
+    done = run(env, "-c", SETTINGS)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_https_turns_on_every_https_setting_and_each_can_be_overridden(tmp_path):
+    on = settings_with(production_env(tmp_path))
+    assert on == {
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_HSTS_PRELOAD": True,
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+    }
+    finer = settings_with(
+        production_env(tmp_path, SECURE_SSL_REDIRECT="0", SECURE_HSTS_SECONDS="3600")
+    )
+    assert (finer["SECURE_SSL_REDIRECT"], finer["SECURE_HSTS_SECONDS"]) == (False, 3600)
+    assert finer["SESSION_COOKIE_SECURE"] is True
+    off = settings_with(production_env(tmp_path, HTTPS="0"))
+    assert not any(off.values()), off
+
+
+PAGE_AND_ASSETS = """
+import django, json, re; django.setup()
+from django.test import Client
+client = Client(HTTP_HOST="crm.example.com")
+page = client.get("/accounts/login/", secure=True)
+assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.content.decode())
+print(json.dumps({
+    "page": page.status_code,
+    "http": [client.get("/accounts/login/").status_code,
+             client.get("/accounts/login/").get("Location")],
+    "hsts": page.get("Strict-Transport-Security"),
+    "assets": {url: client.get(url, secure=True).status_code for url in assets},
+}))
+"""
+
+
+def test_static_files_work_before_collectstatic_and_are_hashed_after(tmp_path):
+    env = production_env(tmp_path)
+    assert run(env, "manage.py", "migrate", "--noinput").returncode == 0
+    before = run(env, "-c", PAGE_AND_ASSETS)
+    assert before.returncode == 0, before.stderr
+    answer = json.loads(before.stdout)
+    assert answer["page"] == 200
+    assert answer["http"] == [301, "https://crm.example.com/accounts/login/"]
+    assert answer["hsts"] == "max-age=31536000; includeSubDomains; preload"
+    assert "/static/crm/app.css" in answer["assets"]  # the plain name, served all the same
+    assert set(answer["assets"].values()) == {200}
+    check = run(env, "manage.py", "check", "--deploy")
+    assert "crm.W001" in check.stderr and "collectstatic" in check.stderr
+
+    assert run(env, "manage.py", "collectstatic", "--noinput").returncode == 0
+    after = json.loads(run(env, "-c", PAGE_AND_ASSETS).stdout)
+    assert after["page"] == 200 and set(after["assets"].values()) == {200}
+    css = [url for url in after["assets"] if url.startswith("/static/crm/app.")]
+    assert css and css[0] != "/static/crm/app.css"  # content-hashed
+    # The README's production environment passes the deployment checks.
+    check = run(env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert check.returncode == 0, check.stderr
+    assert "no issues" in check.stdout + check.stderr
