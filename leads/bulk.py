@@ -242,7 +242,7 @@ def leads_create_many(
             data["owner"] = actor.user  # the creator owns the lead unless told otherwise
         apply_values(lead, {k: v for k, v in data.items() if _IS_RELATION[k]})
         lead.custom_fields = clean_custom_values(item.custom, creating=True, fields=choices.fields)
-        lead.created_at = lead.updated_at = now
+        lead.created_at = lead.updated_at = lead.last_activity_at = now  # its created event
         taken.add(email)
         new.append((index, lead, data))
 

@@ -145,12 +145,14 @@ class Lead(models.Model):
     source = models.ForeignKey(
         Source, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Indexed by the composite indexes below (owner or assignee first), not on their own.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="owned_leads",
+        db_index=False,
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -158,6 +160,7 @@ class Lead(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="assigned_leads",
+        db_index=False,
     )
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
@@ -186,6 +189,10 @@ class Lead(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    # When the lead's latest timeline event happened: kept by a database trigger on every
+    # event insert, whatever the path (leads.activity), so "recent activity on my leads" starts
+    # from the user's own leads instead of walking everyone's events.
+    last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = LeadQuerySet.as_manager()
 
@@ -200,6 +207,10 @@ class Lead(models.Model):
             ),
             models.Index(fields=["owner", "-id"], name="lead_owner_id_idx"),
             models.Index(fields=["assignee", "-id"], name="lead_assignee_id_idx"),
+            models.Index(fields=["owner", "-last_activity_at"], name="lead_owner_activity_idx"),
+            models.Index(
+                fields=["assignee", "-last_activity_at"], name="lead_assignee_activity_idx"
+            ),
             models.Index(fields=["status", "-id"], name="lead_status_id_idx"),
             models.Index(fields=["created_at"], name="lead_created_idx"),
             models.Index(fields=["updated_at"], name="lead_updated_idx"),
