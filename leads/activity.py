@@ -2,6 +2,9 @@
 database itself (a trigger on every insert into the events table, whatever the path: single
 services, batch inserts, COPY), in the same transaction as the event.
 
+Only inserts move it, and only forward: a merge, which moves the other lead's events onto the
+kept lead, then records a merge event on it, newer than any it moved.
+
 It lets "recent activity on my leads" start from the user's own leads, newest activity first
 (an index per owner and per assignee), instead of walking every user's events until ten of
 the user's turn up: the latest ten events on a set of leads all belong to the ten leads with

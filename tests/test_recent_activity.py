@@ -14,7 +14,7 @@ from django.utils import timezone
 from crm.domain import Actor
 from leads import selectors
 from leads.models import DELETED_STATUS, Event, EventType, Lead
-from leads.services import lead_delete, lead_update
+from leads.services import lead_delete, lead_merge, lead_update
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory
 from tests.rpc import RpcClient
 
@@ -47,6 +47,10 @@ def test_every_write_path_keeps_the_latest_activity(users, api_key):
     ids = [int(c["id"]) for c in created["creates"]]
     rpc.result("updateLeads", {"objects": [{"id": str(ids[0]), "title": "Buyer"}]})
     rpc.result("logCalls", {"objects": [{"leadID": str(ids[1]), "callResult": "answered"}]})
+    # A merge moves the other lead's events (newer ones too) and then records its own.
+    keep, other = LeadFactory(by=manager), LeadFactory(by=manager)
+    NoteFactory(lead=other, by=manager)
+    lead_merge(actor=Actor(user=manager), keep=keep, other=other)
     # An event dated before the lead's latest activity leaves it where it is.
     Event.objects.create(
         lead=lead, type=EventType.NOTE_ADDED, created_at=timezone.now() - timedelta(days=30)

@@ -63,6 +63,43 @@ def test_appointment_rows_are_the_generic_representation(leads, manager, salespe
                 same(serializer_class, appointment)
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
+def test_overview_rows_are_the_generic_representation(leads, manager, salesperson, zone):
+    AppointmentFactory(lead=leads[0], by=salesperson, note="Demo")
+    AppointmentFactory(lead=leads[1], by=manager, status="cancelled", note="")
+    with override_settings(TIME_ZONE=zone):
+        appointments = Appointment.objects.order_by("id")
+        rows = OverviewAppointmentSerializer.rows(appointments)
+        slow = [generic(OverviewAppointmentSerializer, a) for a in appointments]
+        assert [list(row.items()) for row in rows] == [list(row.items()) for row in slow]
+        assert json.dumps(rows) == json.dumps(slow)
+
+
 def test_a_field_added_to_the_list_serializer_must_be_read_too():
     assert list(LeadSerializer().fields) == LeadSerializer.Meta.fields
     assert list(AppointmentSerializer().fields) == AppointmentSerializer.Meta.fields
+
+
+def test_local_minutes_remembers_per_moment_and_zone():
+    """The same moment, asked again in another zone, is that zone's time (the memo is keyed
+    by both); around a daylight-saving change too."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from leads.api.serializers import local_minutes
+
+    moments = [
+        dt.datetime(2026, 3, 29, 0, 59, tzinfo=dt.UTC),  # Lisbon/Berlin go forward at 01:00 UTC
+        dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 30, 23, 45, 30, tzinfo=dt.UTC),
+    ]
+    for zone in ["UTC", "Europe/Berlin", "Asia/Kolkata", "Europe/Berlin", "America/Sao_Paulo"]:
+        with timezone.override(zone):
+            for moment in moments * 2:
+                expected = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+                assert local_minutes(moment) == expected, (zone, moment)
+    with timezone.override("Europe/Berlin"):
+        assert local_minutes(moments[0]) == "2026-03-29 01:59"
+        assert local_minutes(moments[1]) == "2026-03-29 03:00"

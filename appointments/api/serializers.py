@@ -134,6 +134,22 @@ class OverviewAppointmentSerializer(serializers.ModelSerializer):
             "appointment_to": local_minutes(appointment.end),
         }
 
+    @classmethod
+    def rows(cls, appointments) -> list[dict[str, Any]]:
+        """The representation of each appointment of a queryset, from its columns alone (no
+        model instances: the overview lists up to a hundred)."""
+        return [
+            {
+                "appointment_id": pk,
+                "slug": as_text(slug),
+                "appointment_note": as_text(note),
+                "appointment_status": as_text(status),
+                "appointment_date": local_minutes(start),
+                "appointment_to": local_minutes(end),
+            }
+            for pk, slug, note, status, start, end in appointments.values_list(*cls.reads)
+        ]
+
 
 class AppointmentSerializer(OverviewAppointmentSerializer):
     host = serializers.SlugRelatedField(slug_field="username", read_only=True)

@@ -3,6 +3,8 @@ documents (required, blank, length); every rule beyond that is the domain's."""
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from typing import Any
 
 from django.utils import timezone
@@ -147,5 +149,11 @@ class LeadDetailSerializer(LeadSerializer):
 
 
 def local_minutes(value) -> str:
-    """``yyyy-mm-dd HH:MM`` in the server's time zone, the format the API documents."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    """``yyyy-mm-dd HH:MM`` in the current time zone (the server's), the format the API
+    documents. Remembered per moment and zone: lists repeat the same appointments' times."""
+    return _local_minutes(value, timezone.get_current_timezone_name())
+
+
+@functools.lru_cache(maxsize=8192)
+def _local_minutes(value, zone: str) -> str:
+    return timezone.localtime(value, zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")

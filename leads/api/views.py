@@ -57,9 +57,7 @@ class OverviewView(APIView):
             raise validation_error("appointment", "Invalid appointment filter value.")
         actor = actor_of(request)
         counts = selectors.overview(actor=actor)
-        appointments = selectors.overview_appointments(actor=actor, window=window).only(
-            *OverviewAppointmentSerializer.reads
-        )
+        appointments = selectors.overview_appointments(actor=actor, window=window)
         return ok(
             {
                 "LeadsData": {
@@ -75,7 +73,7 @@ class OverviewView(APIView):
                     "source": [{"source": s.key, "count": n} for s, n in counts["source"]],
                 },
                 "TotalLeads": counts["total"],
-                "appointments": OverviewAppointmentSerializer(appointments, many=True).data,
+                "appointments": OverviewAppointmentSerializer.rows(appointments),
             }
         )
 
