@@ -125,6 +125,7 @@ def _lead_columns(t: Team) -> dict[str, str]:
         # Two years of leads, the newest now.
         "created_at": "now() - make_interval(secs => (%(last)s - i) * 63072000.0 / %(last)s)",
         "updated_at": "now() - make_interval(secs => (%(last)s - i) * 63072000.0 / %(last)s)",
+        "last_activity_at": "now() - make_interval(secs => (%(last)s - i) * 63072000.0 / %(last)s)",
     }
 
 
