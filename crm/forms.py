@@ -3,8 +3,9 @@ errors tied to the input for screen readers.
 
 Fields and widgets render with Jinja2 (``templates/jinja2`` and Django's own Jinja2 widget
 templates): the same markup as Django's templates (but for quotes escaped as ``&#34;``), in
-about a third of the time, which counts on pages with a form per row (the agenda's move forms)
-or long selects. Widgets that ship only Django templates (the admin's) render with those.
+about a third of the time, which counts on pages with many fields or long selects (the
+leads list's filter bar, the week calendar's booking form). Widgets that ship only Django
+templates (the admin's) render with those.
 """
 
 from __future__ import annotations

@@ -96,19 +96,19 @@ def _decide(
 # -- database store ---------------------------------------------------------------------------
 
 
-def counter_columns(vendor_connection) -> tuple[str, str, str, str, str]:
+def _columns(vendor_connection) -> tuple[str, str, str, str, str]:
     qn = vendor_connection.ops.quote_name
     meta = RateCounter._meta
     names = ("key", "period", "window", "count")
     return qn(meta.db_table), *(qn(meta.get_field(name).column) for name in names)
 
 
-def counter_upsert(vendor_connection, limit: str) -> str:
+def _on_conflict(vendor_connection, limit: str) -> str:
     """A counter's upsert: a row in a new window restarts at 1, a row in the current window
     goes up by one (held at its limit + 1 once refused, so a busy key never overflows the
     column). The window only moves forward, so a server whose clock lags behind another's
     counts into the newer window instead of resetting it."""
-    table, key, period, window, count = counter_columns(vendor_connection)
+    table, key, period, window, count = _columns(vendor_connection)
     return (
         f"ON CONFLICT ({key}, {period}) DO UPDATE SET "
         f"{count} = CASE "
@@ -122,11 +122,11 @@ def counter_upsert(vendor_connection, limit: str) -> str:
 
 def _upsert_sql(vendor_connection) -> str:
     """Both counters of a key in one statement, whatever the verdict (SQLite)."""
-    table, key, period, window, count = counter_columns(vendor_connection)
+    table, key, period, window, count = _columns(vendor_connection)
     return (
         f"INSERT INTO {table} ({key}, {period}, {window}, {count}) "
         f"VALUES (%s, '{SECOND}', %s, 1), (%s, '{DAY}', %s, 1) "
-        + counter_upsert(
+        + _on_conflict(
             vendor_connection, f"CASE excluded.{period} WHEN '{SECOND}' THEN %s ELSE %s END"
         )
         + f"RETURNING {period}, {count}"
@@ -137,15 +137,15 @@ def _postgresql_sql(vendor_connection) -> str:
     """PostgreSQL: the second's counter, then the day's only if the second allows the request,
     in one statement. Refused for the second, the request takes nothing from the day, and the
     day's count is the one it would have reached (so a key out of both hears of the day)."""
-    table, key, period, window, count = counter_columns(vendor_connection)
+    table, key, period, window, count = _columns(vendor_connection)
     return (
         f"WITH s AS (INSERT INTO {table} ({key}, {period}, {window}, {count}) "
         f"VALUES (%(key)s, '{SECOND}', %(second)s, 1) "
-        + counter_upsert(vendor_connection, "%(per_second)s")
+        + _on_conflict(vendor_connection, "%(per_second)s")
         + f"RETURNING {count}), "
         f"d AS (INSERT INTO {table} ({key}, {period}, {window}, {count}) "
         f"SELECT %(key)s, '{DAY}', %(day)s, 1 FROM s WHERE s.{count} <= %(per_second)s "
-        + counter_upsert(vendor_connection, "%(per_day)s")
+        + _on_conflict(vendor_connection, "%(per_day)s")
         + f"RETURNING {count}) "
         f"SELECT s.{count}, COALESCE((SELECT {count} FROM d), (SELECT {count} + 1 FROM {table} "
         f"WHERE {key} = %(key)s AND {period} = '{DAY}' AND {window} = %(day)s), 1) FROM s"
@@ -185,7 +185,7 @@ def _hit_database(
 # -- cache store ------------------------------------------------------------------------------
 
 
-def cache_incr(cache, name: str, timeout: int) -> int:
+def _incr(cache, name: str, timeout: int) -> int:
     """Atomic on Redis and Memcached (and, within one process only, on LocMemCache, which is
     therefore only fit for tests). The key exists after ``add()``; if it expired in between,
     its window is over anyway and this request starts a new one."""
@@ -203,11 +203,51 @@ def _hit_cache(
     cache = caches[alias]
     second_name = f"crm:rate:{key}:{SECOND}:{second}"
     day_name = f"crm:rate:{key}:{DAY}:{day}"
-    second_count = cache_incr(cache, second_name, timeout=2)
-    day_count = cache_incr(cache, day_name, timeout=DAY_SECONDS - int(now % DAY_SECONDS) + 60)
+    second_count = _incr(cache, second_name, timeout=2)
+    day_count = _incr(cache, day_name, timeout=DAY_SECONDS - int(now % DAY_SECONDS) + 60)
     verdict = _decide(second_count, day_count, per_second, per_day, day, now)
     if verdict is None:
         with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
             cache.decr(day_name)
         verdict = REFUSED_FOR_SECOND
     return verdict
+
+
+# -- windowed counters for other limits (sign-in failures) ------------------------------------
+
+
+def count_up(key: str, period: str, window: int, *, seconds: int) -> None:
+    """One more in ``key``'s count for ``period`` in ``window`` (a number that only grows;
+    the count restarts with each new window), in the store the limits use. ``seconds``: how
+    long a window lasts (a cached count expires after it)."""
+    store = settings.CRM["RATE_LIMIT_STORE"]
+    if store != "database":
+        _incr(caches[store], f"crm:rate:{key}:{period}:{window}", timeout=seconds + 60)
+        return
+    connection = connections[router.db_for_write(RateCounter)]
+    table, key_column, period_column, window_column, count = _columns(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({key_column}, {period_column}, {window_column}, {count}) "
+            "VALUES (%s, %s, %s, 1) " + _on_conflict(connection, "%s"),
+            [key, period, window, 10**6],
+        )
+
+
+def counts(keys: list[str], period: str, window: int) -> dict[str, int]:
+    """The counts of ``keys`` for ``period`` in ``window`` (absent: none yet)."""
+    store = settings.CRM["RATE_LIMIT_STORE"]
+    if store == "database":
+        rows = RateCounter.objects.filter(key__in=keys, period=period, window=window)
+        return dict(rows.values_list("key", "count"))
+    names = {f"crm:rate:{key}:{period}:{window}": key for key in keys}
+    return {names[name]: n for name, n in caches[store].get_many(list(names)).items()}
+
+
+def forget(key: str, period: str, window: int) -> None:
+    """Drop ``key``'s count for ``period`` (in ``window``, for a cache store)."""
+    store = settings.CRM["RATE_LIMIT_STORE"]
+    if store == "database":
+        RateCounter.objects.filter(key=key, period=period).delete()
+    else:
+        caches[store].delete(f"crm:rate:{key}:{period}:{window}")

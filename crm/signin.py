@@ -19,13 +19,10 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.core.cache import caches
-from django.db import connections, router
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from crm import ratelimit
-from crm.models import RateCounter
 
 PERIOD = "signin"
 
@@ -61,20 +58,11 @@ def _window() -> tuple[int, float]:
     return int(now // seconds), seconds - now % seconds
 
 
-def _counts(keys: list[str], window: int) -> dict[str, int]:
-    store = settings.CRM["RATE_LIMIT_STORE"]
-    if store == "database":
-        rows = RateCounter.objects.filter(key__in=keys, period=PERIOD, window=window)
-        return dict(rows.values_list("key", "count"))
-    found = caches[store].get_many([f"crm:{key}:{window}" for key in keys])
-    return {key: found.get(f"crm:{key}:{window}", 0) for key in keys}
-
-
 def wait_for(username: str, request: HttpRequest | None) -> int:
     """Seconds until ``username`` may try to sign in from this client again (0: now)."""
     keys = _keys(username or "", client_address(request))
     window, left = _window()
-    counts = _counts(list(keys.values()), window)
+    counts = ratelimit.counts(list(keys.values()), PERIOD, window)
     limits = _limits()
     if any(counts.get(key, 0) >= limits[kind] for kind, key in keys.items()):
         return max(1, math.ceil(left))
@@ -90,37 +78,17 @@ def refusal(wait: int) -> str:
     )
 
 
-def _count_failure(key: str, window: int) -> None:
-    store = settings.CRM["RATE_LIMIT_STORE"]
-    if store != "database":
-        seconds = settings.CRM["LOGIN_LOCKOUT_SECONDS"]
-        ratelimit.cache_incr(caches[store], f"crm:{key}:{window}", timeout=seconds + 60)
-        return
-    connection = connections[router.db_for_write(RateCounter)]
-    table, key_column, period, window_column, count = ratelimit.counter_columns(connection)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({key_column}, {period}, {window_column}, {count}) "
-            f"VALUES (%s, '{PERIOD}', %s, 1) " + ratelimit.counter_upsert(connection, "%s"),
-            [key, window, 10**6],
-        )
-
-
 def clear(username: str) -> None:
     """Forget the account's failures (a successful sign-in, or an administrator's unlock)."""
-    key = _keys(username, "")["account"]
-    store = settings.CRM["RATE_LIMIT_STORE"]
-    if store == "database":
-        RateCounter.objects.filter(key=key, period=PERIOD).delete()
-    else:
-        caches[store].delete(f"crm:{key}:{_window()[0]}")
+    ratelimit.forget(_keys(username, "")["account"], PERIOD, _window()[0])
 
 
 @receiver(user_login_failed)
 def _failed(sender, credentials: dict, request: HttpRequest | None = None, **kwargs) -> None:
     window, _left = _window()
+    seconds = settings.CRM["LOGIN_LOCKOUT_SECONDS"]
     for key in _keys(str(credentials.get("username") or ""), client_address(request)).values():
-        _count_failure(key, window)
+        ratelimit.count_up(key, PERIOD, window, seconds=seconds)
 
 
 @receiver(user_logged_in)

@@ -125,30 +125,25 @@ class OverviewAppointmentSerializer(serializers.ModelSerializer):
     def to_representation(self, appointment: Appointment) -> dict[str, Any]:
         """What ``ModelSerializer`` gives (tests/test_rest_serializers.py holds the two equal,
         keys in order), read straight off the row: lists hold up to a hundred."""
-        return {
-            "appointment_id": appointment.pk,
-            "slug": as_text(appointment.lead.slug),
-            "appointment_note": as_text(appointment.note),
-            "appointment_status": as_text(appointment.status),
-            "appointment_date": local_minutes(appointment.start),
-            "appointment_to": local_minutes(appointment.end),
-        }
+        a = appointment
+        return self._row(a.pk, a.lead.slug, a.note, a.status, a.start, a.end)
 
     @classmethod
     def rows(cls, appointments) -> list[dict[str, Any]]:
         """The representation of each appointment of a queryset, from its columns alone (no
         model instances: the overview lists up to a hundred)."""
-        return [
-            {
-                "appointment_id": pk,
-                "slug": as_text(slug),
-                "appointment_note": as_text(note),
-                "appointment_status": as_text(status),
-                "appointment_date": local_minutes(start),
-                "appointment_to": local_minutes(end),
-            }
-            for pk, slug, note, status, start, end in appointments.values_list(*cls.reads)
-        ]
+        return [cls._row(*values) for values in appointments.values_list(*cls.reads)]
+
+    @staticmethod
+    def _row(pk, slug, note, status, start, end) -> dict[str, Any]:
+        return {
+            "appointment_id": pk,
+            "slug": as_text(slug),
+            "appointment_note": as_text(note),
+            "appointment_status": as_text(status),
+            "appointment_date": local_minutes(start),
+            "appointment_to": local_minutes(end),
+        }
 
 
 class AppointmentSerializer(OverviewAppointmentSerializer):
