@@ -7,9 +7,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed
+from crm import roles
 from crm.domain import Actor, NotFound
 from leads.access import activity_filter, on_visible_leads, visible_leads
 from leads.models import DELETED_STATUS, Lead
+from leads.selectors import latest_worked
 
 
 class AppointmentFilter(django_filters.FilterSet):
@@ -101,15 +103,18 @@ def hosted_by(*, actor: Actor, start: datetime, end: datetime | None = None) -> 
 
 
 def bookable_leads(*, actor: Actor, limit: int) -> list[Lead]:
-    """Up to ``limit`` live leads the actor may book appointments on (the most recently updated
-    ones), by name."""
-    leads = list(
-        visible_leads(actor)
-        .filter(activity_filter(actor))
-        .only("id", "slug", "first_name", "last_name", "email", "updated_at")
-        .order_by("-updated_at", "-id")[:limit]
-    )
-    return sorted(leads, key=lambda lead: (str(lead).casefold(), lead.pk))
+    """Up to ``limit`` live leads the actor may book appointments on, by name: for those who
+    book on any lead the most recently updated ones, for the others the ones they worked
+    last (``latest_worked``, never a walk through other users' leads)."""
+    leads = visible_leads(actor).filter(activity_filter(actor))
+    if actor.role in roles.MANAGES_ACTIVITY:
+        leads = leads.order_by("-updated_at", "-id")
+    else:
+        leads = leads.filter(id__in=latest_worked(actor, limit)).order_by(
+            "-last_activity_at", "-id"
+        )
+    chosen = list(leads.only("id", "slug", "first_name", "last_name", "email")[:limit])
+    return sorted(chosen, key=lambda lead: (str(lead).casefold(), lead.pk))
 
 
 def calendar_feed_by_token(token: str) -> CalendarFeed:

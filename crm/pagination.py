@@ -40,6 +40,11 @@ def _encode(value: Any, pk: int) -> str:
 # Larger than any cursor of ours (a 255-character value, JSON-escaped, in base64).
 MAX_CURSOR = 4096
 MAX_INT = 2**63 - 1  # the largest integer a database column holds
+INTEGER_FIELDS = frozenset(
+    {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField",
+     "SmallIntegerField", "PositiveIntegerField", "PositiveBigIntegerField",
+     "PositiveSmallIntegerField"}
+)  # fmt: skip
 COUNT_LIMIT = 1_000  # rows a list counts, at most, when nothing cheaper knows its size
 
 
@@ -67,8 +72,9 @@ def _comparable(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_INT
 
 
-def _decode(cursor: str, *, is_datetime: bool) -> tuple[Any, int] | None:
-    """The (value, id) a cursor names, or None for a cursor that is not one of ours."""
+def _decode(cursor: str, *, is_datetime: bool, is_integer: bool = False) -> tuple[Any, int] | None:
+    """The (value, id) a cursor names, or None for a cursor that is not one of ours (or of
+    another order: a text where the field is an integer)."""
     if len(cursor) > MAX_CURSOR:
         return None
     try:
@@ -89,7 +95,7 @@ def _decode(cursor: str, *, is_datetime: bool) -> tuple[Any, int] | None:
             value = None
         if value is None:
             return None
-    elif not _comparable(value):
+    elif not _comparable(value) or (is_integer and not isinstance(value, int)):
         return None
     return value, pk
 
@@ -116,13 +122,15 @@ def keyset_page(
     """
     model_field = queryset.model._meta.get_field(field)
     attname = getattr(model_field, "attname", field)
-    is_datetime = model_field.get_internal_type() == "DateTimeField"
+    kind = model_field.get_internal_type()
+    is_datetime = kind == "DateTimeField"
+    is_integer = kind in INTEGER_FIELDS
     sign = "-" if descending else ""
     forward = [f"{sign}{attname}", f"{sign}pk"]
     backward = [f"{'' if descending else '-'}{attname}", f"{'' if descending else '-'}pk"]
 
     def beyond(cursor: str, *, going_forward: bool) -> Q | None:
-        decoded = _decode(cursor, is_datetime=is_datetime)
+        decoded = _decode(cursor, is_datetime=is_datetime, is_integer=is_integer)
         if decoded is None:
             return None
         value, pk = decoded

@@ -312,32 +312,38 @@ def _mine(actor: Actor) -> Q:
     return Q(owner_id=actor.user_id) | Q(assignee_id=actor.user_id)
 
 
+def latest_worked(actor: Actor, limit: int) -> RawSQL:
+    """The ids of the ``limit`` live leads the actor owns and the ``limit`` it is assigned
+    with the latest activity (``Lead.last_activity_at``): an index range each, which together
+    hold the actor's ``limit`` most recently worked leads; never a walk through other users'
+    leads. For ``filter(id__in=...)``."""
+    live = Lead.objects.exclude(status_id=DELETED_STATUS).order_by("-last_activity_at", "-id")
+    parts = [
+        live.filter(**{field: actor.user_id}).values("id")[:limit].query.sql_with_params()
+        for field in ("owner_id", "assignee_id")
+    ]
+    # UNION ALL of two limited subqueries, each in a FROM (as SQLite wants it).
+    return RawSQL(
+        " UNION ALL ".join(
+            f"SELECT id FROM ({sql}) AS mine{i}" for i, (sql, _) in enumerate(parts)
+        ),
+        tuple(param for _, params in parts for param in params),
+    )
+
+
 def recent_activity(*, actor: Actor, limit: int = 10) -> QuerySet[Event]:
     """The latest timeline events on the live leads the actor works (owns or is assigned), or
     on every live lead for roles that see all.
 
-    For all: the events newest first, stopping after ``limit``. For the actor's own leads:
-    the events of the ``limit`` owned and the ``limit`` assigned leads with the latest
-    activity (``Lead.last_activity_at``, an index range each), which hold the latest
-    ``limit`` events of all the actor's leads; never a walk through other users' events.
+    For all: the events newest first, stopping after ``limit``. For the actor's own leads: the
+    events of its most recently worked leads (``latest_worked``), which hold the latest
+    ``limit`` events of all the actor's leads.
     """
     from crm import roles
 
     events = Event.objects.exclude(lead__status_id=DELETED_STATUS)
     if actor.role not in roles.SEES_ALL:
-        live = Lead.objects.exclude(status_id=DELETED_STATUS).order_by("-last_activity_at")
-        parts = [
-            live.filter(**{field: actor.user_id}).values("id")[:limit].query.sql_with_params()
-            for field in ("owner_id", "assignee_id")
-        ]
-        # UNION ALL of two limited subqueries, each in a FROM (as SQLite wants it).
-        leads = RawSQL(
-            " UNION ALL ".join(
-                f"SELECT id FROM ({sql}) AS mine{i}" for i, (sql, _) in enumerate(parts)
-            ),
-            tuple(param for _, params in parts for param in params),
-        )
-        events = events.filter(lead_id__in=leads)
+        events = events.filter(lead_id__in=latest_worked(actor, limit))
     return events.select_related("lead", "actor", "api_key").order_by("-created_at", "-id")[:limit]
 
 
@@ -352,8 +358,10 @@ def followups_due(*, actor: Actor, until, limit: int = 10) -> QuerySet[Lead]:
 
 
 # Columns the web app's leads table sorts by, each walked by keyset pages on (column, id).
+# Creation order is the id's: ids are given as leads are created and ``created_at`` never
+# changes, and every filter's index (status, owner, assignee, live) already ends in the id.
 TABLE_SORTS = {
-    "created_at": "created_at",
+    "created_at": "id",
     "updated_at": "updated_at",
     "first_name": "first_name",
     "last_name": "last_name",

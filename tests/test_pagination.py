@@ -149,7 +149,9 @@ def test_a_foreign_key_column_is_walked_by_its_key(leads):
     ("field", "cursor"),
     [("last_name", c) for c in GARBAGE]
     + [("status", c) for c in GARBAGE]
-    + [("created_at", c) for c in GARBAGE + GARBAGE_DATETIMES],
+    + [("created_at", c) for c in GARBAGE + GARBAGE_DATETIMES]
+    # a text (say, another order's cursor) where the field is an integer
+    + [("id", c) for c in GARBAGE + [forge("Smith", 1), forge("2024-01-02T03:04:05", 1)]],
 )
 @pytest.mark.parametrize("direction", ["after", "before"])
 def test_garbage_cursors_give_the_first_page(leads, cursor, direction, field):

@@ -172,6 +172,11 @@ def test_an_unreadable_cursor_gives_the_first_page(api, world):
     for cursor in ("a", "anot-a-cursor", "zzz", "b" + "x" * 5000):
         body = data(api.get("list/", {"list_type": "all", "cursor": cursor}))
         assert body["results"] == first["results"]
+    # a cursor of a text-ordered page, sent with the id order
+    text = data(api.get("list/", {"list_type": "all", "cursor": "", "ordering": "last_name"}))
+    token = parse_qs(urlsplit(text["next"]).query)["cursor"][0]
+    body = data(api.get("list/", {"list_type": "all", "cursor": token, "ordering": "-id"}))
+    assert body["results"] == first["results"]
 
 
 def test_the_appointments_list_counts_up_to_a_bound_and_pages_on(

@@ -609,6 +609,29 @@ def test_week_offers_only_leads_one_may_book_on(users, own_lead, others_lead):
     assert f'value="{own_lead.slug}"' in body and f'value="{others_lead.slug}"' in body
 
 
+def test_week_offers_the_leads_worked_last(users, seller, monkeypatch):
+    """Owned and assigned leads alike, by their latest activity, up to the limit; a note on an
+    older lead brings it back among them."""
+    from appointments.selectors import bookable_leads
+    from leads.services import note_create
+
+    monkeypatch.setattr(views, "BOOKABLE_LIMIT", 3)
+    manager = users["sales_manager"]
+    owned = [LeadFactory(by=manager, owner=seller, first_name=f"Own{i}") for i in range(3)]
+    assigned = [
+        LeadFactory(by=manager, owner=manager, assignee=seller, first_name=f"Given{i}")
+        for i in range(2)
+    ]
+    LeadFactory(by=manager, owner=manager, first_name="Team")  # newer, not the seller's
+    slugs = {lead.slug for lead in bookable_leads(actor=Actor(user=seller), limit=3)}
+    assert slugs == {owned[2].slug, assigned[0].slug, assigned[1].slug}
+
+    note_create(actor=Actor(user=seller), lead=owned[0], text="Called back")
+    body = text(client_for(seller).get(reverse("appointments:week")))
+    offered = set(re.findall(r'<option value="([^"]+)"', body)) - {""}
+    assert offered == {owned[0].slug, assigned[0].slug, assigned[1].slug}
+
+
 def creating(lead, start, end, note="") -> dict:
     return {
         "new-lead": lead.slug,
