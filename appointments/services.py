@@ -86,6 +86,7 @@ def appointment_create(
 ) -> Appointment:
     """Book an appointment with ``lead``. The host defaults to the acting user (or, for an API
     key acting alone, the lead's owner); only managers book for another host."""
+    access.ensure_can_write(actor)
     if lead.is_deleted or not access.can_write_activity(actor, lead):
         raise Forbidden("You can't take appointment under this lead.", code="cannot_book")
     host = host or actor.user or lead.owner
@@ -117,6 +118,7 @@ def appointment_update(
     *, actor: Actor, appointment: Appointment, changes: dict[str, Any]
 ) -> Appointment:
     """Change any of lead, start, end, note, status. A move records the previous times."""
+    access.ensure_can_write(actor)
     if not access.can_change_appointment(actor, appointment):
         raise Forbidden("You can't update this appointment.", code="cannot_update_appointment")
     if appointment.deleted_at is not None:
@@ -156,6 +158,7 @@ def appointment_update(
 @transaction.atomic
 def appointment_delete(*, actor: Actor, appointment: Appointment) -> None:
     """Soft delete: the appointment frees its time and stays in the database."""
+    access.ensure_can_write(actor)
     if not access.can_change_appointment(actor, appointment):
         raise Forbidden("You can't delete this appointment.", code="cannot_delete_appointment")
     if appointment.deleted_at is not None:

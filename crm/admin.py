@@ -38,18 +38,27 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "account_id", "created_at", "last_used_at", "revoked_at"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_display = ["name", "account_id", "scope_shown", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["acts_as"]
     search_fields = ["name", "account_id"]
     readonly_fields = ["account_id", "created_by", "created_at", "last_used_at", "revoked_at"]
-    fields = ["name", *readonly_fields]
+    fields = ["name", "scope", "acts_as", *readonly_fields]
+    autocomplete_fields = ["acts_as"]
     actions = ["revoke"]
+
+    @admin.display(description="Scope", ordering="scope")
+    def scope_shown(self, key: ApiKey) -> str:
+        label = key.get_scope_display()
+        return f"{label}: {key.acts_as.username}" if key.acts_as else label
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        key, raw = services.api_key_create(name=obj.name, created_by=request.user)
+        key, raw = services.api_key_create(
+            name=obj.name, created_by=request.user, scope=obj.scope, acts_as=obj.acts_as
+        )
         obj.pk = key.pk
         obj.account_id = key.account_id
         self.message_user(

@@ -20,11 +20,26 @@ if TYPE_CHECKING:
 class Actor:
     """Who performs a change: a signed-in user, an API key, or a user through an API key.
 
-    An API key acting alone (JSON-RPC, lead_set) has Administrator rights over the account.
+    An API key acting alone (JSON-RPC, lead_set) has Administrator rights over the account,
+    unless its scope says otherwise (``for_key``); a read-only key changes nothing, whoever
+    uses it (``leads.access`` asks ``read_only``).
     """
 
     user: User | None = None
     api_key: ApiKey | None = None
+
+    @classmethod
+    def for_key(cls, key: ApiKey) -> Actor:
+        """The actor of a key used alone: the user it acts as, if its scope names one."""
+        from crm.models import KeyScope
+
+        return cls(user=key.acts_as if key.scope == KeyScope.USER else None, api_key=key)
+
+    @property
+    def read_only(self) -> bool:
+        from crm.models import KeyScope
+
+        return self.api_key is not None and self.api_key.scope == KeyScope.READ_ONLY
 
     @property
     def role(self) -> str:

@@ -56,10 +56,30 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+class KeyScope(models.TextChoices):
+    """What an API key may do. Full: the whole account, as an administrator (the source
+    systems' keys, and the default). Read-only: read everything, change nothing. Acts as a
+    user: that user's role and visibility, and the owner of what the key creates."""
+
+    FULL = "full", "Full account"
+    READ_ONLY = "read_only", "Read-only"
+    USER = "user", "Acts as a user"
+
+
 class ApiKey(models.Model):
     """An integration's credential, ``<account_id>.<secret>``; only the secret's hash is kept."""
 
     name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=16, choices=KeyScope.choices, default=KeyScope.FULL)
+    acts_as = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        limit_choices_to={"is_active": True},
+        related_name="api_keys",
+        help_text="The user a key that acts as a user acts as.",
+    )
     account_id = models.CharField(max_length=32, unique=True, editable=False)
     secret_hash = models.CharField(max_length=64, editable=False)
     created_by = models.ForeignKey(
@@ -72,9 +92,24 @@ class ApiKey(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API key"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope=KeyScope.USER, acts_as__isnull=False)
+                | (~models.Q(scope=KeyScope.USER) & models.Q(acts_as__isnull=True)),
+                name="api_key_acts_as_only_for_user_scope",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.account_id})"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.scope == KeyScope.USER and self.acts_as_id is None:
+            raise ValidationError({"acts_as": "Choose the user this key acts as."})
+        if self.scope != KeyScope.USER and self.acts_as_id is not None:
+            raise ValidationError({"acts_as": "Only a key that acts as a user names one."})
 
     @property
     def is_active(self) -> bool:

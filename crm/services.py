@@ -8,10 +8,11 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from crm.domain import unstorable
-from crm.models import ApiKey, User, hash_secret
+from crm.models import ApiKey, KeyScope, User, hash_secret
 from crm.roles import Role
 
 
@@ -46,14 +47,23 @@ def user_create(
 
 
 @transaction.atomic
-def api_key_create(*, name: str, created_by: User | None = None) -> tuple[ApiKey, str]:
-    """Create a key; returns it with its full value ``<account_id>.<secret>``, shown only once."""
+def api_key_create(
+    *,
+    name: str,
+    created_by: User | None = None,
+    scope: str = KeyScope.FULL,
+    acts_as: User | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key; returns it with its full value ``<account_id>.<secret>``, shown only once.
+    ``scope`` (``KeyScope``) limits what it may do; ``acts_as`` names the user of a user key."""
     secret = ApiKey.new_secret()
     key = ApiKey(
         name=name,
         account_id=ApiKey.new_account_id(),
         secret_hash=hash_secret(secret),
         created_by=created_by,
+        scope=scope,
+        acts_as=acts_as,
     )
     key.full_clean()
     key.save()
@@ -73,7 +83,12 @@ def api_key_check(account_id: str, secret: str) -> ApiKey | None:
         return None
     if unstorable(account_id) or unstorable(secret):
         return None  # no key has such characters, and the lookup would fail on them
-    key = ApiKey.objects.filter(account_id=account_id, revoked_at__isnull=True).first()
+    key = (
+        ApiKey.objects.select_related("acts_as")
+        .filter(account_id=account_id, revoked_at__isnull=True)
+        .filter(Q(acts_as__isnull=True) | Q(acts_as__is_active=True))  # its user still works
+        .first()
+    )
     if key is None or not key.matches(secret):
         return None
     now = timezone.now()
@@ -82,6 +97,15 @@ def api_key_check(account_id: str, secret: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key
+
+
+KEY_OF_ANOTHER_USER = "This API key acts as another user."
+
+
+def api_key_admits(key: ApiKey, user: User) -> bool:
+    """May ``user`` sign in through ``key``? Any user through a full or read-only key; only its
+    own user through a key that acts as a user."""
+    return key.scope != KeyScope.USER or key.acts_as_id == user.pk
 
 
 def api_key_authenticate(raw: str) -> ApiKey | None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Q
 
 from crm import roles
-from crm.domain import Actor, NotFound
+from crm.domain import Actor, Forbidden, NotFound
 from leads.models import DELETED_STATUS, Lead, LeadQuerySet
 
 if TYPE_CHECKING:
@@ -101,13 +101,29 @@ def _owns(actor: Actor, lead: Lead) -> bool:
     return actor.user_id is not None and lead.owner_id == actor.user_id
 
 
+READ_ONLY_KEY = "This API key is read-only: it may read but not change anything."
+
+
+def ensure_can_write(actor: Actor) -> None:
+    """``Forbidden`` for a read-only API key, before any other rule of a change is asked."""
+    if actor.read_only:
+        raise Forbidden(READ_ONLY_KEY, code="read_only_key")
+
+
+def can_create(actor: Actor) -> bool:
+    """May add leads (every role may; a read-only API key may not)."""
+    return not actor.read_only
+
+
 def can_edit(actor: Actor, lead: Lead) -> bool:
+    if actor.read_only:
+        return False
     return actor.role in roles.EDITS_ALL or _owns(actor, lead)
 
 
 def can_give(actor: Actor) -> bool:
     """May set a lead's owner or assignee (or an appointment's host) to anyone."""
-    return actor.role in roles.GIVES_LEADS
+    return actor.role in roles.GIVES_LEADS and not actor.read_only
 
 
 def can_change_person(actor: Actor, current_id: int | None, new_id: int | None) -> bool:
@@ -116,21 +132,25 @@ def can_change_person(actor: Actor, current_id: int | None, new_id: int | None) 
     Managers give leads to anyone; salespeople only claim a free slot for themselves or
     release their own; marketing managers change neither.
     """
-    if current_id == new_id or actor.role in roles.GIVES_LEADS:
+    if current_id == new_id or can_give(actor):
         return True
-    if actor.role not in roles.CLAIMS_OWN:
+    if actor.role not in roles.CLAIMS_OWN or actor.read_only:
         return False
     uid = actor.user_id
     return (current_id is None and new_id == uid) or (current_id == uid and new_id is None)
 
 
 def can_delete(actor: Actor, lead: Lead) -> bool:
+    if actor.read_only:
+        return False
     role = actor.role
     return role in roles.DELETES_ALL or (role in roles.DELETES_OWNED and _owns(actor, lead))
 
 
 def can_write_activity(actor: Actor, lead: Lead) -> bool:
     """May add notes and book appointments on the lead."""
+    if actor.read_only:
+        return False
     role = actor.role
     if role in roles.MANAGES_ACTIVITY:
         return True
@@ -143,6 +163,8 @@ def can_write_activity(actor: Actor, lead: Lead) -> bool:
 def activity_filter(actor: Actor) -> Q:
     """The condition on visible ``Lead`` rows that ``can_write_activity`` accepts, for lists of
     leads one may book on."""
+    if actor.read_only:
+        return Q(pk__in=[])
     role = actor.role
     if role in roles.MANAGES_ACTIVITY:
         return Q()
@@ -152,12 +174,16 @@ def activity_filter(actor: Actor) -> Q:
 
 
 def can_delete_note(actor: Actor, note: LeadNote) -> bool:
+    if actor.read_only:
+        return False
     if actor.role in roles.MANAGES_ACTIVITY:
         return True
     return actor.user_id is not None and note.author_id == actor.user_id
 
 
 def can_change_appointment(actor: Actor, appointment: Appointment) -> bool:
+    if actor.read_only:
+        return False
     if actor.role in roles.MANAGES_ACTIVITY:
         return True
     return actor.user_id is not None and appointment.host_id == actor.user_id
@@ -165,4 +191,6 @@ def can_change_appointment(actor: Actor, appointment: Appointment) -> bool:
 
 def can_bulk_delete(actor: Actor) -> bool:
     """May delete at least some leads (the services decide lead by lead)."""
+    if actor.read_only:
+        return False
     return actor.role in roles.DELETES_ALL or actor.role in roles.DELETES_OWNED

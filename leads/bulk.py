@@ -39,6 +39,7 @@ INVALID = "invalid"
 DUPLICATE = "duplicate"
 NOT_FOUND = "not_found"
 FORBIDDEN = "forbidden"
+READ_ONLY = "read_only_key"  # the actor is a read-only API key: nothing was tried
 
 
 @dataclass
@@ -199,6 +200,8 @@ def leads_create_many(
     row itself). Queries: the choices (3), the duplicate lookup (1), the insert of the leads
     and of their ``created`` events (batched), and, when some have tags, two or three for
     those."""
+    if actor.read_only:
+        return [_refused(READ_ONLY, access.READ_ONLY_KEY) for _ in items]
     choices = lead_choices()
     outcomes: list[Outcome | None] = []
     leads: list[Lead] = []  # each keeps its checked plain values
@@ -310,6 +313,8 @@ def leads_update_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
     """Overwrite the given fields of each named lead (SPEC §3: writes overwrite). A lead that
     does not exist, is deleted or is not visible is ``not_found``. Queries: the choices (3),
     the lookup (1-2), one bulk update and one bulk insert of events."""
+    if actor.read_only:
+        return [_refused(READ_ONLY, access.READ_ONLY_KEY) for _ in items]
     choices = lead_choices()
     targets = _find_targets(actor, items)
     outcomes: list[Outcome] = []
@@ -360,6 +365,8 @@ def leads_update_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
 def leads_delete_many(*, actor: Actor, ids: Sequence[int]) -> list[Outcome]:
     """Soft-delete each lead (status ``deleted``, restorable). A lead that does not exist or
     is already deleted is ``not_found``."""
+    if actor.read_only:
+        return [_refused(READ_ONLY, access.READ_ONLY_KEY) for _ in ids]
     leads = {lead.pk: lead for lead in access.visible_leads(actor).filter(pk__in=set(ids))}
     now = timezone.now()
     outcomes: list[Outcome] = []
@@ -407,6 +414,8 @@ class CallInput:
 @transaction.atomic
 def calls_log_many(*, actor: Actor, items: Sequence[CallInput]) -> list[Outcome]:
     """Log calls with leads (seed 001 ``logCalls``), each with a ``call_logged`` event."""
+    if actor.read_only:
+        return [_refused(READ_ONLY, access.READ_ONLY_KEY) for _ in items]
     leads = {
         lead.pk: lead
         for lead in access.visible_leads(actor).filter(pk__in={i.lead_id for i in items})

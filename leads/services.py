@@ -282,6 +282,7 @@ def lead_create(
 
     The owner defaults to the acting user; only managers create leads for someone else.
     """
+    access.ensure_can_write(actor)
     data = {"status": DEFAULT_STATUS, **data}
     lead = Lead()
     _check_rules(actor, lead, data)
@@ -337,6 +338,7 @@ def lead_update(
     tags: list[str] | None = None,
 ) -> Lead:
     """Overwrite the given fields (SPEC §3: writes overwrite); untouched fields stay."""
+    access.ensure_can_write(actor)
     if lead.is_deleted:
         raise RuleViolation("This lead is deleted.", code="lead_deleted")
     if not access.can_edit(actor, lead):
@@ -362,6 +364,7 @@ def lead_update(
 @transaction.atomic
 def lead_delete(*, actor: Actor, lead: Lead) -> Lead:
     """Soft delete: the status becomes ``deleted``; an administrator can restore the lead."""
+    access.ensure_can_write(actor)
     if lead.is_deleted:
         raise RuleViolation("This lead is already deleted.", code="lead_deleted")
     if not access.can_delete(actor, lead):
@@ -377,6 +380,7 @@ def lead_delete(*, actor: Actor, lead: Lead) -> Lead:
 
 @transaction.atomic
 def lead_restore(*, actor: Actor, lead: Lead) -> Lead:
+    access.ensure_can_write(actor)
     if not lead.is_deleted:
         raise RuleViolation("This lead is not deleted.", code="lead_not_deleted")
     if not access.can_delete(actor, lead):
@@ -398,6 +402,7 @@ def lead_assign(*, actor: Actor, lead: Lead, people: dict[str, User | None]) -> 
     own (``access.can_change_person``), even on a pool lead whose other fields it may not edit.
     A person left as it is is not checked again.
     """
+    access.ensure_can_write(actor)
     if lead.is_deleted:
         raise RuleViolation("This lead is deleted.", code="lead_deleted")
     if set(people) - {"owner", "assignee"}:
@@ -428,6 +433,7 @@ def lead_assign(*, actor: Actor, lead: Lead, people: dict[str, User | None]) -> 
 
 @transaction.atomic
 def note_create(*, actor: Actor, lead: Lead, text: str) -> LeadNote:
+    access.ensure_can_write(actor)
     if lead.is_deleted:
         raise RuleViolation("This lead is deleted.", code="lead_deleted")
     if not access.can_write_activity(actor, lead):
@@ -443,6 +449,7 @@ def note_create(*, actor: Actor, lead: Lead, text: str) -> LeadNote:
 
 @transaction.atomic
 def note_delete(*, actor: Actor, note: LeadNote) -> None:
+    access.ensure_can_write(actor)
     if note.deleted_at is not None:
         raise RuleViolation("This note is already deleted.", code="note_deleted")
     if not access.can_delete_note(actor, note):
@@ -477,6 +484,7 @@ def lead_followup_set(
     lead already has changes nothing; appointments booked for earlier dates stay. Returns the
     appointment booked, if any.
     """
+    access.ensure_can_write(actor)
     from appointments.services import appointment_create
 
     if lead.is_deleted:
@@ -527,6 +535,7 @@ def lead_file_base_name(name: str) -> str:
 def lead_file_attach(*, actor: Actor, lead: Lead, name: str, content: bytes) -> LeadFile:
     """Attach a file to the lead under its base name (any path is stripped). The bytes are
     stored under a random name in the default storage; the timeline records the attachment."""
+    access.ensure_can_write(actor)
     if lead.is_deleted:
         raise RuleViolation("This lead is deleted.", code="lead_deleted")
     if not access.can_write_activity(actor, lead):
@@ -563,6 +572,7 @@ def leads_bulk_change(
     Each lead changes whole or not at all (its own transaction); a lead the actor may not change
     is reported, never half-written. Returns (how many changed, [(lead, why not)]).
     """
+    access.ensure_can_write(actor)
     changed = 0
     refused: list[tuple[Lead, str]] = []
     for lead in leads:
@@ -698,6 +708,7 @@ def lead_merge(
     gets its tags; then ``other`` is soft-deleted (restorable), and both timelines record the
     merge. The actor must be able to edit ``keep`` and delete ``other``.
     """
+    access.ensure_can_write(actor)
     from appointments.models import Appointment
     from leads.models import CallLog, ListMembership
 

@@ -55,7 +55,9 @@ def test_only_administrators_reach_the_admin(client, users):
 
 
 def test_a_new_api_key_is_shown_once_and_stored_hashed(admin_client):
-    response = admin_client.post("/admin/crm/apikey/add/", {"name": "Website forms"}, follow=True)
+    response = admin_client.post(
+        "/admin/crm/apikey/add/", {"name": "Website forms", "scope": "full"}, follow=True
+    )
     assert response.status_code == 200
     texts = [str(m) for m in get_messages(response.wsgi_request)]
     shown = [re.search(r"([0-9a-f]{16}\.[\w-]{20,})", t) for t in texts]

@@ -32,7 +32,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
 
-from leads.models import Lead
+from crm.domain import Actor
+from leads import access
 from leads.rpc.mapping import LeadWriter
 from webhooks import addresses
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, LeadChange, Subscription
@@ -89,10 +90,17 @@ def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(items[start : start + size])
 
 
+def _seen_by(api_key, lead_ids: Sequence[int]):
+    """The leads of ``lead_ids`` the key's actor sees (deleted ones too): a key that acts as a
+    user hears only of that user's leads, as it would read them."""
+    actor = Actor.for_key(api_key)
+    return access.visible_leads(actor, include_deleted=True).filter(pk__in=lead_ids)
+
+
 def dispatch_pending_changes() -> list[int]:
     """Turn the outbox into deliveries: one per active subscription per <= 500 distinct
-    changed leads. Returns the new deliveries' ids (to queue). Rows another dispatcher holds
-    are skipped (PostgreSQL); SQLite serializes writers."""
+    changed leads (of those its key sees). Returns the new deliveries' ids (to queue). Rows
+    another dispatcher holds are skipped (PostgreSQL); SQLite serializes writers."""
     created: list[int] = []
     while True:
         with transaction.atomic():
@@ -108,14 +116,23 @@ def dispatch_pending_changes() -> list[int]:
             give_up_at = now + timedelta(seconds=option("MAX_AGE_SECONDS"))
             deliveries = [
                 Delivery(
-                    subscription_id=subscription_id,
+                    subscription_id=subscription.pk,
                     lead_ids=chunk,
                     created_at=now,
                     next_attempt_at=now,
                     give_up_at=give_up_at,
                 )
-                for subscription_id in active_subscriptions().values_list("pk", flat=True)
-                for chunk in _chunks(lead_ids, LEADS_PER_DELIVERY)
+                for subscription in active_subscriptions().select_related("api_key__acts_as")
+                for chunk in _chunks(
+                    list(
+                        _seen_by(subscription.api_key, lead_ids)
+                        .values_list("pk", flat=True)
+                        .order_by("pk")
+                    )
+                    if subscription.api_key.acts_as_id
+                    else lead_ids,
+                    LEADS_PER_DELIVERY,
+                )
             ]
             Delivery.objects.bulk_create(deliveries)
             # Every committed change of these leads is covered (the body is rendered later,
@@ -159,7 +176,7 @@ def render_body(delivery: Delivery) -> str:
     API's lead objects. ASCII-only JSON, so its bytes are the same wherever it is stored."""
     api_key = delivery.subscription.api_key
     writer = LeadWriter.for_call(tz=dt.UTC, account_id=api_key.account_id)
-    leads = Lead.objects.filter(pk__in=delivery.lead_ids).order_by("pk")
+    leads = _seen_by(api_key, delivery.lead_ids).order_by("pk")
     payload = {
         "event": EVENT,
         "delivery_id": str(delivery.delivery_id),
@@ -181,7 +198,7 @@ def attempt(delivery_pk: int) -> Outcome:
     )
     if not claimed:
         return Outcome("skipped")
-    delivery = Delivery.objects.select_related("subscription__api_key").get(pk=delivery_pk)
+    delivery = Delivery.objects.select_related("subscription__api_key__acts_as").get(pk=delivery_pk)
     subscription = delivery.subscription
     mine = Delivery.objects.filter(
         pk=delivery_pk, status=DeliveryStatus.PENDING, locked_until=locked_until

@@ -19,7 +19,7 @@ from appointments.api.serializers import (
     AppointmentUpdateSerializer,
 )
 from crm.api.authentication import actor_of
-from crm.api.envelope import ok, request_failed, validation_error
+from crm.api.envelope import ok, refused, request_failed, validation_error
 from crm.api.fields import validated
 from crm.api.pagination import paginated
 from crm.domain import Forbidden, NotFound, RuleViolation
@@ -109,7 +109,7 @@ class CreateAppointmentView(APIView):
         except Forbidden as exc:
             if exc.code == "cannot_book":
                 raise validation_error("slug", CANNOT_BOOK) from None
-            raise request_failed(exc.message) from None
+            raise refused(exc) from None
         except RuleViolation as exc:
             raise request_failed(exc.message) from None
         return ok(AppointmentSerializer(appointment).data, 201)
@@ -131,7 +131,7 @@ class UpdateAppointmentView(APIView):
         except Forbidden as exc:
             if exc.code == "cannot_book":
                 raise validation_error("slug", CANNOT_BOOK) from None
-            raise request_failed("You can't update this appointment.") from None
+            raise refused(exc, "You can't update this appointment.") from None
         except RuleViolation as exc:
             raise request_failed(exc.message) from None
         return ok(AppointmentSerializer(appointment).data)
@@ -145,6 +145,6 @@ class DeleteAppointmentView(APIView):
         )
         try:
             services.appointment_delete(actor=actor_of(request), appointment=appointment)
-        except Forbidden:
-            raise request_failed("You can't delete this appointment.") from None
+        except Forbidden as exc:
+            raise refused(exc, "You can't delete this appointment.") from None
         return ok({"appointment_id": appointment.pk})

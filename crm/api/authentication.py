@@ -13,7 +13,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from crm import tokens
 from crm.domain import Actor
 from crm.models import ApiKey, User
-from crm.services import api_key_authenticate
+from crm.services import KEY_OF_ANOTHER_USER, api_key_admits, api_key_authenticate
 
 
 def require_api_key(request: Request) -> ApiKey:
@@ -61,6 +61,8 @@ class ApiKeyJWTAuthentication(BaseAuthentication):
                 "Access token is missing: send Authorization: Bearer <token>."
             )
         user, _token = result
+        if not api_key_admits(key, user):
+            raise AuthenticationFailed(KEY_OF_ANOTHER_USER)
         return user, key
 
     def authenticate_header(self, request: Request) -> str:

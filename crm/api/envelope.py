@@ -20,6 +20,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from crm import outage
+from crm.domain import Forbidden
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,14 @@ def validation_error(field: str, message: str) -> ApiError:
 
 def request_failed(message: str) -> ApiError:
     return ApiError(401, REQUEST_FAILED, {"detail": [message]})
+
+
+def refused(exc: Forbidden, documented: str | None = None) -> ApiError:
+    """A rule's refusal: 401 with the documented message (the source API's way), or 403 for a
+    read-only key, which may not change anything."""
+    if exc.code == "read_only_key":
+        return ApiError(403, REQUEST_FAILED, {"detail": [exc.message]})
+    return request_failed(documented or exc.message)
 
 
 def ok(data: Any, status_code: int = 200) -> Response:

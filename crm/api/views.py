@@ -14,8 +14,15 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from crm import signin, tokens
 from crm.api.authentication import require_api_key
-from crm.api.envelope import AUTHENTICATION_FAILED, TOO_MANY_REQUESTS, error_response, ok
+from crm.api.envelope import (
+    AUTHENTICATION_FAILED,
+    REQUEST_FAILED,
+    TOO_MANY_REQUESTS,
+    error_response,
+    ok,
+)
 from crm.api.fields import validated
+from crm.services import KEY_OF_ANOTHER_USER, api_key_admits
 
 BAD_CREDENTIALS = "The supplied authentication credentials are invalid."
 
@@ -42,7 +49,7 @@ class LoginView(_PublicView):
         ),
     )
     def post(self, request: Request) -> Response:
-        require_api_key(request)
+        key = require_api_key(request)
         data = validated(LoginSerializer, request).validated_data
         wait = signin.wait_for(data["username"], request._request)
         if wait:
@@ -56,6 +63,8 @@ class LoginView(_PublicView):
         if user is None:
             return error_response(401, AUTHENTICATION_FAILED, {"detail": [BAD_CREDENTIALS]})
         signin.clear(user.get_username())
+        if not api_key_admits(key, user):
+            return error_response(403, REQUEST_FAILED, {"detail": [KEY_OF_ANOTHER_USER]})
         if jwt_settings.UPDATE_LAST_LOGIN:
             update_last_login(None, user)
         return Response(tokens.issue_tokens(user))

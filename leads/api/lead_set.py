@@ -108,6 +108,7 @@ FOLLOWUP_CONFLICT = StatusCode(
 FILE_TOO_LARGE = StatusCode(16, 413, "The uploaded file is larger than the configured limit.")
 REFUSED = StatusCode(17, 422, "The change was refused for another reason; the message says why.")
 UNAVAILABLE = StatusCode(18, 503, "The database is out of reach for a moment; retry later.")
+READ_ONLY_KEY = StatusCode(19, 403, "The API key is read-only; lead_set always writes.")
 
 STATUS_CODES: tuple[StatusCode, ...] = (
     SUCCESS,
@@ -129,6 +130,7 @@ STATUS_CODES: tuple[StatusCode, ...] = (
     FILE_TOO_LARGE,
     REFUSED,
     UNAVAILABLE,
+    READ_ONLY_KEY,
 )
 
 INSERTED = "Lead Creation Successful"
@@ -139,6 +141,7 @@ DOMAIN_CODES = {
     "start_in_past": FOLLOWUP_IN_PAST,
     "conflict": FOLLOWUP_CONFLICT,
     "file_too_large": FILE_TOO_LARGE,
+    "read_only_key": READ_ONLY_KEY,
 }
 
 
@@ -877,7 +880,7 @@ def lead_set(request: HttpRequest) -> JsonResponse:
         if request.method != "POST":
             raise Failure(METHOD_NOT_ALLOWED, "Send a POST request.", headers={"Allow": "POST"})
         key = authenticate(request)
-        lead, created = run(Actor(api_key=key), read_body(request))
+        lead, created = run(Actor.for_key(key), read_body(request))
     except Failure as failure:
         return failure.response()
     except outage.UNAVAILABLE as exc:

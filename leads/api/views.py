@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from appointments.api.serializers import OverviewAppointmentSerializer
 from crm.api.authentication import actor_of
-from crm.api.envelope import ok, request_failed, validation_error
+from crm.api.envelope import ok, refused, request_failed, validation_error
 from crm.api.fields import validated
 from crm.api.pagination import CURSOR, CountedPagination, cursor_page, keyset_order
 from crm.domain import Forbidden, NotFound
@@ -137,7 +137,7 @@ class CreateLeadView(APIView):
         try:
             lead = services.lead_create(actor=actor_of(request), data=data, custom=custom)
         except Forbidden as exc:
-            raise request_failed(exc.message) from None
+            raise refused(exc) from None
         return ok(LeadSerializer(lead).data, 201)
 
 
@@ -154,7 +154,7 @@ class UpdateLeadView(APIView):
         try:
             lead = services.lead_update(actor=actor, lead=lead, data=data, custom=custom)
         except Forbidden as exc:
-            raise request_failed(exc.message) from None
+            raise refused(exc) from None
         return ok(LeadSerializer(lead).data)
 
 
@@ -166,8 +166,8 @@ class DeleteLeadView(APIView):
         )
         try:
             services.lead_delete(actor=actor_of(request), lead=lead)
-        except Forbidden:
-            raise request_failed("You can't delete this lead.") from None
+        except Forbidden as exc:
+            raise refused(exc, "You can't delete this lead.") from None
         return ok({"slug": lead.slug, "status": lead.status_id})
 
 
@@ -178,8 +178,8 @@ class CreateNoteView(APIView):
         lead = _lead_for_write(request, data["slug"])
         try:
             note = services.note_create(actor=actor_of(request), lead=lead, text=data["note"])
-        except Forbidden:
-            raise request_failed("You can't add note on this lead.") from None
+        except Forbidden as exc:
+            raise refused(exc, "You can't add note on this lead.") from None
         return ok(NoteSerializer(note).data, 201)
 
 
@@ -194,6 +194,6 @@ class DeleteNoteView(APIView):
             raise validation_error("note_id", "Requested note not found.") from None
         try:
             services.note_delete(actor=actor, note=note)
-        except Forbidden:
-            raise request_failed("You can't delete this note.") from None
+        except Forbidden as exc:
+            raise refused(exc, "You can't delete this note.") from None
         return ok({"note_id": note_id})

@@ -32,6 +32,7 @@ MALFORMED_OBJECT = (208, "Object is malformed (expected array, got scalar).")
 ENTRY_EXISTS = (301, "Entry already exists")
 INVALID_VALUES = (302, "Invalid field values")
 ENTRY_MISSING = (404, "Entry does not exist")
+KEY_READ_ONLY = (403, "This API key is read-only.")  # ours: a key an administrator scoped
 
 
 class ApiError(Exception):

@@ -192,6 +192,8 @@ def _write_results(parsed, outcomes, *, creating: bool) -> list[dict[str, Any]]:
             if creating:
                 result["id"] = str(outcome.lead.pk)
             results.append(result)
+        elif outcome.code == bulk.READ_ONLY:
+            results.append(errors.object_error(errors.KEY_READ_ONLY))
         elif outcome.code == bulk.DUPLICATE:
             results.append(errors.object_error(errors.ENTRY_EXISTS))
         elif outcome.code == bulk.NOT_FOUND:
@@ -242,7 +244,9 @@ def delete_leads(call: Call) -> Reply:
         results.append(
             {"success": "true", "error": None}
             if outcome.ok
-            else errors.object_error(errors.ENTRY_MISSING)
+            else errors.object_error(
+                errors.KEY_READ_ONLY if outcome.code == bulk.READ_ONLY else errors.ENTRY_MISSING
+            )
         )
     return Reply.of_objects("deletes", results)
 
@@ -349,6 +353,8 @@ def log_calls(call: Call) -> Reply:
         outcome = next(outcomes)
         if outcome.ok:
             results.append({"success": "true", "error": None})
+        elif outcome.code == bulk.READ_ONLY:
+            results.append(errors.object_error(errors.KEY_READ_ONLY))
         elif outcome.code == bulk.NOT_FOUND:
             results.append(errors.object_error(errors.ENTRY_MISSING))
         else:

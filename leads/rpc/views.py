@@ -107,7 +107,7 @@ def endpoint(request: HttpRequest, version: str) -> JsonResponse:
         if not isinstance(params, dict):
             raise errors.ApiError(errors.MISSING_PARAMS)
         tz = TIME_ZONES[version] or timezone.get_default_timezone()
-        call = Call(actor=Actor(api_key=key), api_key=key, tz=tz, params=Params(params, tz=tz))
+        call = Call(actor=Actor.for_key(key), api_key=key, tz=tz, params=Params(params, tz=tz))
         reply = METHODS[method](call)
         return _answer(reply if isinstance(reply, Reply) else Reply(reply), request_id)
     except errors.ApiError as error:
