@@ -31,3 +31,6 @@ TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 # The tests' webhook receivers listen on http://127.0.0.1; the tests of the address rules
 # turn these off again.
 WEBHOOKS = {**WEBHOOKS, "ALLOW_HTTP": True, "ALLOW_PRIVATE": True}  # noqa: F405
+
+# Every REST answer in the tests is checked against the published OpenAPI schema.
+MIDDLEWARE = ["tests.openapi_check.ConformanceMiddleware", *MIDDLEWARE]  # noqa: F405

@@ -110,11 +110,6 @@ def ensure_can_write(actor: Actor) -> None:
         raise Forbidden(READ_ONLY_KEY, code="read_only_key")
 
 
-def can_create(actor: Actor) -> bool:
-    """May add leads (every role may; a read-only API key may not)."""
-    return not actor.read_only
-
-
 def can_edit(actor: Actor, lead: Lead) -> bool:
     if actor.read_only:
         return False

@@ -197,3 +197,29 @@ def test_the_appointments_list_counts_up_to_a_bound_and_pages_on(
             break
         params = params_of(body["next"])
     assert seen == [a.pk for a in made]  # every page, in order, past the counted bound
+
+
+@pytest.mark.parametrize("path", ["list/", "appointments/list/"])
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"limit": "true"}, "limit", "A valid integer is required."),
+        ({"limit": "1e5"}, "limit", "A valid integer is required."),
+        ({"limit": "0"}, "limit", "Ensure this value is greater than or equal to 1."),
+        ({"offset": "-1"}, "offset", "A valid integer is required."),
+        ({"offset": "١"}, "offset", "A valid integer is required."),  # a digit, not ASCII
+    ],
+)
+def test_offset_and_limit_are_counts_or_a_400(api, world, path, params, field, message):
+    response = api.get(path, {"list_type": "all", **params})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {field: [message]}
+
+
+def test_an_empty_limit_or_offset_is_the_default_and_a_large_limit_is_100(api, world):
+    body = data(api.get("list/", {"list_type": "all", "limit": "", "offset": ""}))
+    assert len(body["results"]) == min(20, body["count"])
+    many = data(api.get("list/", {"list_type": "all", "limit": "9" * 5000}))
+    assert len(many["results"]) == min(100, many["count"])
+    far = data(api.get("list/", {"list_type": "all", "offset": "9" * 5000}))
+    assert far["results"] == [] and far["next"] is None

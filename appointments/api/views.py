@@ -22,6 +22,7 @@ from crm.api.authentication import actor_of
 from crm.api.envelope import ok, refused, request_failed, validation_error
 from crm.api.fields import validated
 from crm.api.pagination import paginated
+from crm.api.schema import page_of, page_parameters
 from crm.domain import Forbidden, NotFound, RuleViolation
 from leads import access
 
@@ -66,15 +67,14 @@ def _changes(data: dict) -> dict:
 class AppointmentListView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("offset", int),
-            OpenApiParameter("limit", int),
+            *page_parameters(),
             OpenApiParameter("datesetting", enum=DATE_SETTINGS),
             OpenApiParameter("ondate", str, description="MM/DD/YYYY"),
             OpenApiParameter("status", str),
             OpenApiParameter("lead", str, description="The lead's first name."),
             OpenApiParameter("slug", str),
         ],
-        responses=AppointmentSerializer(many=True),
+        responses=page_of(AppointmentSerializer, "AppointmentPage"),
     )
     def get(self, request: Request) -> Response:
         params = request.query_params

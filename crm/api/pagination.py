@@ -24,11 +24,35 @@ CURSOR = "cursor"
 AFTER, BEFORE = "a", "b"  # a cursor's first letter: rows after it, or before it
 
 
+def _count(raw: str, name: str, *, minimum: int) -> int:
+    """A whole number of at least ``minimum`` written in ASCII digits, or a 400 naming
+    ``name`` (the schema declares these as integers: ``true``, ``1e5`` or ``-1`` are not).
+    A number past any row stays one (an offset past the end answers no rows)."""
+    if not (raw.isascii() and raw.isdigit()):
+        raise validation_error(name, "A valid integer is required.")
+    value = int(raw) if len(raw) <= 19 else MAX_INT + 1
+    if value < minimum:
+        raise validation_error(name, f"Ensure this value is greater than or equal to {minimum}.")
+    return value
+
+
 class EnvelopeLimitOffsetPagination(LimitOffsetPagination):
     """``offset``/``limit`` pages in the envelope: ``data = {count, next, previous, results}``."""
 
     default_limit = 20
     max_limit = 100
+
+    def get_limit(self, request: Request) -> int:
+        """``limit`` (20 when absent or empty, at most 100); 400 when it is not a count."""
+        raw = request.query_params.get(self.limit_query_param, "")
+        if raw == "":
+            return self.default_limit
+        return min(_count(raw, self.limit_query_param, minimum=1), self.max_limit)
+
+    def get_offset(self, request: Request) -> int:
+        """``offset`` (0 when absent or empty); 400 when it is not a count."""
+        raw = request.query_params.get(self.offset_query_param, "")
+        return 0 if raw == "" else _count(raw, self.offset_query_param, minimum=0)
 
     def get_paginated_response(self, data: list) -> Response:
         return ok(

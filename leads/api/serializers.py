@@ -84,8 +84,8 @@ class NoteSerializer(serializers.ModelSerializer):
 class LeadSerializer(serializers.ModelSerializer):
     status = serializers.CharField(source="status_id")
     source = serializers.CharField(source="source_id", allow_null=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Lead

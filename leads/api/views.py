@@ -14,6 +14,7 @@ from crm.api.authentication import actor_of
 from crm.api.envelope import ok, refused, request_failed, validation_error
 from crm.api.fields import validated
 from crm.api.pagination import CURSOR, CountedPagination, cursor_page, keyset_order
+from crm.api.schema import page_of, page_parameters
 from crm.domain import Forbidden, NotFound
 from leads import access, selectors, services
 from leads.api.serializers import (
@@ -81,8 +82,7 @@ class OverviewView(APIView):
 class LeadListView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("offset", int),
-            OpenApiParameter("limit", int),
+            *page_parameters(),
             OpenApiParameter(
                 CURSOR,
                 str,
@@ -95,7 +95,7 @@ class LeadListView(APIView):
             OpenApiParameter("list_type", enum=selectors.LIST_TYPES),
             *(OpenApiParameter(name, str) for name in selectors.LeadFilter.base_filters),
         ],
-        responses=LeadSerializer(many=True),
+        responses=page_of(LeadSerializer, "LeadPage"),
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
