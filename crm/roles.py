@@ -35,3 +35,5 @@ MANAGES_ACTIVITY = GIVES_LEADS
 READS_ONLY_ACTIVITY = frozenset({Role.MARKETING_MANAGER})
 # Salespeople also see the pool of leads nobody owns.
 SEES_POOL = frozenset({Role.SALESPERSON})
+# Roles that export and erase a lead's personal data.
+HANDLES_PERSONAL_DATA = frozenset({Role.ADMINISTRATOR, Role.COMPANY_MANAGER})

@@ -189,3 +189,8 @@ def can_bulk_delete(actor: Actor) -> bool:
     if actor.read_only:
         return False
     return actor.role in roles.DELETES_ALL or actor.role in roles.DELETES_OWNED
+
+
+def can_handle_personal_data(actor: Actor) -> bool:
+    """May export and erase a lead's personal data (a person's right of access and erasure)."""
+    return actor.role in roles.HANDLES_PERSONAL_DATA and not actor.read_only

@@ -1,8 +1,10 @@
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.contrib.admin import helpers
+from django.http import HttpRequest, JsonResponse
+from django.template.response import TemplateResponse
 
 from crm.domain import Actor, DomainError
-from leads import services
+from leads import privacy, services
 from leads.models import (
     DELETED_STATUS,
     Campaign,
@@ -130,11 +132,40 @@ class LeadAdminBase(admin.ModelAdmin):
         if done:
             self.message_user(request, f"{verb} {done} lead(s).", messages.SUCCESS)
 
+    @admin.action(description="Export personal data of the selected leads (JSON)")
+    def export_personal_data(self, request: HttpRequest, queryset):
+        actor = Actor(user=request.user)
+        try:
+            exported = {
+                lead.slug: privacy.personal_data(actor=actor, lead=lead) for lead in queryset
+            }
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return None
+        response = JsonResponse(exported, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Disposition"] = 'attachment; filename="personal-data.json"'
+        return response
+
+    @admin.action(description="Erase personal data of the selected leads (irreversible)")
+    def erase_personal_data(self, request: HttpRequest, queryset):
+        if request.POST.get("confirmed") != "1":  # ask first, as Django's own delete does
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Erase personal data?",
+                "leads": list(queryset),
+                "opts": self.model._meta,
+                "action": "erase_personal_data",
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/leads/erase_personal_data.html", context)
+        self._run(request, queryset, privacy.personal_data_erase, "Erased the personal data of")
+        return None
+
 
 @admin.register(Lead)
 class LeadAdmin(LeadAdminBase):
     list_filter = ["status", "source", "campaign"]
-    actions = ["soft_delete"]
+    actions = ["soft_delete", "export_personal_data", "erase_personal_data"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).alive()
@@ -146,7 +177,7 @@ class LeadAdmin(LeadAdminBase):
 
 @admin.register(DeletedLead)
 class DeletedLeadAdmin(LeadAdminBase):
-    actions = ["restore"]
+    actions = ["restore", "export_personal_data", "erase_personal_data"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).deleted()

@@ -310,6 +310,7 @@ class EventType(models.TextChoices):
     MERGED = "merged", "Merged"
     FILE_ATTACHED = "file_attached", "File attached"
     FOLLOWUP_SET = "followup_set", "Follow-up set"
+    PERSONAL_DATA_ERASED = "personal_data_erased", "Personal data erased"
     EMAIL_OPENED = "emailOpened", "Email opened"
     FORM_SUBMIT = "formSubmit", "Form submitted"
     EMAIL_VISIT = "emailVisit", "Visit from an email"

@@ -17,6 +17,16 @@ urlpatterns = [
     path("leads/<str:slug>/status/", detail.lead_status, name="status"),
     path("leads/<str:slug>/assign/", detail.lead_assign, name="assign"),
     path("leads/<str:slug>/delete/", detail.lead_delete, name="delete"),
+    path(
+        "leads/<str:slug>/personal-data/",
+        detail.personal_data_export,
+        name="personal-data",
+    ),
+    path(
+        "leads/<str:slug>/personal-data/erase/",
+        detail.personal_data_erase,
+        name="personal-data-erase",
+    ),
     path("leads/<str:slug>/files/<int:file_id>/", detail.lead_file, name="file"),
     path("leads/<str:slug>/notes/", detail.note_add, name="note-add"),
     path("leads/<str:slug>/notes/<int:note_id>/delete/", detail.note_delete, name="note-delete"),

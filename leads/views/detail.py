@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,7 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from appointments.views import lead_section_context
 from crm.domain import DomainError, Forbidden, NotFound
 from crm.web import INVALID, AuthedRequest, actor_of, add_domain_errors, is_fragment, render_page
-from leads import access, selectors, services
+from leads import access, privacy, selectors, services
 from leads.forms import (
     LeadForm,
     NoteForm,
@@ -69,6 +69,7 @@ class LeadPage:
             "edit": access.can_edit(actor, lead),
             "give": give,
             "delete": access.can_delete(actor, lead),
+            "personal_data": access.can_handle_personal_data(actor),
             "write_activity": access.can_write_activity(actor, lead),
             "claim": not give
             and lead.owner_id is None
@@ -278,6 +279,38 @@ def lead_delete(request: AuthedRequest, slug: str) -> HttpResponse:
         return _refused(request, exc.message, _detail_url(lead))
     messages.success(request, f"Lead {lead} deleted. An administrator can restore it.")
     return _redirect(request, reverse("leads:list"))
+
+
+@require_GET
+@login_required
+def personal_data_export(request: AuthedRequest, slug: str) -> HttpResponse:
+    """The lead's personal data as a JSON file (administrators and company managers)."""
+    lead = lead_or_404(request, slug)
+    try:
+        exported = privacy.personal_data(actor=actor_of(request), lead=lead)
+    except Forbidden as exc:  # a download link: no page to go back to
+        return HttpResponse(exc.message, status=403, content_type="text/plain; charset=utf-8")
+    response = JsonResponse(exported, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="lead-{lead.slug}-personal-data.json"'
+    return response
+
+
+@require_POST
+@login_required
+def personal_data_erase(request: AuthedRequest, slug: str) -> HttpResponse:
+    """Erase the lead's personal data everywhere. Irreversible: the lead page asks first, and
+    a form sent without ``confirmed`` (no JavaScript) gets a page that asks."""
+    lead = lead_or_404(request, slug)
+    if request.POST.get("confirmed") != "1":
+        if not access.can_handle_personal_data(actor_of(request)):
+            return _refused(request, privacy.NOT_ALLOWED, _detail_url(lead))
+        return render_page(request, "leads/erase_confirm.html", {"lead": lead})
+    try:
+        privacy.personal_data_erase(actor=actor_of(request), lead=lead)
+    except Forbidden as exc:
+        return _refused(request, exc.message, _detail_url(lead))
+    messages.success(request, "Personal data erased. The lead keeps its status and history.")
+    return _redirect(request, _detail_url(lead))
 
 
 @require_POST

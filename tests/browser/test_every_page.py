@@ -156,7 +156,13 @@ PAGES: dict[str, tuple[str, Callable[[Data], str], str]] = {
 # Shown to anonymous visitors; every other page to a sales manager.
 ANONYMOUS = {"login"}
 # GET routes that are files, not pages.
-NOT_PAGES = {"leads:export", "leads:file", "appointments:ics", "appointments:feed-ics"}
+NOT_PAGES = {
+    "leads:export",
+    "leads:file",
+    "leads:personal-data",
+    "appointments:ics",
+    "appointments:feed-ics",
+}
 
 
 def test_every_html_page_is_in_the_list():

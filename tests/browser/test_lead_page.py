@@ -251,3 +251,24 @@ def test_delete_the_lead_after_confirming(page_for, users, lead):
     assert page.url.endswith("/leads/")
     lead.refresh_from_db()
     assert lead.status_id == "deleted"
+
+
+def test_an_administrator_erases_personal_data_after_confirming(page_for, users, lead):
+    status = lead.status_id
+    page = page_for(users["administrator"])
+    page.goto(f"/leads/{lead.slug}/")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Erase personal data").click()
+    expect(page.get_by_role("heading", name="Ada Lovelace")).to_be_visible()
+    assert asked and "cannot be undone" in asked[0]
+    assert Lead.objects.get(pk=lead.pk).first_name == "Ada"  # dismissed: nothing erased
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Erase personal data").click()
+    expect(page.get_by_text("Personal data erased.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Erased")).to_be_visible()
+    shoot(page, "lead-page-erased")
+    lead.refresh_from_db()
+    assert (lead.first_name, lead.company, lead.status_id) == ("Erased", "", status)
+    assert not LeadNote.objects.filter(lead=lead).exclude(text="").exists()
