@@ -55,6 +55,10 @@ class Actor:
         return {"actor": self.user, "api_key": self.api_key}
 
 
+# A read-only API key's refusal of any change, the same on every API.
+READ_ONLY_CODE = "read_only_key"
+READ_ONLY_KEY = "This API key is read-only: it may read but not change anything."
+
 YES = frozenset({"1", "true", "yes", "on"})
 NO = frozenset({"0", "false", "no", "off"})
 

@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django_htmx.middleware import HtmxDetails
@@ -36,6 +36,13 @@ class AuthedRequest(HtmxHttpRequest):
 
 def actor_of(request: HttpRequest) -> Actor:
     return Actor(user=request.user)
+
+
+def json_download(data: Any, filename: str) -> JsonResponse:
+    """``data`` as a JSON file the browser saves as ``filename``."""
+    response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def is_fragment(request: HtmxHttpRequest) -> bool:

@@ -6,12 +6,14 @@ actor may not see behaves exactly like a lead that does not exist.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 
 from crm import roles
-from crm.domain import Actor, Forbidden, NotFound
+from crm.domain import READ_ONLY_CODE, READ_ONLY_KEY, Actor, Forbidden, NotFound
 from leads.models import DELETED_STATUS, Lead, LeadQuerySet
 
 if TYPE_CHECKING:
@@ -101,26 +103,34 @@ def _owns(actor: Actor, lead: Lead) -> bool:
     return actor.user_id is not None and lead.owner_id == actor.user_id
 
 
-READ_ONLY_KEY = "This API key is read-only: it may read but not change anything."
-
-
 def ensure_can_write(actor: Actor) -> None:
     """``Forbidden`` for a read-only API key, before any other rule of a change is asked."""
     if actor.read_only:
-        raise Forbidden(READ_ONLY_KEY, code="read_only_key")
+        raise Forbidden(READ_ONLY_KEY, code=READ_ONLY_CODE)
 
 
+def _writes(check: Callable[..., bool]) -> Callable[..., bool]:
+    """A permission to change something: never a read-only API key's, whatever the role."""
+
+    @functools.wraps(check)
+    def checked(actor: Actor, *args: Any) -> bool:
+        return not actor.read_only and check(actor, *args)
+
+    return checked
+
+
+@_writes
 def can_edit(actor: Actor, lead: Lead) -> bool:
-    if actor.read_only:
-        return False
     return actor.role in roles.EDITS_ALL or _owns(actor, lead)
 
 
+@_writes
 def can_give(actor: Actor) -> bool:
     """May set a lead's owner or assignee (or an appointment's host) to anyone."""
-    return actor.role in roles.GIVES_LEADS and not actor.read_only
+    return actor.role in roles.GIVES_LEADS
 
 
+@_writes
 def can_change_person(actor: Actor, current_id: int | None, new_id: int | None) -> bool:
     """May change a lead's owner or assignee from ``current_id`` to ``new_id``?
 
@@ -129,23 +139,21 @@ def can_change_person(actor: Actor, current_id: int | None, new_id: int | None) 
     """
     if current_id == new_id or can_give(actor):
         return True
-    if actor.role not in roles.CLAIMS_OWN or actor.read_only:
+    if actor.role not in roles.CLAIMS_OWN:
         return False
     uid = actor.user_id
     return (current_id is None and new_id == uid) or (current_id == uid and new_id is None)
 
 
+@_writes
 def can_delete(actor: Actor, lead: Lead) -> bool:
-    if actor.read_only:
-        return False
     role = actor.role
     return role in roles.DELETES_ALL or (role in roles.DELETES_OWNED and _owns(actor, lead))
 
 
+@_writes
 def can_write_activity(actor: Actor, lead: Lead) -> bool:
     """May add notes and book appointments on the lead."""
-    if actor.read_only:
-        return False
     role = actor.role
     if role in roles.MANAGES_ACTIVITY:
         return True
@@ -168,29 +176,27 @@ def activity_filter(actor: Actor) -> Q:
     return Q(owner_id=actor.user_id) | Q(assignee_id=actor.user_id)
 
 
+@_writes
 def can_delete_note(actor: Actor, note: LeadNote) -> bool:
-    if actor.read_only:
-        return False
     if actor.role in roles.MANAGES_ACTIVITY:
         return True
     return actor.user_id is not None and note.author_id == actor.user_id
 
 
+@_writes
 def can_change_appointment(actor: Actor, appointment: Appointment) -> bool:
-    if actor.read_only:
-        return False
     if actor.role in roles.MANAGES_ACTIVITY:
         return True
     return actor.user_id is not None and appointment.host_id == actor.user_id
 
 
+@_writes
 def can_bulk_delete(actor: Actor) -> bool:
     """May delete at least some leads (the services decide lead by lead)."""
-    if actor.read_only:
-        return False
     return actor.role in roles.DELETES_ALL or actor.role in roles.DELETES_OWNED
 
 
+@_writes
 def can_handle_personal_data(actor: Actor) -> bool:
     """May export and erase a lead's personal data (a person's right of access and erasure)."""
-    return actor.role in roles.HANDLES_PERSONAL_DATA and not actor.read_only
+    return actor.role in roles.HANDLES_PERSONAL_DATA

@@ -1,9 +1,10 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from crm.domain import Actor, DomainError
+from crm.web import json_download
 from leads import privacy, services
 from leads.models import (
     DELETED_STATUS,
@@ -142,9 +143,7 @@ class LeadAdminBase(admin.ModelAdmin):
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return None
-        response = JsonResponse(exported, json_dumps_params={"indent": 2, "ensure_ascii": False})
-        response["Content-Disposition"] = 'attachment; filename="personal-data.json"'
-        return response
+        return json_download(exported, "personal-data.json")
 
     @admin.action(description="Erase personal data of the selected leads (irreversible)")
     def erase_personal_data(self, request: HttpRequest, queryset):

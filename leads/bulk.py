@@ -16,7 +16,7 @@ from django.db import connection, connections, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from crm.domain import Actor, Forbidden
+from crm.domain import READ_ONLY_CODE, READ_ONLY_KEY, Actor, Forbidden
 from leads import access
 from leads.models import DELETED_STATUS, CallLog, Event, EventType, Lead, Tag
 from leads.services import (
@@ -39,7 +39,7 @@ INVALID = "invalid"
 DUPLICATE = "duplicate"
 NOT_FOUND = "not_found"
 FORBIDDEN = "forbidden"
-READ_ONLY = "read_only_key"  # the actor is a read-only API key: nothing was tried
+READ_ONLY = READ_ONLY_CODE  # the actor is a read-only API key: nothing was tried
 
 
 @dataclass
@@ -73,6 +73,11 @@ class LeadInput:
 
 def _refused(code: str, message: str, errors: dict | None = None) -> Outcome:
     return Outcome(code=code, message=message, errors=errors or {})
+
+
+def _read_only(n: int) -> list[Outcome]:
+    """A read-only API key's batch: every object refused, nothing tried."""
+    return [_refused(READ_ONLY, READ_ONLY_KEY) for _ in range(n)]
 
 
 def _invalid(errors: dict[str, list[str]]) -> Outcome:
@@ -201,7 +206,7 @@ def leads_create_many(
     and of their ``created`` events (batched), and, when some have tags, two or three for
     those."""
     if actor.read_only:
-        return [_refused(READ_ONLY, access.READ_ONLY_KEY) for _ in items]
+        return _read_only(len(items))
     choices = lead_choices()
     outcomes: list[Outcome | None] = []
     leads: list[Lead] = []  # each keeps its checked plain values
@@ -314,7 +319,7 @@ def leads_update_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
     does not exist, is deleted or is not visible is ``not_found``. Queries: the choices (3),
     the lookup (1-2), one bulk update and one bulk insert of events."""
     if actor.read_only:
-        return [_refused(READ_ONLY, access.READ_ONLY_KEY) for _ in items]
+        return _read_only(len(items))
     choices = lead_choices()
     targets = _find_targets(actor, items)
     outcomes: list[Outcome] = []
@@ -366,7 +371,7 @@ def leads_delete_many(*, actor: Actor, ids: Sequence[int]) -> list[Outcome]:
     """Soft-delete each lead (status ``deleted``, restorable). A lead that does not exist or
     is already deleted is ``not_found``."""
     if actor.read_only:
-        return [_refused(READ_ONLY, access.READ_ONLY_KEY) for _ in ids]
+        return _read_only(len(ids))
     leads = {lead.pk: lead for lead in access.visible_leads(actor).filter(pk__in=set(ids))}
     now = timezone.now()
     outcomes: list[Outcome] = []
@@ -415,7 +420,7 @@ class CallInput:
 def calls_log_many(*, actor: Actor, items: Sequence[CallInput]) -> list[Outcome]:
     """Log calls with leads (seed 001 ``logCalls``), each with a ``call_logged`` event."""
     if actor.read_only:
-        return [_refused(READ_ONLY, access.READ_ONLY_KEY) for _ in items]
+        return _read_only(len(items))
     leads = {
         lead.pk: lead
         for lead in access.visible_leads(actor).filter(pk__in={i.lead_id for i in items})

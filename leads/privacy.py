@@ -14,11 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm.domain import Actor, Forbidden
 from leads import access
 from leads.models import CallLog, Event, EventType, Lead, LeadFile, LeadImport, LeadNote
+from leads.services import record_event
 
 # Lead fields that describe the person (everything but its place in the pipeline).
 PERSONAL_FIELDS = (
@@ -146,25 +148,22 @@ def personal_data_erase(*, actor: Actor, lead: Lead) -> Lead:
     for name in PERSONAL_FIELDS:
         field = Lead._meta.get_field(name)
         setattr(lead, name, None if field.null else "")
+    now = timezone.now()
     lead.first_name = ERASED_NAME
     lead.custom_fields = {}
-    lead.updated_at = timezone.now()
+    lead.updated_at = now
     lead.save()
 
-    now = timezone.now()
-    LeadNote.objects.filter(lead=lead).update(text="")
-    LeadNote.objects.filter(lead=lead, deleted_at__isnull=True).update(deleted_at=now)
+    LeadNote.objects.filter(lead=lead).update(text="", deleted_at=Coalesce("deleted_at", now))
     Appointment.objects.filter(lead=lead).update(note="")
     CallLog.objects.filter(lead=lead).update(result="", notes="")
-    for attached in LeadFile.objects.filter(lead=lead):
+    files = LeadFile.objects.filter(lead=lead)
+    for attached in files:
         attached.file.delete(save=False)
-        LeadFile.objects.filter(pk=attached.pk).update(name="erased", file="")
+    files.update(name="erased", file="")
     Event.objects.filter(lead=lead).exclude(type__in=NON_PERSONAL_EVENTS).update(data={})
     Delivery.objects.filter(body__contains=f'"id":"{lead.pk}"').update(body="")
     _erase_from_imports(values)
-
-    from leads.services import record_event
-
     record_event(
         lead=lead,
         type=EventType.PERSONAL_DATA_ERASED,

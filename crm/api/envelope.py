@@ -20,7 +20,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from crm import outage
-from crm.domain import Forbidden
+from crm.domain import READ_ONLY_CODE, Forbidden
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def request_failed(message: str) -> ApiError:
 def refused(exc: Forbidden, documented: str | None = None) -> ApiError:
     """A rule's refusal: 401 with the documented message (the source API's way), or 403 for a
     read-only key, which may not change anything."""
-    if exc.code == "read_only_key":
+    if exc.code == READ_ONLY_CODE:
         return ApiError(403, REQUEST_FAILED, {"detail": [exc.message]})
     return request_failed(documented or exc.message)
 

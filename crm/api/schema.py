@@ -8,6 +8,9 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
+from crm import outage
+from crm.domain import READ_ONLY_KEY
+
 DOCUMENTED_PREFIXES = ("/api/v1/leads/", "/api/v1/user/")
 # The token endpoints answer the bare tokens, as the source API does; every other answer is
 # in the envelope.
@@ -38,10 +41,7 @@ ERRORS: dict[str, tuple[str, dict[str, tuple[str, dict[str, list[str]]]]]] = {
         "The API key's scope refuses the request (a read-only key, or one that acts as another "
         "user).",
         {
-            "read_only": (
-                "Request Failed",
-                {"detail": ["This API key is read-only: it may read but not change anything."]},
-            ),
+            "read_only": ("Request Failed", {"detail": [READ_ONLY_KEY]}),
         },
     ),
     "404": ("Nothing is served here.", {"not_found": ("Not Found", {"detail": ["Not found."]})}),
@@ -83,17 +83,7 @@ ERRORS: dict[str, tuple[str, dict[str, tuple[str, dict[str, list[str]]]]]] = {
     "503": (
         "The database is out of reach for a moment; nothing was changed. ``Retry-After`` says "
         "when to retry.",
-        {
-            "outage": (
-                "Service Unavailable",
-                {
-                    "detail": [
-                        "The service is temporarily unavailable. Nothing was changed; try "
-                        "again shortly."
-                    ]
-                },
-            )
-        },
+        {"outage": ("Service Unavailable", {"detail": [outage.MESSAGE]})},
     ),
 }
 

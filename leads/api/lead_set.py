@@ -36,7 +36,7 @@ from django.views.decorators.csrf import csrf_exempt
 from nameparser import HumanName
 
 from crm import outage, ratelimit
-from crm.domain import Actor, DomainError, NotFound, unstorable, yes_no
+from crm.domain import READ_ONLY_CODE, Actor, DomainError, NotFound, unstorable, yes_no
 from crm.models import ApiKey, User
 from crm.services import api_key_authenticate
 from leads.access import lead_for_actor, visible_leads
@@ -141,7 +141,7 @@ DOMAIN_CODES = {
     "start_in_past": FOLLOWUP_IN_PAST,
     "conflict": FOLLOWUP_CONFLICT,
     "file_too_large": FILE_TOO_LARGE,
-    "read_only_key": READ_ONLY_KEY,
+    READ_ONLY_CODE: READ_ONLY_KEY,
 }
 
 

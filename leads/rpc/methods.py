@@ -175,6 +175,14 @@ def get_leads_date_range(call: Call) -> dict[str, Any]:
 # --- writing leads ------------------------------------------------------------------------
 
 
+# The object error of a batch outcome that is not about the object's values.
+OUTCOME_ERRORS = {
+    bulk.READ_ONLY: errors.KEY_READ_ONLY,
+    bulk.DUPLICATE: errors.ENTRY_EXISTS,
+    bulk.NOT_FOUND: errors.ENTRY_MISSING,
+}
+
+
 def _write_results(parsed, outcomes, *, creating: bool) -> list[dict[str, Any]]:
     """Each object's result, in order: wire errors first, then the domain's outcomes."""
     results: list[dict[str, Any]] = []
@@ -192,12 +200,8 @@ def _write_results(parsed, outcomes, *, creating: bool) -> list[dict[str, Any]]:
             if creating:
                 result["id"] = str(outcome.lead.pk)
             results.append(result)
-        elif outcome.code == bulk.READ_ONLY:
-            results.append(errors.object_error(errors.KEY_READ_ONLY))
-        elif outcome.code == bulk.DUPLICATE:
-            results.append(errors.object_error(errors.ENTRY_EXISTS))
-        elif outcome.code == bulk.NOT_FOUND:
-            results.append(errors.object_error(errors.ENTRY_MISSING))
+        elif outcome.code in OUTCOME_ERRORS:
+            results.append(errors.object_error(OUTCOME_ERRORS[outcome.code]))
         else:
             fields = api_errors(outcome.errors) or {"id": [outcome.message]}
             results.append(errors.object_error(errors.INVALID_VALUES, fields))
@@ -244,9 +248,7 @@ def delete_leads(call: Call) -> Reply:
         results.append(
             {"success": "true", "error": None}
             if outcome.ok
-            else errors.object_error(
-                errors.KEY_READ_ONLY if outcome.code == bulk.READ_ONLY else errors.ENTRY_MISSING
-            )
+            else errors.object_error(OUTCOME_ERRORS.get(outcome.code, errors.ENTRY_MISSING))
         )
     return Reply.of_objects("deletes", results)
 
@@ -353,10 +355,8 @@ def log_calls(call: Call) -> Reply:
         outcome = next(outcomes)
         if outcome.ok:
             results.append({"success": "true", "error": None})
-        elif outcome.code == bulk.READ_ONLY:
-            results.append(errors.object_error(errors.KEY_READ_ONLY))
-        elif outcome.code == bulk.NOT_FOUND:
-            results.append(errors.object_error(errors.ENTRY_MISSING))
+        elif outcome.code in OUTCOME_ERRORS:
+            results.append(errors.object_error(OUTCOME_ERRORS[outcome.code]))
         else:
             results.append(errors.object_error(errors.INVALID_VALUES, outcome.errors))
     ok = all(r["success"] == "true" for r in results)

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -23,7 +23,15 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from appointments.views import lead_section_context
 from crm.domain import DomainError, Forbidden, NotFound
-from crm.web import INVALID, AuthedRequest, actor_of, add_domain_errors, is_fragment, render_page
+from crm.web import (
+    INVALID,
+    AuthedRequest,
+    actor_of,
+    add_domain_errors,
+    is_fragment,
+    json_download,
+    render_page,
+)
 from leads import access, privacy, selectors, services
 from leads.forms import (
     LeadForm,
@@ -290,9 +298,7 @@ def personal_data_export(request: AuthedRequest, slug: str) -> HttpResponse:
         exported = privacy.personal_data(actor=actor_of(request), lead=lead)
     except Forbidden as exc:  # a download link: no page to go back to
         return HttpResponse(exc.message, status=403, content_type="text/plain; charset=utf-8")
-    response = JsonResponse(exported, json_dumps_params={"indent": 2, "ensure_ascii": False})
-    response["Content-Disposition"] = f'attachment; filename="lead-{lead.slug}-personal-data.json"'
-    return response
+    return json_download(exported, f"lead-{lead.slug}-personal-data.json")
 
 
 @require_POST
