@@ -78,7 +78,9 @@ class ApiKey(models.Model):
         on_delete=models.PROTECT,
         limit_choices_to={"is_active": True},
         related_name="api_keys",
-        help_text="The user a key that acts as a user acts as.",
+        help_text=(
+            'For the "Acts as a user" scope: the user whose role and visibility the key has.'
+        ),
     )
     account_id = models.CharField(max_length=32, unique=True, editable=False)
     secret_hash = models.CharField(max_length=64, editable=False)

@@ -207,9 +207,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "crm.api.envelope.exception_handler",
+    # No OPTIONS answers (DRF's metadata, outside the envelope and the schema): 405 as for any
+    # method an endpoint does not serve.
+    "DEFAULT_METADATA_CLASS": None,
     # Requests per API key (CRM["RATE_LIMIT_PER_SECOND"], ["RATE_LIMIT_PER_DAY"]).
     "DEFAULT_THROTTLE_CLASSES": ["crm.api.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm.api.schema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 

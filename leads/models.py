@@ -13,7 +13,7 @@ from django.utils import timezone
 DELETED_STATUS = "deleted"
 
 phone_validator = RegexValidator(
-    regex=r"^\+?1?\d{9,15}$",
+    regex=r"^\+?1?[0-9]{9,15}$",
     message="Phone number must be entered in the format: '999999999'. Up to 15 digits allowed.",
 )
 email_validator = EmailValidator(message="Invalid email.")

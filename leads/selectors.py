@@ -28,16 +28,28 @@ from leads.models import DELETED_STATUS, Event, Field, Lead, LeadNote, Source, S
 LIST_TYPES = ("owned", "assigned", "all")
 
 
+# An RFC 3339 date-time (OpenAPI's ``date-time``): ``2024-05-01T09:30:00Z``, ``...+02:00``.
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 class StorableIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 date-time that converts to UTC (the year 9999 at -14:00 does not)."""
+    """An RFC 3339 date-time, in UTC. An instant outside the years 1 to 9999 in UTC (the year
+    1 at +14:00) is the first or last one the database stores: a bound past every lead."""
 
     def to_python(self, value):
+        if isinstance(value, str) and value:
+            if not RFC3339.fullmatch(value):
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
+            value = value.upper()
         value = super().to_python(value)
         if value is not None:
             try:
-                value.astimezone(UTC)
+                value = value.astimezone(UTC)
             except OverflowError:
-                raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+                first, last = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+                value = first if value.year == 1 else last
         return value
 
 

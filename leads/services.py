@@ -60,9 +60,15 @@ def record_event(*, lead: Lead, type: str, actor: Actor, data: dict | None = Non
     return event
 
 
+# A status, source or picklist value that is not one of the list's (admin-editable) entries.
+NOT_A_CHOICE = '"{}" is not a valid choice.'
+# Separators people type in a phone number (``(132) 123-1234``): not part of the number.
+PHONE_SEPARATORS = r"[\s\-().]"
+
+
 def normalize_phone(value: str) -> str:
-    """``(132) 123-1234`` -> ``1321231234``: separators people type are not part of a number."""
-    return re.sub(r"[\s\-().]", "", value)
+    """``(132) 123-1234`` -> ``1321231234``."""
+    return re.sub(PHONE_SEPARATORS, "", value)
 
 
 # --- custom fields ------------------------------------------------------------------------
@@ -113,7 +119,7 @@ def _clean_custom_value(field: Field, value: Any) -> Any:
         return parsed_dt.isoformat()
     if kind == DataType.PICKLIST:
         if text not in (field.options or []):
-            raise ValidationError(f'"{text}" is not a valid choice.')
+            raise ValidationError(NOT_A_CHOICE.format(text))
         return text
     if kind == DataType.URL:
         URLValidator(message="Enter a valid URL.")(text)
@@ -197,7 +203,7 @@ def _list_errors(
             if name == "status":
                 errors[name] = [REQUIRED]
         elif not valid(model, key, keys):
-            errors[name] = [f'"{key}" is not a valid choice.']
+            errors[name] = [NOT_A_CHOICE.format(key)]
     return errors
 
 

@@ -5,6 +5,7 @@ refuses an answer the schema does not describe."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.core.management import call_command
@@ -82,3 +83,90 @@ def test_the_suite_checks_the_answers_it_receives(api):
     assert api.get("list/").status_code == 200
     assert api.get("view/lead/", {"slug": "nope"}).status_code == 400
     assert openapi_check.seen["checked"] == before + 2
+
+
+# --- what each input takes -------------------------------------------------------------------
+
+
+def test_optional_query_parameters_may_be_sent_empty_and_required_ones_not(schema):
+    seen = 0
+    for path, _method, operation in operations(schema):
+        for parameter in operation.get("parameters", []):
+            seen += 1
+            empty = parameter.get("allowEmptyValue", False)
+            assert empty is not parameter.get("required", False), (path, parameter["name"])
+    assert seen >= 26
+
+
+def test_every_text_input_says_what_it_takes(schema):
+    """A pattern (no NUL; not blank where blank is refused), an enum or a named format."""
+    components = schema["components"]["schemas"]
+    texts = 0
+    for path, _method, operation in operations(schema):
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+        ref = body.get("schema", {}).get("$ref")
+        if ref is None:
+            continue
+        for name, prop in components[ref.rsplit("/", 1)[1]]["properties"].items():
+            prop = components[prop["$ref"].rsplit("/", 1)[1]] if "$ref" in prop else prop
+            if prop.get("type") == "string":
+                texts += 1
+                assert "pattern" in prop or "enum" in prop, (path, name, prop)
+    assert texts > 25
+
+
+EMAILS = {
+    "pat@example.com": True,
+    "Pat.O'Brien+crm@mail.example.co.uk": True,
+    '"quoted"@example.com': True,
+    "pat@localhost": True,
+    "pat@[192.168.0.1]": True,
+    "pat@xn--mnchen-3ya.de": True,
+    " pat@example.com ": True,  # trimmed
+    "0@0.a": False,  # a one-letter top-level domain
+    "pat@example": False,
+    "pat@-example.com": False,
+    "pat@[256.0.0.1]": False,
+    "pat@@example.com": False,
+    "pat@example.com.": False,
+    "pat": False,
+}
+PHONES = {
+    "5551234567": True,
+    "+1 (555) 123-4567": True,
+    "555.123.4567": True,
+    "15551234567890123": False,  # 17 digits
+    "12345678": False,
+    "555-123-4567 ext 1": False,
+    "\u0665\u0665\u0665\u0661\u0662\u0663\u0664\u0665\u0666\u0667": False,  # not ASCII digits
+}
+
+
+@pytest.mark.parametrize(("value", "valid"), EMAILS.items())
+def test_the_email_pattern_is_what_the_server_takes(schema, api, value, valid):
+    pattern = schema["components"]["schemas"]["LeadInput"]["properties"]["email"]["pattern"]
+    assert bool(re.fullmatch(pattern, value)) is valid
+    data = {"first_name": "Pat", "last_name": "Buyer", "email": value, "phone": "5551234567"}
+    assert api.post("create/lead/", data).status_code == (201 if valid else 400)
+
+
+@pytest.mark.parametrize(("value", "valid"), PHONES.items())
+def test_the_phone_pattern_is_what_the_server_takes(schema, api, value, valid):
+    pattern = schema["components"]["schemas"]["LeadInput"]["properties"]["phone"]["pattern"]
+    assert bool(re.fullmatch(pattern, value)) is valid
+    data = {"first_name": "Pat", "last_name": "Buyer", "email": "pat@example.com", "phone": value}
+    assert api.post("create/lead/", data).status_code == (201 if valid else 400)
+
+
+@pytest.mark.parametrize("value", ["\x1c", "\u2028 \x85", "\u3000\t"])
+def test_whitespace_alone_is_blank_to_the_pattern_and_the_server(schema, api, value):
+    pattern = schema["components"]["schemas"]["NoteInput"]["properties"]["note"]["pattern"]
+    assert not re.fullmatch(pattern, value)
+    response = api.post("create/leadnote/", {"slug": "any", "note": value})
+    assert response.json()["errors"]["note"] == ["This field may not be blank."]
+
+
+def test_options_is_refused_as_a_method_no_endpoint_serves(api):
+    response = api.client.options("/api/v1/leads/list/", headers=api.headers)
+    assert response.status_code == 405
+    assert response.json()["errors"] == {"detail": ['Method "OPTIONS" not allowed.']}

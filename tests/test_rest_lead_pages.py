@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.utils import timezone
 
 from crm import pagination
 from leads.models import Campaign
@@ -223,3 +225,50 @@ def test_an_empty_limit_or_offset_is_the_default_and_a_large_limit_is_100(api, w
     assert len(many["results"]) == min(100, many["count"])
     far = data(api.get("list/", {"list_type": "all", "offset": "9" * 5000}))
     assert far["results"] == [] and far["next"] is None
+
+
+def test_a_cursor_page_refuses_an_offset_that_is_no_count(api, world):
+    response = api.get("list/", {"list_type": "all", "cursor": "", "offset": "-2.5"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"offset": ["A valid integer is required."]}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"created_after": "0001-01-01T00:00:00+14:00"},  # before the first storable moment
+        {"created_before": "9999-12-31T23:59:59-14:00"},  # after the last one
+        {"created_after": "2000-01-01t00:00:00z"},  # RFC 3339 takes lower case too
+    ],
+)
+def test_created_bounds_past_the_edges_of_time_hold_every_lead(api, world, params):
+    assert data(api.get("list/", {"list_type": "all", **params}))["count"] == 30
+
+
+@pytest.mark.parametrize(
+    "value", ["2024-01-01", "2024-01-01 10:00", " 2024-01-01T00:00:00Z", "2024-01-01T00:00:00"]
+)
+@pytest.mark.parametrize("field", ["created_after", "created_before"])
+def test_created_bounds_are_rfc_3339_date_times(api, world, field, value):
+    response = api.get("list/", {"list_type": "all", field: value})
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+
+
+def test_ondate_alone_lists_the_appointments_of_that_day(client_for, world, manager):
+    leads, _campaign = world
+    day = timezone.localtime() + timedelta(days=7)
+    start = day.replace(hour=10, minute=0, second=0, microsecond=0)
+    on_the_day = AppointmentFactory(lead=leads[0], by=manager, start=start)
+    AppointmentFactory(lead=leads[1], by=manager, start=start + timedelta(days=1))
+    body = data(client_for(manager).get("appointments/list/", {"ondate": f"{day:%m/%d/%Y}"}))
+    assert [row["appointment_id"] for row in body["results"]] == [on_the_day.pk]
+
+
+@pytest.mark.parametrize("params", [{"ondate": "1/2/2031"}, {"ondate": "02/30/2031"},
+                                    {"ondate": "01/02/0000"}, {"ondate": " 01/02/2031"},
+                                    {"datesetting": "on", "ondate": "2031-01-02"}])  # fmt: skip
+def test_ondate_is_a_real_day_as_mm_dd_yyyy(api, world, params):
+    response = api.get("appointments/list/", params)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"ondate": ["Invalid date format."]}

@@ -7,7 +7,7 @@ partner's client and pins the whole answer: the HTTP status, the envelope's ``st
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -606,6 +606,11 @@ def test_update_appointment_answers_a_blank_slug_in_the_appointment_wording(api,
         "2031-02-30 10:00",  # no 30th of February
         "01/02/2031 10:00",  # the list filter's MM/DD/YYYY is a date, not an appointment time
         "2031-01-02 25:00",
+        "2031-1-2 10:00",  # two digits each, as the schema's pattern says
+        " 2031-01-02 10:00",  # as written: no whitespace around it
+        "2031-01-02",  # a time too
+        "2031-01-02T10:00:00.1234567",  # at most six digits of a second
+        "0000-01-02 10:00",  # no year 0
     ],
 )
 @pytest.mark.parametrize("field", ["appointment_date", "appointment_to"])
@@ -615,6 +620,29 @@ def test_appointment_write_refuses_an_invalid_date_format(
 ):
     data = appointment_payload(endpoint, lead, appointment, **{field: value})
     assert_error(send(api, endpoint, data), 400, field, "Invalid date format.")
+
+
+@pytest.mark.parametrize(("suffix", "hours_ahead_of_utc"), [("", None), ("Z", 0), ("+02:00", 2)])
+@pytest.mark.parametrize("endpoint", APPOINTMENT_WRITES)
+def test_appointment_write_accepts_iso_8601_times(
+    api, lead, appointment, endpoint, suffix, hours_ahead_of_utc
+):
+    """``T``, seconds with a fraction, and ``Z`` or an offset; without one, the server's zone."""
+    start = future(20)
+    utc = hours_ahead_of_utc is not None
+    wall = start.astimezone(UTC) if utc else timezone.localtime(start)
+    data = appointment_payload(
+        endpoint,
+        lead,
+        appointment,
+        appointment_date=wall.strftime("%Y-%m-%dT%H:%M:%S.5") + suffix,
+        appointment_to=(wall + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M") + suffix,
+    )
+    status = 201 if endpoint == "create/appointment/" else 200
+    saved = assert_ok(send(api, endpoint, data), status)
+    expected = start - timedelta(hours=hours_ahead_of_utc or 0)
+    assert saved["appointment_date"] == local(expected)
+    assert saved["appointment_to"] == local(expected + timedelta(hours=1))
 
 
 @pytest.mark.parametrize("endpoint", APPOINTMENT_WRITES)
@@ -630,7 +658,9 @@ def test_appointment_write_accepts_a_note_of_200_characters(api, lead, appointme
     assert assert_ok(send(api, endpoint, data), status)["appointment_note"] == "n" * 200
 
 
-@pytest.mark.parametrize("value", ["done", "deleted", "fulfiled", "pending!"])
+@pytest.mark.parametrize(
+    "value", ["done", "deleted", "fulfiled", "pending!", "Pending", "CONFIRMED", " pending"]
+)
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("endpoint", APPOINTMENT_WRITES)
 def test_appointment_write_refuses_an_unknown_status(api, lead, appointment, endpoint, fmt, value):

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.models import Appointment, AppointmentStatus
@@ -18,50 +19,58 @@ INVALID_STATUS = "Invalid appointment status."
 STATUS_ALIASES = {"fullfilled": AppointmentStatus.FULFILLED}
 
 
+YEAR = "([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"  # 0001-9999
+_MONTH_DAY = "(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_HOUR = "([01][0-9]|2[0-3])"
+# ``yyyy-mm-dd HH:MM`` (seconds and ISO 8601's ``T``, fraction and offset accepted too).
+APPOINTMENT_TIME = re.compile(
+    rf"{YEAR}-{_MONTH_DAY}[T ]{_HOUR}:[0-5][0-9](:[0-5][0-9](\.[0-9]{{1,6}})?)?"
+    rf"(Z|[+-]{_HOUR}:[0-5][0-9])?"
+)
+# The OpenAPI format of such a time: a real date and time, in the server's time zone unless it
+# names an offset, that falls within the years 1 to 9999 in UTC.
+APPOINTMENT_TIME_FORMAT = "yyyy-mm-dd HH:MM"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": APPOINTMENT_TIME_FORMAT,
+        "pattern": f"^{APPOINTMENT_TIME.pattern}$",
+        "description": "yyyy-mm-dd HH:MM in the server's time zone (ISO 8601 accepted too).",
+    }
+)
 class AppointmentDateField(CharField):
-    """``yyyy-mm-dd HH:MM`` (ISO 8601 accepted too) in the server's time zone."""
+    """``APPOINTMENT_TIME``, as written (no whitespace around it)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("error_messages", {})["blank"] = BLANK
-        super().__init__(**kwargs)
+        super().__init__(trim_whitespace=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> datetime:
         text = super().to_internal_value(data)
-        if len(text) > 64:
+        if not APPOINTMENT_TIME.fullmatch(text):
             raise serializers.ValidationError(INVALID_DATE)
-        parsed = None
-        for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
-            try:
-                parsed = datetime.strptime(text, fmt)  # noqa: DTZ007 - made aware below
-                break
-            except ValueError:
-                continue
-        if parsed is None:
-            try:
-                parsed = parse_datetime(text)
-            except ValueError:
-                parsed = None
-        if parsed is None:
-            raise serializers.ValidationError(INVALID_DATE)
-        if timezone.is_naive(parsed):
-            try:
-                parsed = timezone.make_aware(parsed)
-            except (ValueError, OverflowError):
-                raise serializers.ValidationError(INVALID_DATE) from None
         try:
+            parsed = datetime.fromisoformat(text)
+            if timezone.is_naive(parsed):
+                parsed = timezone.make_aware(parsed)
             parsed.astimezone(UTC)  # stored in UTC: the year 9999 at -14:00 is not
-        except OverflowError:
+        except (ValueError, OverflowError):
             raise serializers.ValidationError(INVALID_DATE) from None
         return parsed
 
 
+@extend_schema_field({"type": "string", "enum": [*AppointmentStatus.values, *STATUS_ALIASES]})
 class AppointmentStatusField(CharField):
+    """One of the statuses, as written (the documented ``fullfilled`` too)."""
+
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("error_messages", {})["blank"] = BLANK
-        super().__init__(**kwargs)
+        super().__init__(trim_whitespace=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data).lower()[:32]
+        value = super().to_internal_value(data)
         value = STATUS_ALIASES.get(value, value)
         if value not in AppointmentStatus.values:
             raise serializers.ValidationError(INVALID_STATUS)

@@ -3,7 +3,8 @@ documented messages."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 
 from appointments import selectors, services
 from appointments.api.serializers import (
+    YEAR,
     AppointmentCreateSerializer,
     AppointmentIdSerializer,
     AppointmentSerializer,
@@ -22,13 +24,19 @@ from crm.api.authentication import actor_of
 from crm.api.envelope import ok, refused, request_failed, validation_error
 from crm.api.fields import validated
 from crm.api.pagination import paginated
-from crm.api.schema import page_of, page_parameters
+from crm.api.schema import filter_parameters, page_of, page_parameters
 from crm.domain import Forbidden, NotFound, RuleViolation
 from leads import access
+from leads.api.views import SLUG_INVALID
 
 NO_BODY = "Body data not found."
 CANNOT_BOOK = "You can't take appointment under this lead."
+APPOINTMENT_NOT_FOUND = "Requested appointment not found."
 DATE_SETTINGS = ("on", "before", "after")
+# ``ondate``: MM/DD/YYYY, the format ``DAY_FORMAT`` names (a real day of the years 1 to 9999).
+DAY = re.compile(rf"(0[1-9]|1[0-2])/(0[1-9]|[12][0-9]|3[01])/{YEAR}")
+DAY_FORMAT = "MM/DD/YYYY"
+ONDATE_REQUIRED = "This field is required."
 # Domain field names -> this API's parameter names.
 WIRE_FIELDS = {
     "start": "appointment_date",
@@ -47,7 +55,7 @@ def _bookable_lead(request: Request, slug: str):
     try:
         lead = access.lead_for_actor(actor_of(request), slug=slug, include_deleted=True)
     except NotFound:
-        raise validation_error("slug", "Requested slug is invalid.") from None
+        raise validation_error("slug", SLUG_INVALID) from None
     if lead.is_deleted:
         raise validation_error("slug", CANNOT_BOOK)
     return lead
@@ -57,7 +65,7 @@ def _appointment(request: Request, pk: int):
     try:
         return selectors.appointment_for_actor(actor_of(request), pk)
     except NotFound:
-        raise validation_error("appointment_id", "Requested appointment not found.") from None
+        raise validation_error("appointment_id", APPOINTMENT_NOT_FOUND) from None
 
 
 def _changes(data: dict) -> dict:
@@ -68,28 +76,40 @@ class AppointmentListView(APIView):
     @extend_schema(
         parameters=[
             *page_parameters(),
-            OpenApiParameter("datesetting", enum=DATE_SETTINGS),
-            OpenApiParameter("ondate", str, description="MM/DD/YYYY"),
-            OpenApiParameter("status", str),
-            OpenApiParameter("lead", str, description="The lead's first name."),
-            OpenApiParameter("slug", str),
+            OpenApiParameter(
+                "datesetting",
+                enum=DATE_SETTINGS,
+                description="Appointments on, before or after ``ondate`` (required with it).",
+            ),
+            OpenApiParameter(
+                "ondate",
+                {"type": "string", "format": DAY_FORMAT, "pattern": f"^{DAY.pattern}$"},
+                description="MM/DD/YYYY: a day in the server's time zone (alone: on that day).",
+            ),
+            *filter_parameters(
+                selectors.AppointmentFilter,
+                {"lead": "The lead's first name.", "slug": "The lead's slug."},
+            ),
         ],
         responses=page_of(AppointmentSerializer, "AppointmentPage"),
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
         setting = params.get("datesetting") or None
+        if setting is not None and setting not in DATE_SETTINGS:
+            raise validation_error("datesetting", f'"{setting}" is not a valid choice.')
+        ondate = params.get("ondate") or ""
+        if setting is not None and not ondate:
+            raise validation_error("ondate", ONDATE_REQUIRED)
         day = None
-        if setting is not None:
-            if setting not in DATE_SETTINGS:
-                raise validation_error("datesetting", f'"{setting}" is not a valid choice.')
-            ondate = (params.get("ondate") or "").strip()
-            if not ondate:
-                raise validation_error("ondate", "This field is required.")
+        if ondate:
+            found = DAY.fullmatch(ondate)
             try:
-                day = datetime.strptime(ondate, "%m/%d/%Y").date()  # noqa: DTZ007 - a date
+                day = date(*(int(found[n]) for n in (3, 1, 2))) if found else None
             except ValueError:
-                raise validation_error("ondate", "Invalid date format.") from None
+                day = None
+            if day is None:
+                raise validation_error("ondate", "Invalid date format.")
         qs = selectors.appointment_list(
             actor=actor_of(request), filters=params, day=day, relation=setting or "on"
         )

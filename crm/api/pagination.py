@@ -21,6 +21,7 @@ from crm.api.envelope import ok, validation_error
 from crm.pagination import MAX_INT, bounded_count, keyset_page, row_cursor
 
 CURSOR = "cursor"
+CURSOR_ORDERING = "Cursor pages take one of: {}."
 AFTER, BEFORE = "a", "b"  # a cursor's first letter: rows after it, or before it
 
 
@@ -177,7 +178,7 @@ def _cursor_ordering(ordering: str | None, fields: dict[str, str]) -> tuple[str,
     order = keyset_order(ordering, fields)
     if order is None:
         choices = ", ".join(sorted(fields))
-        raise validation_error("ordering", f"Cursor pages take one of: {choices}.")
+        raise validation_error("ordering", CURSOR_ORDERING.format(choices))
     return order
 
 
@@ -196,6 +197,7 @@ def cursor_page(
     first one does."""
     paginator = EnvelopeLimitOffsetPagination()
     limit = paginator.get_limit(request)
+    paginator.get_offset(request)  # not read here, but refused as anywhere when it is no count
     field, descending = _cursor_ordering(request.query_params.get("ordering"), fields)
     token = request.query_params.get(CURSOR, "")
     after = token[1:] if token[:1] == AFTER else None

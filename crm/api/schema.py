@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular import openapi
+from drf_spectacular.drainage import has_override
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import serializers
 
 from crm import outage
 from crm.domain import READ_ONLY_KEY
@@ -19,6 +22,15 @@ BARE = frozenset({"/api/v1/user/login/", "/api/v1/user/token/refresh/"})
 KEY_ONLY = frozenset({*BARE, "/api/v1/user/logout/"})
 
 ERROR = "ErrorEnvelope"
+
+# Whitespace as the server sees it (Python's ``str.strip``, ``\s`` of ``re``), spelled out for
+# a character class: a schema's patterns are ECMA-262, whose ``\s`` differs.
+SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Text as the API reads it: no NUL character anywhere (PostgreSQL cannot store one), and, where
+# a value may not be blank, at least one character that is not whitespace (values are trimmed,
+# so whitespace alone is blank).
+NO_NUL = r"^[^\x00]*$"
+NOT_BLANK = rf"^[^\x00]*[^\x00{SPACE}][^\x00]*$"
 
 # Every operation may answer these (crm.api.envelope.exception_handler), with examples.
 ERRORS: dict[str, tuple[str, dict[str, tuple[str, dict[str, list[str]]]]]] = {
@@ -100,6 +112,66 @@ class ApiKeyJWTScheme(OpenApiAuthenticationExtension):
             {"type": "apiKey", "in": "header", "name": "apikey"},
             {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
         ]
+
+
+def text_rule(*, blank: bool, trimmed: bool = True) -> dict[str, Any]:
+    """The pattern (and least length) of a text value: see ``NO_NUL`` and ``NOT_BLANK``."""
+    if blank:
+        return {"pattern": NO_NUL}
+    return {"minLength": 1, "pattern": NOT_BLANK if trimmed else NO_NUL}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's schema, with what each text input accepts: ``text_rule`` by the
+    field's ``allow_blank`` and ``trim_whitespace``, and a field class's ``wire_schema`` (its
+    format or pattern) on top. Fields with a schema of their own (``extend_schema_field``)
+    keep it."""
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction != "request":
+            return schema
+        for field in serializer.fields.values():
+            prop = schema["properties"].get(field.field_name)
+            if (
+                isinstance(field, serializers.CharField)
+                and not has_override(field, "field")
+                and prop is not None
+                and prop.get("type") == "string"
+            ):
+                prop.update(text_rule(blank=field.allow_blank, trimmed=field.trim_whitespace))
+                prop.update(getattr(field, "wire_schema", {}))
+        return schema
+
+
+def filter_parameters(filterset, descriptions: dict[str, str] | None = None) -> list:
+    """The query parameters of a django-filter ``filterset``, as its form fields read them:
+    text (``max_length``, no NUL; whitespace alone is no filter), a choice (its values), an
+    RFC 3339 date-time, or an ordering (a comma-separated list of its choices)."""
+    from django import forms
+    from django_filters import OrderingFilter
+    from django_filters.fields import IsoDateTimeField
+    from drf_spectacular.utils import OpenApiParameter
+
+    descriptions = descriptions or {}
+    parameters = []
+    for name, filter_ in filterset.base_filters.items():
+        field = filter_.field
+        style: dict[str, Any] = {}
+        if isinstance(filter_, OrderingFilter):
+            choices = [value for value, _label in field.choices if value]
+            schema: dict[str, Any] = {"type": "array", "items": {"type": "string", "enum": choices}}
+            style = {"style": "form", "explode": False}
+        elif isinstance(field, forms.ChoiceField):
+            schema = {"type": "string", "enum": [value for value, _ in field.choices if value]}
+        elif isinstance(field, IsoDateTimeField):
+            schema = {"type": "string", "format": "date-time"}
+        else:
+            schema = {"type": "string", "maxLength": field.max_length, **text_rule(blank=True)}
+        parameters.append(
+            OpenApiParameter(name, schema, description=descriptions.get(name), **style)
+        )
+    return parameters
 
 
 def page_parameters() -> list:
@@ -195,7 +267,8 @@ def _error_response(status: str) -> dict[str, Any]:
 
 def describe_wire(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
     """Postprocessing hook: the envelope around every answer but the bare tokens, the error
-    answers of every operation, and the credentials of the token endpoints."""
+    answers of every operation, the credentials of the token endpoints, and empty optional
+    query parameters."""
     result["components"]["schemas"][ERROR] = _error_schema()
     for path, operations in result["paths"].items():
         for operation in operations.values():
@@ -206,6 +279,10 @@ def describe_wire(result: dict[str, Any], generator, request, public) -> dict[st
                 content = response.setdefault("content", {}).get("application/json", {})
                 data = content.get("schema") or {"type": "object"}
                 response["content"] = {"application/json": {"schema": _envelope(int(status), data)}}
+            for parameter in operation.get("parameters", []):
+                # An optional parameter sent empty (``?offset=``) is read as not sent.
+                if parameter["in"] == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
             for status in ERRORS:
                 if status not in responses:
                     responses[status] = _error_response(status)

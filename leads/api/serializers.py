@@ -11,15 +11,49 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from crm.api.fields import CharField, IdField, as_text
+from crm.api.schema import SPACE
 from crm.models import User
 from leads.models import Lead, LeadNote
 from leads.selectors import active_custom_fields
+from leads.services import PHONE_SEPARATORS
 
 REQUIRED_AND_NOT_BLANK = "This field is required and this may not be blank."
+ASSIGNEE_NOT_FOUND = "Assignee not found."
 
 
-def _text(max_length: int | None = 255, **kwargs: Any) -> serializers.CharField:
-    return CharField(max_length=max_length, **kwargs)
+def _text(max_length: int | None = 255, kind: type = CharField, **kwargs: Any):
+    return kind(max_length=max_length, **kwargs)
+
+
+# What ``email_validator`` (Django's ``EmailValidator``) takes, spelled without its look-arounds
+# and case folding: a dot-atom or quoted local part; a host name with a top-level domain of
+# letters (or punycode), ``localhost`` or an IPv4 literal. Host names are spelled in ASCII
+# (an international one in its ``xn--`` form): Django also takes their Unicode spelling and an
+# IPv6 literal (``a@[::1]``), which this pattern leaves out.
+_ATOM = r"[-!#$%&'*+/=?^_`{}|~0-9A-Za-z\u0131\u017f\u212a]+"
+_QUOTED = r'"([\x01-\x08\x0b\x0c\x0e-\x1f!#-\[\]-\x7f]|\\[\x01-\x09\x0b\x0c\x0e-\x7f])*"'
+_L = "a-zA-Z"
+_LABEL = rf"[{_L}0-9]([{_L}0-9-]{{0,61}}[{_L}0-9])?"
+_TLD = rf"([{_L}][{_L}-]{{0,61}}[{_L}]|[xX][nN]--[a-zA-Z0-9]{{1,59}})"
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_DOMAIN = rf"{_LABEL}(\.{_LABEL})*\.{_TLD}|localhost|\[({_OCTET}\.){{3}}{_OCTET}\]"
+EMAIL = rf"^[{SPACE}]*({_ATOM}(\.{_ATOM})*|{_QUOTED})@({_DOMAIN})[{SPACE}]*$"
+
+
+class EmailText(CharField):
+    """An email address (the domain checks it: "Invalid email.")."""
+
+    wire_schema = {"format": "email", "pattern": EMAIL}
+
+
+_SEP = PHONE_SEPARATORS.replace(r"\s", SPACE)
+
+
+class PhoneText(CharField):
+    """A phone number as people type it: what ``phone_validator`` takes once the separators
+    (spaces, dashes, dots, brackets) are gone; the domain checks it."""
+
+    wire_schema = {"pattern": rf"^{_SEP}*(\+{_SEP}*)?(1{_SEP}*)?([0-9]{_SEP}*){{9,15}}$"}
 
 
 def _optional_text(max_length: int = 255) -> serializers.CharField:
@@ -29,8 +63,8 @@ def _optional_text(max_length: int = 255) -> serializers.CharField:
 class LeadInputSerializer(serializers.Serializer):
     first_name = _text()
     last_name = _text()
-    email = _text()
-    phone = _text()
+    email = _text(kind=EmailText)
+    phone = _text(kind=PhoneText)
     status = serializers.CharField(max_length=50, required=False, allow_blank=True)
     source = serializers.CharField(max_length=50, required=False, allow_blank=True)
     location = _optional_text()
@@ -40,7 +74,7 @@ class LeadInputSerializer(serializers.Serializer):
     def validate_assignee(self, value: str) -> User:
         user = User.objects.filter(username=value, is_active=True).first()
         if user is None:
-            raise serializers.ValidationError("Assignee not found.")
+            raise serializers.ValidationError(ASSIGNEE_NOT_FOUND)
         return user
 
     def domain_input(self) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -14,7 +14,7 @@ from crm.api.authentication import actor_of
 from crm.api.envelope import ok, refused, request_failed, validation_error
 from crm.api.fields import validated
 from crm.api.pagination import CURSOR, CountedPagination, cursor_page, keyset_order
-from crm.api.schema import page_of, page_parameters
+from crm.api.schema import filter_parameters, page_of, page_parameters, text_rule
 from crm.domain import Forbidden, NotFound
 from leads import access, selectors, services
 from leads.api.serializers import (
@@ -30,6 +30,8 @@ from leads.api.serializers import (
 )
 
 LEAD_NOT_FOUND = "Requested lead not found."
+SLUG_INVALID = "Requested slug is invalid."
+NOTE_NOT_FOUND = "Requested note not found."
 LEAD_DELETED = "Requested lead already has a deleted status."
 OVERVIEW_WINDOWS = ("upcoming", "today", "week", "month")
 # ``ordering`` values of cursor pages: the sortable columns, each walked by keyset on (it, id).
@@ -93,7 +95,12 @@ class LeadListView(APIView):
                 ),
             ),
             OpenApiParameter("list_type", enum=selectors.LIST_TYPES),
-            *(OpenApiParameter(name, str) for name in selectors.LeadFilter.base_filters),
+            *filter_parameters(
+                selectors.LeadFilter,
+                {
+                    "ordering": "Comma-separated, ``-`` for descending; cursor pages take one.",
+                },
+            ),
         ],
         responses=page_of(LeadSerializer, "LeadPage"),
     )
@@ -116,7 +123,12 @@ class LeadListView(APIView):
 
 
 class LeadDetailView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("slug", str)], responses=LeadDetailSerializer)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("slug", {"type": "string", **text_rule(blank=False)}, required=True)
+        ],
+        responses=LeadDetailSerializer,
+    )
     def get(self, request: Request) -> Response:
         slug = (request.query_params.get("slug") or "").strip()
         if not slug:
@@ -126,7 +138,7 @@ class LeadDetailView(APIView):
                 actor_of(request), slug=slug, queryset=selectors.lead_detail_queryset()
             )
         except NotFound:
-            raise validation_error("slug", "Requested slug is invalid.") from None
+            raise validation_error("slug", SLUG_INVALID) from None
         return ok(LeadDetailSerializer(lead).data)
 
 
@@ -191,7 +203,7 @@ class DeleteNoteView(APIView):
         try:
             note = access.note_for_actor(actor, pk=note_id)
         except NotFound:
-            raise validation_error("note_id", "Requested note not found.") from None
+            raise validation_error("note_id", NOTE_NOT_FOUND) from None
         try:
             services.note_delete(actor=actor, note=note)
         except Forbidden as exc:
