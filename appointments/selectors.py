@@ -11,15 +11,13 @@ from crm import roles
 from crm.domain import Actor, NotFound
 from leads.access import activity_filter, on_visible_leads, visible_leads
 from leads.models import DELETED_STATUS, Lead
-from leads.selectors import latest_worked
+from leads.selectors import TextFilter, latest_worked
 
 
 class AppointmentFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=AppointmentStatus.choices)
-    lead = django_filters.CharFilter(
-        field_name="lead__first_name", lookup_expr="iexact", max_length=255
-    )
-    slug = django_filters.CharFilter(field_name="lead__slug", max_length=255)
+    lead = TextFilter(field_name="lead__first_name", lookup_expr="iexact", max_length=255)
+    slug = TextFilter(field_name="lead__slug", max_length=255)
 
     class Meta:
         model = Appointment

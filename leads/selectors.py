@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import django_filters
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
@@ -60,17 +62,31 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 TEXT = 255  # longest text filter: SQLite refuses LIKE patterns over 50,000 bytes
 
 
+class TextField(forms.CharField):
+    """A text filter's value, whose ``max_length`` counts it as sent, whitespace around it
+    included (what the OpenAPI ``maxLength`` says), before it is trimmed."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and self.max_length is not None:
+            MaxLengthValidator(self.max_length)(value)
+        return super().to_python(value)
+
+
+class TextFilter(django_filters.CharFilter):
+    field_class = TextField
+
+
 class LeadFilter(django_filters.FilterSet):
-    campaign_slug = django_filters.CharFilter(field_name="campaign__slug", max_length=TEXT)
-    first_name = django_filters.CharFilter(lookup_expr="iexact", max_length=TEXT)
-    last_name = django_filters.CharFilter(lookup_expr="iexact", max_length=TEXT)
-    email = django_filters.CharFilter(lookup_expr="iexact", max_length=TEXT)
-    phone = django_filters.CharFilter(method="filter_phone", max_length=TEXT)
-    status = django_filters.CharFilter(field_name="status_id", max_length=TEXT)
-    source = django_filters.CharFilter(field_name="source_id", max_length=TEXT)
-    owner = django_filters.CharFilter(field_name="owner__username", max_length=TEXT)
-    assignee = django_filters.CharFilter(field_name="assignee__username", max_length=TEXT)
-    search = django_filters.CharFilter(method="filter_search", max_length=TEXT)
+    campaign_slug = TextFilter(field_name="campaign__slug", max_length=TEXT)
+    first_name = TextFilter(lookup_expr="iexact", max_length=TEXT)
+    last_name = TextFilter(lookup_expr="iexact", max_length=TEXT)
+    email = TextFilter(lookup_expr="iexact", max_length=TEXT)
+    phone = TextFilter(method="filter_phone", max_length=TEXT)
+    status = TextFilter(field_name="status_id", max_length=TEXT)
+    source = TextFilter(field_name="source_id", max_length=TEXT)
+    owner = TextFilter(field_name="owner__username", max_length=TEXT)
+    assignee = TextFilter(field_name="assignee__username", max_length=TEXT)
+    search = TextFilter(method="filter_search", max_length=TEXT)
     created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ordering = django_filters.OrderingFilter(

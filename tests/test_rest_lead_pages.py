@@ -272,3 +272,14 @@ def test_ondate_is_a_real_day_as_mm_dd_yyyy(api, world, params):
     response = api.get("appointments/list/", params)
     assert response.status_code == 400
     assert response.json()["errors"] == {"ondate": ["Invalid date format."]}
+
+
+@pytest.mark.parametrize(
+    ("path", "param"), [("list/", "first_name"), ("appointments/list/", "lead")]
+)
+def test_a_text_filter_counts_its_length_as_sent(api, world, path, param):
+    response = api.get(path, {param: " " + "x" * 255})  # one over the limit; trimmed, at it
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        param: ["Ensure this value has at most 255 characters (it has 256)."]
+    }

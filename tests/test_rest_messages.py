@@ -229,6 +229,24 @@ def test_lead_write_refuses_each_contact_field_over_255_characters(api, lead, en
     assert_error(send(api, endpoint, data), 400, field, too_long(255))
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "field", "limit"),
+    [
+        ("create/lead/", "first_name", 255),
+        ("create/lead/", "location", 255),
+        ("create/lead/", "status", 50),
+        ("create/appointment/", "appointment_note", 200),
+        ("/api/v1/user/login/", "username", 150),
+    ],
+)
+def test_a_length_counts_the_text_as_sent_whitespace_around_it_included(
+    api, lead, endpoint, field, limit
+):
+    data = booking(lead) if endpoint == "create/appointment/" else lead_fields(password="x")
+    data[field] = " " + "x" * limit  # one over the limit; trimmed, at it
+    assert_error(send(api, endpoint, data), 400, field, too_long(limit))
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_create_lead_with_an_empty_body_names_every_required_field(api, fmt):
     response = send(api, "create/lead/", {}, fmt)

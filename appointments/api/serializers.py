@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.models import Appointment, AppointmentStatus
-from crm.api.fields import CharField, IdField, as_text
+from crm.api.fields import CharField, IdField, Text, as_text
 from leads.api.serializers import local_minutes
 
 BLANK = "This field is may not be blank."
@@ -91,7 +91,7 @@ class AppointmentCreateSerializer(serializers.Serializer):
     slug = _slug()
     appointment_date = AppointmentDateField()
     appointment_to = AppointmentDateField()
-    appointment_note = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    appointment_note = Text(max_length=200, required=False, allow_blank=True)
     appointment_status = AppointmentStatusField(required=False)
 
 
@@ -99,7 +99,7 @@ class AppointmentUpdateSerializer(AppointmentIdSerializer):
     slug = _slug(required=False)
     appointment_date = AppointmentDateField(required=False)
     appointment_to = AppointmentDateField(required=False)
-    appointment_note = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    appointment_note = Text(max_length=200, required=False, allow_blank=True)
     appointment_status = AppointmentStatusField(required=False)
 
 

@@ -24,8 +24,18 @@ class KeepBlankMixin:
         return super().get_value(dictionary)
 
 
-class CharField(KeepBlankMixin, serializers.CharField):
-    """``serializers.CharField`` that answers a blank form value as blank, like JSON."""
+class Text(serializers.CharField):
+    """``serializers.CharField`` whose ``max_length`` counts the text as sent, whitespace
+    around it included (what the OpenAPI ``maxLength`` says), before it is trimmed."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if self.max_length is not None and isinstance(data, str) and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
+class CharField(KeepBlankMixin, Text):
+    """``Text`` that answers a blank form value as blank, like JSON."""
 
 
 class IdField(serializers.IntegerField):

@@ -21,7 +21,7 @@ from crm.api.envelope import (
     error_response,
     ok,
 )
-from crm.api.fields import validated
+from crm.api.fields import Text, validated
 from crm.services import KEY_OF_ANOTHER_USER, api_key_admits
 
 BAD_CREDENTIALS = "The supplied authentication credentials are invalid."
@@ -33,12 +33,12 @@ class _PublicView(APIView):
 
 
 class LoginSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    username = Text(max_length=150)
+    password = Text(max_length=4096, trim_whitespace=False)
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = Text(max_length=4096)
 
 
 class LoginView(_PublicView):

@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from crm.api.fields import CharField, IdField, as_text
+from crm.api.fields import CharField, IdField, Text, as_text
 from crm.api.schema import SPACE
 from crm.models import User
 from leads.models import Lead, LeadNote
@@ -57,7 +57,7 @@ class PhoneText(CharField):
 
 
 def _optional_text(max_length: int = 255) -> serializers.CharField:
-    return serializers.CharField(max_length=max_length, required=False, allow_blank=True)
+    return Text(max_length=max_length, required=False, allow_blank=True)
 
 
 class LeadInputSerializer(serializers.Serializer):
@@ -65,8 +65,8 @@ class LeadInputSerializer(serializers.Serializer):
     last_name = _text()
     email = _text(kind=EmailText)
     phone = _text(kind=PhoneText)
-    status = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    source = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    status = Text(max_length=50, required=False, allow_blank=True)
+    source = Text(max_length=50, required=False, allow_blank=True)
     location = _optional_text()
     message = _optional_text()
     assignee = _text(required=False)
