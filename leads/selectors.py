@@ -455,6 +455,15 @@ def lead_export_rows(*, actor: Actor, list_type: str, filters: dict):
     return qs.values_list(*EXPORT_COLUMNS.values(), "custom_fields").iterator(chunk_size=2000)
 
 
+# What a pipeline card shows and its move controls ask (``access.can_edit``): the board loads
+# hundreds of cards, so it reads these columns rather than whole leads.
+PIPELINE_CARD_FIELDS = (
+    *("slug", "first_name", "last_name", "email", "company", "status_id"),
+    *("owner_id", "owner__username", "owner__first_name", "owner__last_name"),
+    *("assignee_id", "assignee__username", "assignee__first_name", "assignee__last_name"),
+)
+
+
 def pipeline(
     *, actor: Actor, list_type: str, per_status: int = 50
 ) -> list[tuple[Status, int, list]]:
@@ -467,7 +476,7 @@ def pipeline(
     statuses = list(Status.objects.assignable())
     leads = lead_list(actor=actor, list_type=list_type, filters={}).order_by()
     counts = lead_counts(actor=actor, list_type=list_type, filters={}).by_status
-    cards = leads.select_related("owner", "assignee").order_by("-id")
+    cards = leads.select_related("owner", "assignee").only(*PIPELINE_CARD_FIELDS).order_by("-id")
     return [
         (
             s,

@@ -63,3 +63,10 @@ def test_a_day_near_midnight_is_the_local_day():
         assert render('{{ v|day:"M j, Y" }}', v=late) == "Dec 1, 2026"
     with override_settings(TIME_ZONE="UTC"):
         assert render('{{ v|day:"M j, Y" }}', v=late) == "Nov 30, 2026"
+
+
+@pytest.mark.parametrize("value", VALUES)
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Tokyo"])
+def test_hm_is_the_time_filter(value, zone):
+    with override_settings(TIME_ZONE=zone):
+        assert render("{{ v|hm }}", v=value) == render('{{ v|time:"H:i" }}', v=value)

@@ -82,3 +82,12 @@ def iso(value: datetime | None) -> str:
     if not isinstance(value, datetime):
         return ""
     return (timezone.localtime(value) if timezone.is_aware(value) else value).isoformat()
+
+
+@register.filter
+def hm(value: datetime | None) -> str:
+    """``{{ value|hm }}`` is ``{{ value|time:"H:i" }}``: the time of day in the server's time
+    zone, without the locale machinery a format of digits alone does not need."""
+    if not isinstance(value, datetime):
+        return ""
+    return f"{timezone.localtime(value) if timezone.is_aware(value) else value:%H:%M}"
