@@ -23,7 +23,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.views.decorators.http import (
     require_GET,
     require_http_methods,
@@ -95,7 +94,7 @@ class Row:
     @cached_property
     def when(self) -> str:
         """How the item's hidden labels name it, e.g. "Mon Nov 30, 14:00"."""
-        return f"{filters.day(self.start, 'D M j')}, {filters.hm(self.start)}"
+        return _starts(self.start)
 
     @property
     def ends_another_day(self) -> bool:
@@ -156,9 +155,14 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def _starts(start: datetime) -> str:
+    """A start as the pages name it, e.g. "Mon Nov 30, 14:00" (the server's time zone)."""
+    return f"{filters.day(start, 'D M j')}, {filters.hm(start)}"
+
+
 def _when(appointment: Appointment) -> str:
-    start, end = timezone.localtime(appointment.start), timezone.localtime(appointment.end)
-    return f"{date_format(start, 'D M j, H:i')}–{date_format(end, 'H:i')}"
+    """An appointment as the pages' messages name it, e.g. "Mon Nov 30, 14:00–14:30"."""
+    return f"{_starts(appointment.start)}–{filters.hm(appointment.end)}"
 
 
 def _place_query(back: str, day: date | None) -> str:
