@@ -29,7 +29,6 @@ from django.views.decorators.http import (
     require_POST,
     require_safe,
 )
-from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url, trigger_client_event
 
 from appointments import calendar, selectors, services
@@ -308,7 +307,6 @@ def _render_agenda(
     return render_page(request, AGENDA, context, partial="agenda", status=status)
 
 
-@vary_on_headers("HX-Request")
 @require_GET
 @login_required
 def agenda(request: AuthedRequest) -> HttpResponse:
@@ -359,7 +357,6 @@ def _week_url(monday: date) -> str:
     return f"{reverse('appointments:week')}?week={monday:%Y-%m-%d}"
 
 
-@vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
 @login_required
 def week(request: AuthedRequest) -> HttpResponse:
@@ -442,7 +439,6 @@ def _place_url(place: Place, appointment: Appointment) -> str:
     return f"{reverse('appointments:agenda')}?from={place.day:%Y-%m-%d}"
 
 
-@vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
 @login_required
 def move(request: AuthedRequest, pk: int) -> HttpResponse:

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
 from django_htmx.middleware import HtmxDetails
 
 from crm.domain import Actor, DomainError
@@ -45,9 +46,17 @@ def json_download(data: Any, filename: str) -> JsonResponse:
     return response
 
 
+# The request headers is_fragment() reads: an answer that asked it varies on them.
+HTMX_HEADERS = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request")
+
+
 def is_fragment(request: HtmxHttpRequest) -> bool:
     """An HTMX request that swaps part of the page (a boosted one, or htmx restoring history
-    after the back button, wants the whole page)."""
+    after the back button, wants the whole page).
+
+    Asking marks the answer as depending on HTMX: HtmxMessagesMiddleware then sends ``Vary`` on the
+    headers read, so a browser or proxy cache never gives a fragment for the page or back."""
+    request.varies_on_htmx = True
     htmx = request.htmx
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
@@ -102,13 +111,16 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
 
 class HtmxMessagesMiddleware:
     """Delivers pending Django messages with HTMX fragment answers, out of band, so every
-    action's outcome shows even when only part of the page is swapped."""
+    action's outcome shows even when only part of the page is swapped; and sends ``Vary`` on
+    the HTMX headers for every answer whose view asked ``is_fragment``."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HtmxHttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if getattr(request, "varies_on_htmx", False):
+            patch_vary_headers(response, HTMX_HEADERS)
         if (
             not getattr(request, "htmx", False)
             or response.streaming

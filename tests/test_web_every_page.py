@@ -18,6 +18,7 @@ PARAMETERS below.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -466,6 +467,13 @@ def test_every_page_for_every_role(route, role, users, colour):
         html = html_of(fragment)
         if html is None:
             continue
+        if same_but_tokens(html) != same_but_tokens(html_of(response)):  # not one for the other
+            vary = {h.strip().lower() for h in fragment.get("Vary", "").split(",")}
+            assert {"hx-request", "hx-boosted", "hx-history-restore-request"} <= vary, (
+                f"HTMX GET {url} answers another body without Vary on the HTMX headers: "
+                "decide with crm.web.is_fragment()"
+            )
+            assert fragment["Vary"] == response["Vary"]
         assert not leftovers_in(html), f"HTMX GET {url} as {role}: {leftovers_in(html)}"
         if route.name in FULL_PAGE_FOR_HTMX:
             assert "<html" in html
@@ -474,6 +482,14 @@ def test_every_page_for_every_role(route, role, users, colour):
                 f"HTMX GET {url} answered the whole page: answer a fragment "
                 "(render_page(..., partial=...)) or add the route to FULL_PAGE_FOR_HTMX."
             )
+
+
+# What differs between two answers of the same page: CSRF tokens and CSP nonces.
+TOKENS = re.compile(r'(name="csrfmiddlewaretoken" value="|"X-CSRFToken": "|nonce=")[^"]*')
+
+
+def same_but_tokens(html: str) -> str:
+    return TOKENS.sub(r"\1", html)
 
 
 def test_the_leftover_check_sees_leftovers():
