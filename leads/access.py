@@ -21,15 +21,19 @@ if TYPE_CHECKING:
     from leads.models import LeadNote
 
 
+def sees_all(actor: Actor) -> bool:
+    """Whether ``actor``'s role sees every lead (managers, administrators)."""
+    return actor.role in roles.SEES_ALL
+
+
 def visibility_filter(actor: Actor, prefix: str = "") -> Q:
     """The condition on ``Lead`` rows that ``actor`` may see (deleted ones included); with
     ``prefix`` (``"lead__"``), on the lead of related rows, as a join the database can walk
     from either side."""
-    role = actor.role
-    if role in roles.SEES_ALL:
+    if sees_all(actor):
         return Q()
     mine = Q(**{f"{prefix}owner_id": actor.user_id}) | Q(**{f"{prefix}assignee_id": actor.user_id})
-    if role in roles.SEES_POOL:
+    if actor.role in roles.SEES_POOL:
         mine |= Q(**{f"{prefix}owner__isnull": True})
     return mine
 
@@ -47,7 +51,7 @@ def visibility_terms(actor: Actor) -> list[tuple[int, int, int]] | None:
     from leads import rollup
 
     uid = actor.user_id
-    if actor.role in roles.SEES_ALL:
+    if sees_all(actor):
         return [(1, rollup.ALL, rollup.NOBODY)]
     if not uid:
         return None

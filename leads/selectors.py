@@ -367,10 +367,8 @@ def recent_activity(*, actor: Actor, limit: int = 10) -> QuerySet[Event]:
     events of its most recently worked leads (``latest_worked``), which hold the latest
     ``limit`` events of all the actor's leads.
     """
-    from crm import roles
-
     events = Event.objects.exclude(lead__status_id=DELETED_STATUS)
-    if actor.role not in roles.SEES_ALL:
+    if not access.sees_all(actor):
         events = events.filter(lead_id__in=latest_worked(actor, limit))
     return events.select_related("lead", "actor", "api_key").order_by("-created_at", "-id")[:limit]
 
