@@ -20,6 +20,8 @@ from leads import access
 from leads.models import EventType, Lead
 from leads.services import record_event
 
+CANNOT_BOOK = "You can't take appointment under this lead."
+
 CONFLICT = "Appointment schedule exists for this time."
 END_BEFORE_START = "End Date Can't be prior to Start Date."
 NOT_FUTURE = "Please Specify a date in the future."
@@ -88,7 +90,7 @@ def appointment_create(
     key acting alone, the lead's owner); only managers book for another host."""
     access.ensure_can_write(actor)
     if lead.is_deleted or not access.can_write_activity(actor, lead):
-        raise Forbidden("You can't take appointment under this lead.", code="cannot_book")
+        raise Forbidden(CANNOT_BOOK, code="cannot_book", field="lead")
     host = host or actor.user or lead.owner
     if host is None:
         raise ValidationError({"host": ["This field is required."]})
@@ -128,7 +130,7 @@ def appointment_update(
     lead = changes.get("lead")
     if lead is not None and lead.pk != appointment.lead_id:
         if lead.is_deleted or not access.can_write_activity(actor, lead):
-            raise Forbidden("You can't take appointment under this lead.", code="cannot_book")
+            raise Forbidden(CANNOT_BOOK, code="cannot_book", field="lead")
         appointment.lead = lead
     if "status" in changes:
         _check_status(changes["status"])

@@ -21,16 +21,15 @@ from appointments.api.serializers import (
     AppointmentUpdateSerializer,
 )
 from crm.api.authentication import actor_of
-from crm.api.envelope import ok, refused, request_failed, validation_error
+from crm.api.envelope import ok, request_failed, validation_error
 from crm.api.fields import validated
 from crm.api.pagination import paginated
 from crm.api.schema import filter_parameters, page_of, page_parameters
-from crm.domain import Forbidden, NotFound, RuleViolation
+from crm.domain import NotFound
 from leads import access
 from leads.api.views import SLUG_INVALID
 
 NO_BODY = "Body data not found."
-CANNOT_BOOK = "You can't take appointment under this lead."
 APPOINTMENT_NOT_FOUND = "Requested appointment not found."
 DATE_SETTINGS = ("on", "before", "after")
 # ``ondate``: MM/DD/YYYY, the format ``DAY_FORMAT`` names (a real day of the years 1 to 9999).
@@ -57,7 +56,7 @@ def _bookable_lead(request: Request, slug: str):
     except NotFound:
         raise validation_error("slug", SLUG_INVALID) from None
     if lead.is_deleted:
-        raise validation_error("slug", CANNOT_BOOK)
+        raise validation_error("slug", services.CANNOT_BOOK)
     return lead
 
 
@@ -122,16 +121,9 @@ class CreateAppointmentView(APIView):
         _require_body(request)
         data = validated(AppointmentCreateSerializer, request).validated_data
         lead = _bookable_lead(request, data["slug"])
-        try:
-            appointment = services.appointment_create(
-                actor=actor_of(request), lead=lead, **_changes(data)
-            )
-        except Forbidden as exc:
-            if exc.code == "cannot_book":
-                raise validation_error("slug", CANNOT_BOOK) from None
-            raise refused(exc) from None
-        except RuleViolation as exc:
-            raise request_failed(exc.message) from None
+        appointment = services.appointment_create(
+            actor=actor_of(request), lead=lead, **_changes(data)
+        )
         return ok(AppointmentSerializer(appointment).data, 201)
 
 
@@ -144,16 +136,9 @@ class UpdateAppointmentView(APIView):
         changes = _changes(data)
         if "slug" in data:
             changes["lead"] = _bookable_lead(request, data["slug"])
-        try:
-            appointment = services.appointment_update(
-                actor=actor_of(request), appointment=appointment, changes=changes
-            )
-        except Forbidden as exc:
-            if exc.code == "cannot_book":
-                raise validation_error("slug", CANNOT_BOOK) from None
-            raise refused(exc, "You can't update this appointment.") from None
-        except RuleViolation as exc:
-            raise request_failed(exc.message) from None
+        appointment = services.appointment_update(
+            actor=actor_of(request), appointment=appointment, changes=changes
+        )
         return ok(AppointmentSerializer(appointment).data)
 
 
@@ -163,8 +148,5 @@ class DeleteAppointmentView(APIView):
         appointment = _appointment(
             request, validated(AppointmentIdSerializer, request).validated_data["appointment_id"]
         )
-        try:
-            services.appointment_delete(actor=actor_of(request), appointment=appointment)
-        except Forbidden as exc:
-            raise refused(exc, "You can't delete this appointment.") from None
+        services.appointment_delete(actor=actor_of(request), appointment=appointment)
         return ok({"appointment_id": appointment.pk})

@@ -2,6 +2,8 @@
 
 Views return ``ok(...)``; failures raise ``ApiError`` (or DRF/Django errors), which the
 exception handler turns into the same envelope so no error ever leaves as a bare 500 page.
+The domain's refusals (``Forbidden``, ``RuleViolation``) reach the handler as they are: it is the
+one place that maps them to the source API's answers (``domain_error``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from crm import outage
-from crm.domain import READ_ONLY_CODE, Forbidden
+from crm.domain import READ_ONLY_CODE, Forbidden, RuleViolation
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +50,18 @@ def request_failed(message: str) -> ApiError:
     return ApiError(401, REQUEST_FAILED, {"detail": [message]})
 
 
-def refused(exc: Forbidden, documented: str | None = None) -> ApiError:
-    """A rule's refusal: 401 with the documented message (the source API's way), or 403 for a
-    read-only key, which may not change anything."""
+# The REST names of domain fields where they differ: a lead is named by its slug.
+REST_FIELDS = {"lead": "slug"}
+
+
+def domain_error(exc: Forbidden | RuleViolation) -> ApiError:
+    """A rule's refusal as the source API answers it: 401 with the rule's (documented) message;
+    400 on the field a refusal names; 403 for a read-only key, which may not change anything."""
     if exc.code == READ_ONLY_CODE:
         return ApiError(403, REQUEST_FAILED, {"detail": [exc.message]})
-    return request_failed(documented or exc.message)
+    if isinstance(exc, Forbidden) and exc.field:
+        return validation_error(REST_FIELDS.get(exc.field, exc.field), exc.message)
+    return request_failed(exc.message)
 
 
 def ok(data: Any, status_code: int = 200) -> Response:
@@ -90,6 +98,8 @@ def _throttled(exc: exceptions.Throttled) -> Response:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, (Forbidden, RuleViolation)):
+        exc = domain_error(exc)
     if isinstance(exc, ApiError):
         return error_response(exc.status_code, exc.error_type, exc.errors)
     if isinstance(exc, DjangoValidationError):

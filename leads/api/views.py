@@ -11,11 +11,11 @@ from rest_framework.views import APIView
 
 from appointments.api.serializers import OverviewAppointmentSerializer
 from crm.api.authentication import actor_of
-from crm.api.envelope import ok, refused, request_failed, validation_error
+from crm.api.envelope import ok, request_failed, validation_error
 from crm.api.fields import validated
 from crm.api.pagination import CURSOR, CountedPagination, cursor_page, keyset_order
 from crm.api.schema import filter_parameters, page_of, page_parameters, text_rule
-from crm.domain import Forbidden, NotFound
+from crm.domain import NotFound
 from leads import access, selectors, services
 from leads.api.serializers import (
     REQUIRED_AND_NOT_BLANK,
@@ -146,10 +146,7 @@ class CreateLeadView(APIView):
     @extend_schema(request=LeadInputSerializer, responses={201: LeadSerializer})
     def post(self, request: Request) -> Response:
         data, custom = validated(LeadInputSerializer, request).domain_input()
-        try:
-            lead = services.lead_create(actor=actor_of(request), data=data, custom=custom)
-        except Forbidden as exc:
-            raise refused(exc) from None
+        lead = services.lead_create(actor=actor_of(request), data=data, custom=custom)
         return ok(LeadSerializer(lead).data, 201)
 
 
@@ -163,10 +160,7 @@ class UpdateLeadView(APIView):
             lead = access.lead_for_actor(actor, slug=data.pop("slug"))
         except NotFound:
             raise request_failed("Requested lead does not esixt.") from None
-        try:
-            lead = services.lead_update(actor=actor, lead=lead, data=data, custom=custom)
-        except Forbidden as exc:
-            raise refused(exc) from None
+        lead = services.lead_update(actor=actor, lead=lead, data=data, custom=custom)
         return ok(LeadSerializer(lead).data)
 
 
@@ -176,10 +170,7 @@ class DeleteLeadView(APIView):
         lead = _lead_for_write(
             request, validated(SlugInputSerializer, request).validated_data["slug"]
         )
-        try:
-            services.lead_delete(actor=actor_of(request), lead=lead)
-        except Forbidden as exc:
-            raise refused(exc, "You can't delete this lead.") from None
+        services.lead_delete(actor=actor_of(request), lead=lead)
         return ok({"slug": lead.slug, "status": lead.status_id})
 
 
@@ -188,10 +179,7 @@ class CreateNoteView(APIView):
     def post(self, request: Request) -> Response:
         data = validated(NoteInputSerializer, request).validated_data
         lead = _lead_for_write(request, data["slug"])
-        try:
-            note = services.note_create(actor=actor_of(request), lead=lead, text=data["note"])
-        except Forbidden as exc:
-            raise refused(exc, "You can't add note on this lead.") from None
+        note = services.note_create(actor=actor_of(request), lead=lead, text=data["note"])
         return ok(NoteSerializer(note).data, 201)
 
 
@@ -204,8 +192,5 @@ class DeleteNoteView(APIView):
             note = access.note_for_actor(actor, pk=note_id)
         except NotFound:
             raise validation_error("note_id", NOTE_NOT_FOUND) from None
-        try:
-            services.note_delete(actor=actor, note=note)
-        except Forbidden as exc:
-            raise refused(exc, "You can't delete this note.") from None
+        services.note_delete(actor=actor, note=note)
         return ok({"note_id": note_id})
