@@ -19,6 +19,7 @@ from django.utils import timezone
 from crm.domain import READ_ONLY_CODE, READ_ONLY_KEY, Actor, Forbidden
 from leads import access
 from leads.models import DELETED_STATUS, CallLog, Event, EventType, Lead, Tag
+from leads.rules import split_tags
 from leads.services import (
     DEFAULT_STATUS,
     apply_values,
@@ -28,6 +29,7 @@ from leads.services import (
     lead_choices,
     lead_errors,
     merge_custom,
+    resolve_lists,
     update_events,
 )
 from leads.signals import announce_changes
@@ -210,14 +212,16 @@ def leads_create_many(
     choices = lead_choices()
     outcomes: list[Outcome | None] = []
     leads: list[Lead] = []  # each keeps its checked plain values
+    values: list[dict[str, Any]] = []  # each item's data, status and source by key
     for item in items:
         lead = Lead()
         data = {"status": DEFAULT_STATUS, **item.data}
         errors = lead_errors(
-            data=data, custom=item.custom, creating=True, choices=choices, into=lead
+            data=data, custom=item.custom, creating=True, choices=choices, into=lead, tags=item.tags
         )
         outcomes.append(_invalid(errors) if errors else None)
         leads.append(lead)
+        values.append(resolve_lists(data, choices))
 
     emails = {_email_key(item.data) for item, out in zip(items, outcomes, strict=True) if not out}
     emails.discard("")
@@ -240,7 +244,7 @@ def leads_create_many(
         if refuse_duplicates and email and email in taken:
             outcomes[index] = _refused(DUPLICATE, "Entry already exists")
             continue
-        data = {"status": DEFAULT_STATUS, **item.data}
+        data = values[index]
         lead = leads[index]
         refusal = _people_refusal(actor, lead, data)
         if refusal is not None:
@@ -276,9 +280,9 @@ def leads_create_many(
 
 
 def _tag_all(tagged: list[tuple[Lead, list[str]]]) -> None:
-    """Give new leads their tags: the missing tags created, the links inserted, in bulk."""
-    wanted = {lead.pk: sorted({n.strip()[:100] for n in names if n and n.strip()})
-              for lead, names in tagged}  # fmt: skip
+    """Give new leads their tags (checked by ``lead_errors``): the missing tags created, the
+    links inserted, in bulk."""
+    wanted = {lead.pk: split_tags(names) for lead, names in tagged}
     names = {name for tags in wanted.values() for name in tags}
     if not names:
         return
@@ -335,14 +339,15 @@ def leads_update_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
         if errors:
             outcomes.append(_invalid(errors))
             continue
+        data = resolve_lists(item.data, choices)
         if not access.can_edit(actor, lead):
             outcomes.append(_refused(FORBIDDEN, "You are not owner of this lead."))
             continue
-        refusal = _people_refusal(actor, lead, item.data)
+        refusal = _people_refusal(actor, lead, data)
         if refusal is not None:
             outcomes.append(refusal)
             continue
-        changed = apply_values(lead, item.data)
+        changed = apply_values(lead, data)
         if item.custom:
             new_custom = clean_custom_values(
                 item.custom, current=lead.custom_fields, creating=False, fields=choices.fields

@@ -20,7 +20,7 @@ from rest_framework.serializers import CharField as ApiCharField
 
 from crm.domain import Actor
 from crm.models import User
-from leads import access
+from leads import access, rules
 from leads.models import DataType, Field, Lead, LeadNote, Source, Status
 from leads.services import DEFAULT_STATUS, REQUIRED
 
@@ -133,10 +133,11 @@ class LeadForm(forms.Form):
     """The lead create and edit form. ``domain_input()`` gives what ``lead_create`` /
     ``lead_update`` take."""
 
-    first_name = _text("First name", required=True)
-    last_name = _text("Last name", required=True)
-    email = _text("Email", required=True, widget=forms.EmailInput())
-    phone = _text("Phone", required=True, widget=forms.TextInput(attrs={"type": "tel"}))
+    # Required or not as ``rules.REQUIRED_CONTACT_FIELDS`` says (set in ``__init__``).
+    first_name = _text("First name")
+    last_name = _text("Last name")
+    email = _text("Email", widget=forms.EmailInput())
+    phone = _text("Phone", widget=forms.TextInput(attrs={"type": "tel"}))
     company = _text("Company")
     title = _text("Title")
     status = forms.CharField(label="Status", required=False, widget=forms.Select())
@@ -177,6 +178,9 @@ class LeadForm(forms.Form):
                 "tags": ", ".join(tags or []),
             }
         super().__init__(data, initial=initial)
+        required = rules.required_contact_fields(rules.WEB_FORM, creating=lead is None)
+        for name in rules.CONTACT_FIELDS:
+            self.fields[name].required = name in required
         if lead is not None:  # a status or source made inactive since still shows
             statuses = _with_current(statuses, lead.status_id, lead.status)
             sources = _with_current(sources, lead.source_id, lead.source)
@@ -225,8 +229,7 @@ class LeadForm(forms.Form):
             for f in self.custom_fields
             if f.is_editable_in_contact_manager and (creating or f.system_name in self.changed_data)
         }
-        tags = [name.strip() for name in cleaned["tags"].split(",") if name.strip()]
-        return data, custom, tags
+        return data, custom, rules.split_tags(cleaned["tags"])
 
 
 class StatusForm(forms.Form):

@@ -21,11 +21,19 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from crm.domain import Actor, DomainError, NotFound, RuleViolation
-from leads import access
+from leads import access, rules
 from leads.bulk import LeadInput, leads_create_many
 from leads.models import ImportStatus, Lead, LeadImport
 from leads.selectors import Duplicate, find_duplicates
-from leads.services import LeadChoices, lead_choices, lead_create, lead_errors, lead_update
+from leads.services import (
+    REQUIRED,
+    LeadChoices,
+    lead_choices,
+    lead_create,
+    lead_errors,
+    lead_update,
+    resolve_lists,
+)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -311,24 +319,6 @@ class Review:
         return [r for r in self.rows if r.outcome == "error"]
 
 
-def _split_name(value: str) -> tuple[str, str]:
-    """``"Ann Lee"`` and ``"Lee, Ann"`` -> ``("Ann", "Lee")``; one word is a first name."""
-    if "," in value:
-        last, _, first = value.partition(",")
-        return first.strip(), last.strip()
-    first, _, last = value.strip().rpartition(" ")
-    return (first.strip(), last.strip()) if first else (last.strip(), "")
-
-
-def _key_for(value: str, keys: dict[str, str]) -> str:
-    """A status or source given by key or label, any case -> its key (else as given)."""
-    folded = value.strip().lower()
-    for key, label in keys.items():
-        if folded in (key.lower(), label.lower()):
-            return key
-    return value
-
-
 def _build(row: Row, mapping: list[str], headers: list[str], choices: LeadChoices) -> None:
     if len(row.cells) > len(headers) and any(c.strip() for c in row.cells[len(headers) :]):
         row.errors.append(
@@ -339,22 +329,21 @@ def _build(row: Row, mapping: list[str], headers: list[str], choices: LeadChoice
         if not target or not value:
             continue
         if target == FULL_NAME:
-            first, last = _split_name(value)
+            first, last = rules.split_full_name(value)
             row.data.setdefault("first_name", first)
             if last:
                 row.data.setdefault("last_name", last)
         elif target == TAGS:
-            row.tags = [t.strip() for t in re.split(r"[,;|]", value) if t.strip()]
+            row.tags = rules.split_tags(value)
         elif target.startswith(CUSTOM):
             row.custom[target.removeprefix(CUSTOM)] = value
-        elif target in ("status", "source"):
-            row.data[target] = _key_for(
-                value, choices.statuses if target == "status" else choices.sources
-            )
         else:
             row.data[target] = value
     if not (row.data or row.custom or row.tags):
         row.errors.append("Nothing to import: the columns chosen are empty in this row.")
+    for name in rules.missing_contact_fields(rules.CSV_IMPORT, row.data, creating=True):
+        row.errors.append(f"{FIELD_TARGETS[name][0]}: {REQUIRED}")
+    row.data = resolve_lists(row.data, choices)  # a status or source by label, by its key
 
 
 def _labelled(errors: dict[str, list[str]], targets: dict[str, str]) -> list[str]:
@@ -392,7 +381,9 @@ def review(
     for row in rows:
         _build(row, mapping, imp.headers, choices)
         if not row.errors:
-            found = lead_errors(data=row.data, custom=row.custom, creating=True, choices=choices)
+            found = lead_errors(
+                data=row.data, custom=row.custom, creating=True, choices=choices, tags=row.tags
+            )
             row.errors = _labelled(found, targets)
     duplicates = find_duplicates(
         actor=actor, candidates=[None if row.errors else row.data for row in rows]

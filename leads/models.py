@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from leads.rules import TAG_LENGTH
+
 DELETED_STATUS = "deleted"
 
 phone_validator = RegexValidator(
@@ -91,7 +93,7 @@ class Campaign(models.Model):
 
 
 class Tag(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=TAG_LENGTH, unique=True)
 
     class Meta:
         ordering = ["name"]

@@ -26,6 +26,7 @@ from crm.pagination import bounded_count
 from leads import access
 from leads.access import visible_leads
 from leads.models import DELETED_STATUS, Event, Field, Lead, LeadNote, Source, Status
+from leads.rules import normalize_phone
 
 LIST_TYPES = ("owned", "assigned", "all")
 
@@ -106,8 +107,6 @@ class LeadFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_phone(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        from leads.services import normalize_phone
-
         return queryset.filter(phone=normalize_phone(value))
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
@@ -528,8 +527,6 @@ def duplicate_keys(values: Mapping[str, Any]) -> dict[str, set[tuple]]:
     """The keys under which a lead (field values, model names) counts as a duplicate of another:
     its email, case-insensitive; its name with each of its phone numbers; its name with its
     street and zip code, and with its street and city. Two leads sharing a key are duplicates."""
-    from leads.services import normalize_phone
-
     keys: dict[str, set[tuple]] = {kind: set() for kind in DUPLICATE_KINDS}
     email = _fold(values.get("email"))
     if email:

@@ -36,6 +36,7 @@ from leads.models import (
     phone_validator,
     system_name_for,
 )
+from leads.rules import normalize_phone, resolve_choice, split_tags, tag_errors
 from leads.selectors import active_custom_fields
 from leads.signals import announce_changes
 
@@ -62,13 +63,6 @@ def record_event(*, lead: Lead, type: str, actor: Actor, data: dict | None = Non
 
 # A status, source or picklist value that is not one of the list's (admin-editable) entries.
 NOT_A_CHOICE = '"{}" is not a valid choice.'
-# Separators people type in a phone number (``(132) 123-1234``): not part of the number.
-PHONE_SEPARATORS = r"[\s\-().]"
-
-
-def normalize_phone(value: str) -> str:
-    """``(132) 123-1234`` -> ``1321231234``."""
-    return re.sub(PHONE_SEPARATORS, "", value)
 
 
 # --- custom fields ------------------------------------------------------------------------
@@ -182,37 +176,56 @@ def field_create(*, label: str, data_type: str = DataType.TEXT, **attrs: Any) ->
 # --- leads --------------------------------------------------------------------------------
 
 
-def _list_errors(
+def _check_lists(
     changes: dict[str, Any], *, statuses: Any = None, sources: Any = None
-) -> dict[str, list[str]]:
-    """Status and source must be active list entries (``deleted`` is reserved); a lead always
-    has a status. ``statuses``/``sources`` (the valid keys) save the queries when many leads
-    are checked; by default each given key is looked up."""
-
-    def valid(model: type[Status] | type[Source], key: Any, keys: Any) -> bool:
-        if keys is not None:
-            return key in keys
-        return model.objects.assignable().filter(pk=key).exists()
-
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """``changes`` with the status and source given by key or label (``rules.resolve_choice``)
+    turned into their keys, and the errors: each must be an active list entry (``deleted`` is
+    reserved); a lead always has a status. ``statuses``/``sources`` (``{key: label}``) save the
+    queries when many leads are checked; by default a given one's list is read (one query)."""
+    resolved = dict(changes)
     errors: dict[str, list[str]] = {}
-    for name, model, keys in (("status", Status, statuses), ("source", Source, sources)):
+    for name, model, options in (("status", Status, statuses), ("source", Source, sources)):
         if name not in changes:
             continue
-        key = changes[name]
-        if key is None:
+        value = changes[name]
+        if value is None:
             if name == "status":
                 errors[name] = [REQUIRED]
-        elif not valid(model, key, keys):
-            errors[name] = [NOT_A_CHOICE.format(key)]
-    return errors
+            continue
+        if options is None:
+            options = dict(model.objects.assignable().values_list("key", "label"))
+        key = resolve_choice(str(value), options) if isinstance(value, str) else None
+        if key is None:
+            errors[name] = [NOT_A_CHOICE.format(value)]
+        else:
+            resolved[name] = key
+    return resolved, errors
 
 
-def _check_rules(actor: Actor, lead: Lead, changes: dict[str, Any]) -> None:
-    """Status and source must be active list entries; only managers give leads away."""
-    errors = _list_errors(changes)
+def resolve_lists(data: dict[str, Any], choices: LeadChoices) -> dict[str, Any]:
+    """``data`` with its status and source, if given by label, given by key (no query)."""
+    return _check_lists(data, statuses=choices.statuses, sources=choices.sources)[0]
+
+
+def clean_tags(names: list[str]) -> list[str]:
+    """The tag names a lead is given (``rules.split_tags``), or ``ValidationError`` keyed
+    ``tags`` (``rules.tag_errors``): the one place the services normalise tags."""
+    wanted = split_tags(names)
+    errors = tag_errors(wanted)
+    if errors:
+        raise ValidationError({"tags": errors})
+    return wanted
+
+
+def _check_rules(actor: Actor, lead: Lead, changes: dict[str, Any]) -> dict[str, Any]:
+    """Status and source must be active list entries; only managers give leads away. Returns
+    ``changes`` with the status and source by key."""
+    changes, errors = _check_lists(changes)
     if errors:
         raise ValidationError(errors)
     check_people(actor, lead, changes)
+    return changes
 
 
 def check_people(actor: Actor, lead: Lead, changes: dict[str, Any]) -> None:
@@ -258,8 +271,10 @@ def _full_clean(lead: Lead, fields: set[str]) -> None:
     lead.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
 
 
-def _set_tags(lead: Lead, names: list[str]) -> list[str] | None:
-    wanted = sorted({n.strip()[:100] for n in names if n and n.strip()})
+def _set_tags(lead: Lead, wanted: list[str]) -> list[str] | None:
+    """Give the lead exactly these tags (``clean_tags``'s); returns them sorted if they
+    changed, else None."""
+    wanted = sorted(wanted)
     current = sorted(lead.tags.values_list("name", flat=True))
     if wanted == current:
         return None
@@ -291,7 +306,8 @@ def lead_create(
     access.ensure_can_write(actor)
     data = {"status": DEFAULT_STATUS, **data}
     lead = Lead()
-    _check_rules(actor, lead, data)
+    tags = clean_tags(tags or [])
+    data = _check_rules(actor, lead, data)
     if "owner" not in data and actor.user is not None:
         data["owner"] = actor.user  # the creator owns the lead unless told otherwise
     apply_values(lead, data)
@@ -349,7 +365,8 @@ def lead_update(
         raise RuleViolation("This lead is deleted.", code="lead_deleted")
     if not access.can_edit(actor, lead):
         raise Forbidden("You are not owner of this lead.", code="not_owner")
-    _check_rules(actor, lead, data)
+    tags = clean_tags(tags) if tags is not None else None
+    data = _check_rules(actor, lead, data)
     changed = apply_values(lead, data)
     _full_clean(lead, set(changed))
     if custom:
@@ -625,13 +642,17 @@ def lead_errors(
     creating: bool,
     choices: LeadChoices,
     into: Lead | None = None,
+    tags: list[str] | None = None,
 ) -> dict[str, list[str]]:
-    """What ``lead_create`` (``creating``) or ``lead_update`` would refuse in these values, as
-    ``{field or system name: [messages]}``, found without writing or querying: the same checks
-    and messages, for checking many rows before any is written. People (owner, assignee) are
-    not checked here; the write checks them. The plain values are checked on ``into`` (a new
-    lead about to be created, which keeps them) or else on a scratch lead."""
-    errors = _list_errors(data, statuses=choices.statuses, sources=choices.sources)
+    """What ``lead_create`` (``creating``) or ``lead_update`` would refuse in these values
+    (and ``tags``), as ``{field or system name: [messages]}``, found without writing or
+    querying: the same checks and messages, for checking many rows before any is written.
+    People (owner, assignee) are not checked here; the write checks them. The plain values are
+    checked on ``into`` (a new lead about to be created, which keeps them) or else on a scratch
+    lead."""
+    _resolved, errors = _check_lists(data, statuses=choices.statuses, sources=choices.sources)
+    if tags and (problems := tag_errors(split_tags(tags))):
+        errors["tags"] = problems
     plain = {k: v for k, v in data.items() if not _IS_RELATION[k]}
     try:
         _full_clean_values(plain, into if into is not None else Lead())

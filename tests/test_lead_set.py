@@ -441,7 +441,9 @@ def test_match_items_are_ored_and_several_matches_are_refused(partner):
     ("full_name", "first", "last"),
     [
         ("John Doe", "John", "Doe"),
-        ("Dr. John Q. Public Jr.", "John", "Q. Public Jr."),
+        # The rule of every channel (leads.rules.split_full_name): given names / family name.
+        ("Mary Ann Lee", "Mary Ann", "Lee"),
+        ("Dr. John Q. Public Jr.", "John Q.", "Public Jr."),
         ("Doe, John", "John", "Doe"),
         ("Juan de la Vega", "Juan", "de la Vega"),
         ("Madonna", "Madonna", ""),

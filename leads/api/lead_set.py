@@ -33,15 +33,15 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
-from nameparser import HumanName
 
 from crm import outage, ratelimit
 from crm.domain import READ_ONLY_CODE, Actor, DomainError, NotFound, unstorable, yes_no
 from crm.models import ApiKey, User
 from crm.services import api_key_authenticate
+from leads import rules
 from leads.access import lead_for_actor, visible_leads
 from leads.bulk import lock_emails
-from leads.models import Lead, LeadFile, Tag
+from leads.models import Lead, LeadFile
 from leads.selectors import duplicate_leads
 from leads.services import (
     REQUIRED,
@@ -185,8 +185,6 @@ def invalid(errors: dict[str, list[str]]) -> Failure:
 
 INSERT, UPDATE = "insert", "update"
 MAX_ID = 2**63 - 1
-MAX_TAGS = 100
-TAG_LENGTH = Tag._meta.get_field("name").max_length
 MAX_NOTES = 100
 FULL_NAME_LENGTH = 511  # a first and a last name of 255 characters, and a space
 LISTED_MATCHES = 20
@@ -359,6 +357,9 @@ def parse(params: Params, choices: LeadChoices) -> Command:
     _read_target(params, command)
     _read_lead_fields(params, command, choices)
     _read_names(params, command)
+    creating = command.mode == INSERT
+    for name in rules.missing_contact_fields(rules.LEAD_SET, command.data, creating=creating):
+        params.error(command.parameter_of.get(name, name), REQUIRED)
     _read_tags(params, command)
     _read_custom(params, command, choices)
     _read_notes(params, command)
@@ -426,7 +427,7 @@ def _read_lead_fields(params: Params, command: Command, choices: LeadChoices) ->
     _read_status(params, command, choices)
     source = params.text("source")
     if source is not None:
-        key = _choice(source, choices.sources) if source else None
+        key = rules.resolve_choice(source, choices.sources) if source else None
         if source and key is None:
             params.error("source", f'"{source}" is not a valid choice.')
         else:
@@ -476,29 +477,16 @@ def _birth_date(value: str) -> dt.date | None | bool:
     return False
 
 
-def _choice(value: str, options: dict[str, str], *, numbered: bool = False) -> str | None:
-    """The key of an active list entry given by key or label (any case), or with ``numbered``
-    by its position (1 = the first entry in the administrators' order)."""
-    if numbered and re.fullmatch(r"[0-9]{1,6}", value):
-        keys = list(options)
-        position = int(value)
-        return keys[position - 1] if 1 <= position <= len(keys) else None
-    wanted = value.casefold()
-    for key, label in options.items():
-        if wanted in (key.casefold(), label.casefold()):
-            return key
-    return None
-
-
 def _read_status(params: Params, command: Command, choices: LeadChoices) -> None:
     """``status`` and ``custom_status`` both name the lead's status: a key, a label or a
-    position; empty and 0 mean "no change". Given both, they must agree."""
+    position (``rules.resolve_choice`` with ``by_position``: seed 003's status is an integer);
+    empty and 0 mean "no change". Given both, they must agree."""
     found: dict[str, str] = {}
     for name in ("status", "custom_status"):
         value = params.text(name)
         if not value or value == "0":
             continue
-        key = _choice(value, choices.statuses, numbered=True)
+        key = rules.resolve_choice(value, choices.statuses, by_position=True)
         if key is None:
             params.error(name, f'"{value}" is not a valid choice.')
         else:
@@ -512,9 +500,8 @@ def _read_status(params: Params, command: Command, choices: LeadChoices) -> None
 
 
 def _read_names(params: Params, command: Command) -> None:
-    """``full_name`` split by nameparser: the first name, then the rest (middle names, last
-    name, suffix) as the last name; titles (Dr., Mrs.) are left out. A non-empty first_name
-    or last_name wins over its part of full_name."""
+    """``full_name`` split by ``rules.split_full_name`` (the given names, then the family name
+    and suffix). A non-empty first_name or last_name wins over its part of full_name."""
     full_name = params.text("full_name")
     if not full_name:
         return
@@ -523,18 +510,15 @@ def _read_names(params: Params, command: Command) -> None:
             "full_name", f"Ensure this field has no more than {FULL_NAME_LENGTH} characters."
         )
         return
-    name = HumanName(full_name)
-    parts = {
-        "first_name": name.first,
-        "last_name": " ".join(p for p in (name.middle, name.last, name.suffix) if p),
-    }
-    for field_name, part in parts.items():
+    first, last = rules.split_full_name(full_name)
+    for field_name, part in (("first_name", first), ("last_name", last)):
         if not command.data.get(field_name):
             command.data[field_name] = part
             command.parameter_of[field_name] = "full_name"
 
 
 def _read_tags(params: Params, command: Command) -> None:
+    """``tags``: a text (``rules.split_tags``'s separators) or a JSON list of texts."""
     if not params.given("tags"):
         return
     value = params.raw["tags"]
@@ -550,20 +534,17 @@ def _read_tags(params: Params, command: Command) -> None:
         text = params.text("tags")
         if text is None:
             return
-        items = text.split(",")
-    names = list(dict.fromkeys(item.strip() for item in items if item.strip()))
+        items = [text]
+    names = rules.split_tags(items)
     for name in names:
         problem = unstorable(name)
         if problem:
             params.error("tags", problem)
             return
-        if len(name) > TAG_LENGTH:
-            params.error("tags", f"Ensure each tag has no more than {TAG_LENGTH} characters.")
-            return
-    if len(names) > MAX_TAGS:
-        params.error("tags", f"Send at most {MAX_TAGS} tags.")
-        return
-    command.tags = names
+    for problem in rules.tag_errors(names):
+        params.error("tags", problem)
+    if "tags" not in params.errors:
+        command.tags = names
 
 
 def _read_custom(params: Params, command: Command, choices: LeadChoices) -> None:

@@ -13,9 +13,10 @@ from rest_framework import serializers
 from crm.api.fields import CharField, IdField, Text, as_text
 from crm.api.schema import SPACE
 from crm.models import User
+from leads import rules
 from leads.models import Lead, LeadNote
+from leads.rules import PHONE_SEPARATORS
 from leads.selectors import active_custom_fields
-from leads.services import PHONE_SEPARATORS
 
 REQUIRED_AND_NOT_BLANK = "This field is required and this may not be blank."
 ASSIGNEE_NOT_FOUND = "Assignee not found."
@@ -61,6 +62,12 @@ def _optional_text(max_length: int = 255) -> serializers.CharField:
 
 
 class LeadInputSerializer(serializers.Serializer):
+    """create/lead; update/lead (``LeadUpdateInputSerializer``) takes the same fields and a
+    slug. The contact fields are required as ``rules.REQUIRED_CONTACT_FIELDS`` says for REST
+    (``get_fields``): a required one refuses a missing and a blank value, any other takes
+    blank."""
+
+    creating = True
     first_name = _text()
     last_name = _text()
     email = _text(kind=EmailText)
@@ -70,6 +77,14 @@ class LeadInputSerializer(serializers.Serializer):
     location = _optional_text()
     message = _optional_text()
     assignee = _text(required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        required = rules.required_contact_fields(rules.REST, creating=self.creating)
+        for name in rules.CONTACT_FIELDS:
+            fields[name].required = name in required
+            fields[name].allow_blank = name not in required
+        return fields
 
     def validate_assignee(self, value: str) -> User:
         user = User.objects.filter(username=value, is_active=True).first()
@@ -90,6 +105,7 @@ class LeadInputSerializer(serializers.Serializer):
 
 
 class LeadUpdateInputSerializer(LeadInputSerializer):
+    creating = False
     slug = _text(max_length=258)
 
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
 
 from leads.defaults import BUILTIN_FIELDS
-from leads.models import Lead, Status
+from leads.models import DELETED_STATUS, Lead, Status
+from leads.rules import resolve_choice
 from leads.selectors import active_custom_fields
 
 # Writable keys -> model fields (people and campaign by id; status through StatusMap).
@@ -59,24 +60,33 @@ TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 
 @dataclass(frozen=True)
 class StatusMap:
-    """Our status keys <-> the API's leadStatus values, read once per call."""
+    """Our status keys <-> the API's leadStatus values, read once per call (one query), with
+    the statuses a lead may be given (``{key: label}``)."""
 
     to_rpc: dict[str, str]
     from_rpc: dict[str, str]
+    assignable: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> StatusMap:
         to_rpc: dict[str, str] = {}
         from_rpc: dict[str, str] = {}
-        for key, value, active in Status.objects.values_list("key", "rpc_status", "active"):
+        assignable: dict[str, str] = {}
+        rows = Status.objects.values_list("key", "label", "rpc_status", "active")
+        for key, label, value, active in rows:
             to_rpc[key] = value or key
-            if value and active and value not in from_rpc:
-                from_rpc[value] = key  # statuses come in order: the first one wins
-        return cls(to_rpc=to_rpc, from_rpc=from_rpc)
+            if active and key != DELETED_STATUS:
+                assignable[key] = label
+                if value and value not in from_rpc:
+                    from_rpc[value] = key  # statuses come in order: the first one wins
+        return cls(to_rpc=to_rpc, from_rpc=from_rpc, assignable=assignable)
 
     def status_key(self, value: str) -> str:
-        """The status a written leadStatus means: a mapped value, else our own key."""
-        return self.from_rpc.get(value, value)
+        """The status a written leadStatus means (``rules.resolve_choice``): a mapped value
+        (the API's own, ``open``...), else our key or label; else the value as given, which
+        the domain refuses."""
+        key = resolve_choice(value, self.assignable, aliases=self.from_rpc)
+        return value if key is None else key
 
 
 def format_timestamp(value: dt.datetime | None, tz: dt.tzinfo) -> str | None:

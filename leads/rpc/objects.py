@@ -12,6 +12,8 @@ from leads.bulk import LeadInput
 from leads.models import Campaign
 from leads.rpc.mapping import FLAGS, INTEGERS, LENGTHS, READ_ONLY, RELATIONS, WRITABLE, StatusMap
 from leads.rpc.params import as_flag, as_int, storable
+from leads.rules import JSON_RPC, missing_contact_fields
+from leads.services import REQUIRED
 
 # The API's key for each model field, to name the domain's errors in the API's words.
 KEY_OF_FIELD = {model: key for key, model in WRITABLE.items()}
@@ -87,9 +89,10 @@ class LeadReader:
                 errors[key] = ["Expected a single value."]
             else:
                 custom[key] = value  # by system name; the domain refuses unknown names
+        given = {WRITABLE[k]: v for k, v in obj.items() if k in WRITABLE and isinstance(v, str)}
+        for name in missing_contact_fields(JSON_RPC, given, creating=not self.updating):
+            errors.setdefault(KEY_OF_FIELD[name], [REQUIRED])
         email = obj.get("emailAddress")
-        if not self.updating and not (isinstance(email, str) and email.strip()):
-            errors.setdefault("emailAddress", ["This field is required."])
         has_email = isinstance(email, str) and bool(email.strip())
         if self.updating and lead_id is None and "id" not in errors and not has_email:
             errors["id"] = ["Give the lead's id, or its emailAddress."]
