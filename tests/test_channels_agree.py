@@ -1,0 +1,314 @@
+"""One lead, five channels (issue 12): the web form, the CSV import, REST ``create/lead``,
+JSON-RPC ``createLeads`` and lead_set ``insert`` store the same lead for the same input, and
+refuse the same input, by the rules of ``leads.rules``.
+
+Each channel gets the input in its own words. A channel without a way to say something is left
+out of that case, by its documented contract: only the CSV import and lead_set take a full name
+(the others get the two parts as a person types them); JSON-RPC's lead has no source and REST's
+and JSON-RPC's no tags (seeds 002 and 004).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from crm.domain import Actor
+from leads import imports, rules
+from leads.models import Lead, Status
+from leads.rpc.objects import KEY_OF_FIELD
+from leads.services import lead_create, lead_update
+from tests.test_web_lead_page import errors_of
+
+pytestmark = pytest.mark.django_db
+
+REQUIRED = "This field is required."
+TAG_TOO_LONG = "Ensure each tag has no more than 100 characters."
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+WEB, IMPORT, REST, RPC, LEAD_SET = (
+    rules.WEB_FORM,
+    rules.CSV_IMPORT,
+    rules.REST,
+    rules.JSON_RPC,
+    rules.LEAD_SET,
+)
+CHANNELS = (WEB, IMPORT, REST, RPC, LEAD_SET)
+# What each channel can say, besides first and last name, email, phone and status.
+CARRIES = {
+    WEB: {"source", "tags"},
+    IMPORT: {"full_name", "source", "tags"},
+    REST: {"source"},
+    RPC: set(),
+    LEAD_SET: {"full_name", "source", "tags"},
+}
+BASE = {
+    "first_name": "Pat",
+    "last_name": "Buyer",
+    "email": "pat@example.com",
+    "phone": "(555) 123-4567",
+    "status": "prospect",
+}
+
+
+@dataclass
+class Outcome:
+    """What a channel did: the lead it stored, or the messages it refused with, by model field
+    (``errors``; a CSV row's messages are named by the column's label)."""
+
+    lead: Lead | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def stored(self) -> dict:
+        assert self.lead is not None, self.errors
+        lead = Lead.objects.get(pk=self.lead.pk)
+        return {
+            "first_name": lead.first_name,
+            "last_name": lead.last_name,
+            "email": lead.email,
+            "phone": lead.phone,
+            "status": lead.status_id,
+            "source": lead.source_id,
+            "tags": sorted(lead.tags.values_list("name", flat=True)),
+        }
+
+
+# --- the five channels ----------------------------------------------------------------------
+
+
+def _web(ctx, values: dict) -> Outcome:
+    client = ctx["client"]
+    client.force_login(ctx["users"]["salesperson"])
+    response = client.post("/leads/new/", values)
+    if response.status_code == 302:
+        return Outcome(lead=Lead.objects.get())
+    assert response.status_code == 422, response.content.decode()[:2000]
+    errors = {name: errors_of(response, name) for name in (*values, *rules.CONTACT_FIELDS)}
+    return Outcome(errors={name: found for name, found in errors.items() if found})
+
+
+COLUMNS = {
+    "full_name": "Full name",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "phone": "Phone",
+    "status": "Status",
+    "source": "Source",
+    "tags": "Tags",
+}
+
+
+def _import(ctx, values: dict) -> Outcome:
+    """Upload, the guessed mapping, and the run: the import service's flow."""
+    actor = Actor(user=ctx["users"]["salesperson"])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([COLUMNS[name] for name in values])
+    writer.writerow(values.values())
+    upload = SimpleUploadedFile("leads.csv", out.getvalue().encode(), content_type="text/csv")
+    imp = imports.import_create(actor=actor, upload=upload)
+    assert imp.mapping == [*values], imp.mapping  # every column found its field
+    result = imports.import_run(actor=actor, imp=imp)
+    if result["created"]:
+        return Outcome(lead=Lead.objects.get(pk=result["created_ids"][0]))
+    [failure] = result["failures"]
+    labels = {imports.FIELD_TARGETS[name][0]: name for name in imports.FIELD_TARGETS}
+    errors: dict[str, list[str]] = {}
+    for message in failure["errors"]:
+        label, _, text = message.partition(": ")
+        errors.setdefault(labels.get(label, label), []).append(text)
+    return Outcome(errors=errors)
+
+
+def _rest(ctx, values: dict) -> Outcome:
+    response = ctx["api"].post("create/lead/", values)
+    body = response.json()
+    if response.status_code == 201:
+        return Outcome(lead=Lead.objects.get(slug=body["data"]["slug"]))
+    assert response.status_code == 400, body
+    return Outcome(errors=body["errors"])
+
+
+RPC_KEYS = {**KEY_OF_FIELD, "status": "leadStatus"}
+
+
+def _rpc(ctx, values: dict) -> Outcome:
+    lead = {RPC_KEYS[name]: value for name, value in values.items()}
+    [created] = ctx["rpc"].result("createLeads", {"objects": [lead]})["creates"]
+    if created["success"] == "true":
+        return Outcome(lead=Lead.objects.get(pk=int(created["id"])))
+    fields = {key: name for name, key in RPC_KEYS.items()}
+    errors: dict[str, list[str]] = {}
+    for entry in created["error"]["data"]:
+        errors.setdefault(fields.get(entry["field"], entry["field"]), []).append(entry["message"])
+    return Outcome(errors=errors)
+
+
+def _lead_set(ctx, values: dict) -> Outcome:
+    response = Client().post(
+        "/api/service/lead_set/",
+        urlencode({"mode": "insert", **values}),
+        content_type="application/x-www-form-urlencoded",
+        headers={"apikey": ctx["api_key"]},
+    )
+    body = response.json()
+    if body["status"] == 0:
+        return Outcome(lead=Lead.objects.get(pk=body["lead_id"]))
+    assert body["status"] == 12, body  # VALIDATION_FAILED: errors by parameter
+    return Outcome(errors=body["errors"])
+
+
+SEND = {WEB: _web, IMPORT: _import, REST: _rest, RPC: _rpc, LEAD_SET: _lead_set}
+
+
+@pytest.fixture
+def send(client, users, api, rpc, api_key):
+    """``send(channel, values)``: the channel's outcome for these values (model field names;
+    ``full_name`` and ``tags`` as text)."""
+    ctx = {"client": client, "users": users, "api": api, "rpc": rpc, "api_key": api_key}
+
+    def sending(channel: str, values: dict) -> Outcome:
+        return SEND[channel](ctx, {k: v for k, v in values.items() if v is not None})
+
+    return sending
+
+
+def cases(examples: list, needs: str = "") -> list:
+    """``(channel, *example)`` for every channel that can say what the examples need."""
+    return [
+        pytest.param(channel, *example, id=f"{channel}-{i}")
+        for i, example in enumerate(examples)
+        for channel in CHANNELS
+        if not needs or needs in CARRIES[channel]
+    ]
+
+
+# --- full names -----------------------------------------------------------------------------
+
+NAMES = [
+    ("Mary Ann Lee", "Mary Ann", "Lee"),
+    ("Dr. John Q. Public Jr.", "John Q.", "Public Jr."),
+    ("Doe, John", "John", "Doe"),
+]
+
+
+@pytest.mark.parametrize(("channel", "full_name", "first", "last"), cases(NAMES))
+def test_a_full_name_is_stored_the_same(send, channel, full_name, first, last):
+    values = {k: v for k, v in BASE.items() if k not in ("first_name", "last_name")}
+    if "full_name" in CARRIES[channel]:
+        values["full_name"] = full_name
+    else:  # the two parts, as a person types them into the form's two fields
+        values |= {"first_name": first, "last_name": last}
+    stored = send(channel, values).stored()
+    assert (stored["first_name"], stored["last_name"]) == (first, last)
+    assert (stored["email"], stored["phone"], stored["status"]) == (
+        "pat@example.com",
+        "5551234567",  # one phone rule: the separators people type are dropped
+        "prospect",
+    )
+
+
+# --- statuses and sources by key and by label -----------------------------------------------
+
+STATUSES = [
+    ("customer", "customer"),
+    ("  TENTATIVE ", "tentative"),
+    ("Warm lead", "potential"),
+    ("WARM LEAD", "potential"),
+]
+SOURCES = [("social", "social"), ("Social media", "social"), ("SOCIAL MEDIA", "social")]
+
+
+@pytest.mark.parametrize(("channel", "given", "key"), cases(STATUSES))
+def test_a_status_by_key_or_label_is_stored_the_same(send, channel, given, key):
+    Status.objects.filter(pk="potential").update(label="Warm lead")  # an administrator's label
+    assert send(channel, {**BASE, "status": given}).stored()["status"] == key
+
+
+@pytest.mark.parametrize(("channel", "given", "key"), cases(SOURCES, needs="source"))
+def test_a_source_by_key_or_label_is_stored_the_same(send, channel, given, key):
+    assert send(channel, {**BASE, "source": given}).stored()["source"] == key
+
+
+@pytest.mark.parametrize(
+    ("channel", "name", "given"),
+    [
+        *cases([("status", "hot"), ("status", "deleted"), ("status", "Deleted")]),
+        *cases([("source", "billboard")], needs="source"),
+    ],
+)
+def test_an_unknown_or_reserved_status_or_source_is_refused_the_same(send, channel, name, given):
+    outcome = send(channel, {**BASE, name: given})
+    assert outcome.errors == {name: [f'"{given}" is not a valid choice.']}
+    assert not Lead.objects.exists()
+
+
+# --- tags -----------------------------------------------------------------------------------
+
+TAGS = [
+    ("vip,fair;spring|web\nexpo", ["expo", "fair", "spring", "vip", "web"]),
+    (" vip , ;vip|| fair 2026 ", ["fair 2026", "vip"]),
+    ("t" * 100, ["t" * 100]),
+]
+
+
+@pytest.mark.parametrize(("channel", "given", "names"), cases(TAGS, needs="tags"))
+def test_tags_are_split_and_stored_the_same(send, channel, given, names):
+    assert send(channel, {**BASE, "tags": given}).stored()["tags"] == names
+
+
+@pytest.mark.parametrize(("channel",), cases([()], needs="tags"))
+def test_an_over_long_tag_is_refused_the_same_never_cut(send, channel):
+    outcome = send(channel, {**BASE, "tags": "vip, " + "t" * 101})
+    assert outcome.errors == {"tags": [TAG_TOO_LONG]}
+    assert not Lead.objects.exists()
+
+
+# --- required contact fields ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", rules.CONTACT_FIELDS)
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_each_channel_requires_the_contact_fields_its_table_row_names(send, channel, missing):
+    values = {**BASE, missing: None}
+    outcome = send(channel, values)
+    if missing in rules.required_contact_fields(channel, creating=True):
+        assert outcome.errors == {missing: [REQUIRED]}
+        assert not Lead.objects.exists()
+    else:
+        assert outcome.stored()[missing] == ""
+
+
+def test_the_readme_shows_the_required_fields_table():
+    """README's table ("Lead rules, every channel") is ``rules.REQUIRED_CONTACT_FIELDS``."""
+    text = README.read_text()
+    rows = {}
+    for channel in CHANNELS:
+        match = re.search(rf"^\| [^|]*`{channel}`[^|]*\|([^|]*)\|([^|]*)\|", text, re.M)
+        assert match, channel
+        rows[channel] = {
+            when: tuple(n for n in re.findall(r"`(\w+)`", cell) if n in rules.CONTACT_FIELDS)
+            for when, cell in zip(("create", "update"), match.groups(), strict=True)
+        }
+    assert rows == rules.REQUIRED_CONTACT_FIELDS
+
+
+def test_the_services_refuse_an_over_long_tag_on_update_too(users):
+    """The domain owns the tag rule: an edit, a merge or an import's update is refused too."""
+    actor = Actor(user=users["sales_manager"])
+    lead = lead_create(actor=actor, data={"email": "pat@example.com"}, tags=["keep"])
+    with pytest.raises(ValidationError) as refused:
+        lead_update(actor=actor, lead=lead, data={"city": "Hill Valley"}, tags=["t" * 101])
+    assert refused.value.message_dict == {"tags": [TAG_TOO_LONG]}
+    lead = Lead.objects.get(pk=lead.pk)
+    assert (lead.city, list(lead.tags.values_list("name", flat=True))) == ("", ["keep"])
