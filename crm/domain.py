@@ -8,12 +8,9 @@ Everything else a rule refuses is a ``DomainError`` carrying a stable ``code``; 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from crm.models import ApiKey, KeyScope, User
 from crm.roles import Role
-
-if TYPE_CHECKING:
-    from crm.models import ApiKey, User
 
 
 @dataclass(frozen=True)
@@ -31,14 +28,10 @@ class Actor:
     @classmethod
     def for_key(cls, key: ApiKey) -> Actor:
         """The actor of a key used alone: the user it acts as, if its scope names one."""
-        from crm.models import KeyScope
-
         return cls(user=key.acts_as if key.scope == KeyScope.USER else None, api_key=key)
 
     @property
     def read_only(self) -> bool:
-        from crm.models import KeyScope
-
         return self.api_key is not None and self.api_key.scope == KeyScope.READ_ONLY
 
     @property

@@ -14,11 +14,11 @@ from django.db.models import Q
 
 from crm import roles
 from crm.domain import READ_ONLY_CODE, READ_ONLY_KEY, Actor, Forbidden, NotFound
-from leads.models import DELETED_STATUS, Lead, LeadQuerySet
+from leads import rollup
+from leads.models import DELETED_STATUS, Lead, LeadNote, LeadQuerySet
 
 if TYPE_CHECKING:
     from appointments.models import Appointment
-    from leads.models import LeadNote
 
 
 def sees_all(actor: Actor) -> bool:
@@ -48,8 +48,6 @@ def visibility_terms(actor: Actor) -> list[tuple[int, int, int]] | None:
     """``visibility_filter`` in the lead count rollup's terms (``leads.rollup``): the signed
     (sign, scope, user) rows whose sum counts the leads ``actor`` may see; None for an actor
     without a user that does not see all. Keep the two rules in step."""
-    from leads import rollup
-
     uid = actor.user_id
     if sees_all(actor):
         return [(1, rollup.ALL, rollup.NOBODY)]
@@ -91,8 +89,6 @@ def lead_for_actor(
 
 def note_for_actor(actor: Actor, *, pk: int) -> LeadNote:
     """A live note on a live lead the actor may see; ``NotFound`` otherwise."""
-    from leads.models import LeadNote
-
     note = (
         LeadNote.objects.select_related("lead")
         .filter(on_visible_leads(actor), pk=pk, deleted_at__isnull=True)

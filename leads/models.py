@@ -243,6 +243,16 @@ class Lead(models.Model):
         return self.status_id == DELETED_STATUS
 
 
+# Fields a lead's create/update may set; everything else is managed by the domain.
+WRITABLE_FIELDS = frozenset(
+    f.name
+    for f in Lead._meta.concrete_fields
+    if f.editable and f.name not in {"id", "custom_fields"}
+)
+# Lead fields a merge compares, in the model's order, and copies from the other lead on request.
+MERGE_FIELDS = tuple(f.name for f in Lead._meta.concrete_fields if f.name in WRITABLE_FIELDS)
+
+
 class LeadCount(models.Model):
     """How many leads have one combination of scope, user, campaign, status and source: the
     rollup that lists, the overview, the dashboard and the pipeline count from. Kept by

@@ -17,10 +17,12 @@ from django.db import transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from appointments.models import Appointment
 from crm.domain import Actor, Forbidden
 from leads import access
 from leads.models import CallLog, Event, EventType, Lead, LeadFile, LeadImport, LeadNote
 from leads.services import record_event
+from webhooks.models import Delivery
 
 # Lead fields that describe the person (everything but its place in the pipeline).
 PERSONAL_FIELDS = (
@@ -59,7 +61,6 @@ def _plain(value: Any) -> Any:
 def personal_data(*, actor: Actor, lead: Lead) -> dict[str, Any]:
     """Every value the CRM holds about the lead's person, as JSON-ready data."""
     _refuse_unless_allowed(actor)
-    from appointments.models import Appointment
 
     fields = {
         field.name: _plain(getattr(lead, field.attname))
@@ -136,8 +137,6 @@ def _erase_from_imports(values: set[str]) -> None:
 def personal_data_erase(*, actor: Actor, lead: Lead) -> Lead:
     """Blank the lead's personal values everywhere (module docstring); irreversible."""
     _refuse_unless_allowed(actor)
-    from appointments.models import Appointment
-    from webhooks.models import Delivery
 
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     values = _values_of(lead)

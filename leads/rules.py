@@ -14,6 +14,8 @@ assignable entries in the administrators' order, as ``leads.services.lead_choice
   refused, never cut.
 - **Phone numbers**: ``normalize_phone`` — the separators people type are dropped.
 - **Required contact fields**: ``REQUIRED_CONTACT_FIELDS``, one table for the five channels.
+- **Merging two leads**: ``merge_default`` — whose value a merge keeps for a field nobody chose
+  (the merge page shows it; ``leads.services.lead_merge`` applies it).
 """
 
 from __future__ import annotations
@@ -173,3 +175,23 @@ PHONE_SEPARATORS = r"[\s\-().]"
 def normalize_phone(value: str) -> str:
     """``(132) 123-1234`` -> ``1321231234``: how every phone number is stored and searched."""
     return re.sub(PHONE_SEPARATORS, "", value)
+
+
+# --- merging two leads -----------------------------------------------------------------------
+
+MERGE_KEEP = "keep"
+MERGE_OTHER = "other"
+# People are only given on purpose: a merge never copies them unless chosen.
+MERGE_ONLY_IF_CHOSEN = frozenset({"owner", "assignee"})
+
+
+def _blank(value: object) -> bool:
+    return value is None or value == ""
+
+
+def merge_default(name: str, mine: object, theirs: object) -> str:
+    """Whose value a merge keeps for a field nobody chose: the kept lead's, unless it is blank
+    and the other's is not (people, owner and assignee, are only taken when chosen)."""
+    if name not in MERGE_ONLY_IF_CHOSEN and _blank(mine) and not _blank(theirs):
+        return MERGE_OTHER
+    return MERGE_KEEP

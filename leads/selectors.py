@@ -21,12 +21,27 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django_filters.fields import IsoDateTimeField
 
+from appointments.models import Appointment
 from crm.domain import Actor
-from crm.pagination import bounded_count
-from leads import access
+from crm.models import User
+from crm.pagination import bounded_count, keyset_page
+from leads import access, rollup
 from leads.access import visible_leads
-from leads.models import DELETED_STATUS, Event, Field, Lead, LeadNote, Source, Status
-from leads.rules import normalize_phone
+from leads.models import (
+    DELETED_STATUS,
+    MERGE_FIELDS,
+    CallLog,
+    Campaign,
+    Event,
+    Field,
+    Lead,
+    LeadCount,
+    LeadNote,
+    ListMembership,
+    Source,
+    Status,
+)
+from leads.rules import merge_default, normalize_phone
 
 LIST_TYPES = ("owned", "assigned", "all")
 
@@ -150,8 +165,6 @@ def lead_list(*, actor: Actor, list_type: str | None, filters: dict) -> QuerySet
 def lead_detail_queryset(*, appointments: bool = True) -> QuerySet[Lead]:
     """A lead with its people and live notes (and live appointments unless the caller reads
     them itself, as the web page's appointments section does)."""
-    from appointments.models import Appointment
-
     prefetches: list[Prefetch] = [
         Prefetch(
             "notes",
@@ -194,8 +207,6 @@ Term = tuple[int, int, int]  # (sign, rollup scope, user id)
 
 def _visible_terms(actor: Actor, list_type: str) -> list[Term] | None:
     """The rollup rows (signed) whose sum counts the leads of ``list_type`` the actor sees."""
-    from leads import rollup
-
     if list_type == "owned":
         return [(1, rollup.OWNER, actor.user_id or rollup.NOBODY)]
     if list_type == "assigned":
@@ -207,8 +218,6 @@ def _narrowed(terms: list[Term], uid: int | None, owner: int | None, assignee: i
     """``terms`` narrowed to an owner and/or an assignee (user ids), or None when no rollup
     rows count that. The visible sets are: everything, owned by ``uid``, assigned to ``uid``,
     or owned-or-assigned (with or without the pool)."""
-    from leads import rollup
-
     everything = terms == [(1, rollup.ALL, rollup.NOBODY)]
     owned_by_me = terms == [(1, rollup.OWNER, uid)]
     assigned_to_me = terms == [(1, rollup.ASSIGNEE, uid)]
@@ -230,8 +239,6 @@ def _narrowed(terms: list[Term], uid: int | None, owner: int | None, assignee: i
 
 
 def _user_id(username: str) -> int:
-    from crm.models import User
-
     return User.objects.filter(username=username).values_list("pk", flat=True).first() or -1
 
 
@@ -241,9 +248,6 @@ def lead_counts(
     """The live leads ``lead_list`` would give, counted by status and by source from the rollup
     (one query over a few dozen rows, whatever the number of leads), or None when a filter is
     one the rollup cannot answer (search, names, dates...)."""
-    from leads import rollup
-    from leads.models import Campaign, LeadCount
-
     given = {
         k: v for k, v in filters.items() if k in LeadFilter.base_filters and v not in ("", None)
     }
@@ -315,8 +319,6 @@ def overview(*, actor: Actor) -> dict:
 
 def overview_appointments(*, actor: Actor, window: str) -> QuerySet:
     """Blocking appointments on visible leads in a window: upcoming, today, week or month."""
-    from appointments.models import Appointment
-
     now = timezone.now()
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     qs = (
@@ -407,8 +409,6 @@ def lead_table(
 ):
     """One keyset page of the leads table: the filters of ``lead_list``, sorted by one of
     ``TABLE_SORTS`` (``-`` for descending), with status, owner and assignee joined."""
-    from crm.pagination import keyset_page
-
     descending = ordering.startswith("-")
     field = TABLE_SORTS.get(ordering.lstrip("-"), "created_at")
     filters = {k: v for k, v in filters.items() if k != "ordering"}
@@ -687,8 +687,6 @@ def merge_comparison(*, keep: Lead, other: Lead) -> list[dict[str, Any]]:
     """The two leads field by field, for choosing what the merge keeps: ``key`` (a field name
     or ``custom:<system name>``), ``label``, both values as shown, whether they differ, and
     the side a merge keeps unless told otherwise. Fields blank on both leads are left out."""
-    from leads.services import MERGE_FIELDS, merge_default
-
     rows: list[dict[str, Any]] = []
 
     def add(key: str, label: str, mine: Any, theirs: Any, shown: tuple[Any, Any]) -> None:
@@ -720,9 +718,6 @@ def merge_comparison(*, keep: Lead, other: Lead) -> list[dict[str, Any]]:
 def merge_moves(*, other: Lead) -> dict[str, Any]:
     """What a merge moves from ``other`` to the kept lead, counted: live notes, live
     appointments, timeline events, calls, list memberships; and its tags."""
-    from appointments.models import Appointment
-    from leads.models import CallLog, ListMembership
-
     return {
         "notes": LeadNote.objects.filter(lead=other, deleted_at__isnull=True).count(),
         "appointments": Appointment.objects.alive().filter(lead=other).count(),

@@ -18,11 +18,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from appointments.models import Appointment
 from crm.domain import Actor, DomainError, Forbidden, RuleViolation, unstorable, yes_no
 from crm.models import User
 from leads import access
 from leads.models import (
     DELETED_STATUS,
+    MERGE_FIELDS,
+    WRITABLE_FIELDS,
+    CallLog,
     DataType,
     Event,
     EventType,
@@ -30,28 +34,28 @@ from leads.models import (
     Lead,
     LeadFile,
     LeadNote,
+    ListMembership,
     Source,
     Status,
     Tag,
     phone_validator,
     system_name_for,
 )
-from leads.rules import normalize_phone, resolve_choice, split_tags, tag_errors
+from leads.rules import (
+    MERGE_KEEP,
+    MERGE_OTHER,
+    merge_default,
+    normalize_phone,
+    resolve_choice,
+    split_tags,
+    tag_errors,
+)
 from leads.selectors import active_custom_fields
 from leads.signals import announce_changes
 
 DEFAULT_STATUS = "prospect"
 REQUIRED = "This field is required."
 PHONE_FIELDS = ("phone", "mobile_phone", "office_phone", "fax")
-# Fields a lead's create/update may set; everything else is managed by the domain.
-WRITABLE_FIELDS = frozenset(
-    f.name
-    for f in Lead._meta.get_fields()
-    if getattr(f, "editable", False)
-    and f.concrete
-    and not f.many_to_many
-    and f.name not in {"id", "custom_fields"}
-)
 
 
 def record_event(*, lead: Lead, type: str, actor: Actor, data: dict | None = None) -> Event:
@@ -484,58 +488,7 @@ def note_delete(*, actor: Actor, note: LeadNote) -> None:
     )
 
 
-# --- follow-ups and files ----------------------------------------------------------------
-
-FOLLOWUP_DURATION = dt.timedelta(minutes=30)
-FOLLOWUP_NOTE = "Follow-up"
-
-
-@transaction.atomic
-def lead_followup_set(
-    *,
-    actor: Actor,
-    lead: Lead,
-    when: dt.datetime | None,
-    duration: dt.timedelta = FOLLOWUP_DURATION,
-    note: str = FOLLOWUP_NOTE,
-) -> Any:
-    """Set the lead's follow-up date (None clears it) and record it on the timeline.
-
-    A new date books a pending appointment of ``duration`` with the lead's owner as host,
-    through ``appointment_create``, so its rules apply (a start in the future, no
-    double-booking); a lead without an owner gets the date and the event only. The date the
-    lead already has changes nothing; appointments booked for earlier dates stay. Returns the
-    appointment booked, if any.
-    """
-    access.ensure_can_write(actor)
-    from appointments.services import appointment_create
-
-    if lead.is_deleted:
-        raise RuleViolation("This lead is deleted.", code="lead_deleted")
-    if not access.can_edit(actor, lead):
-        raise Forbidden("You are not owner of this lead.", code="not_owner")
-    previous = lead.followup_date
-    if when == previous:
-        return None
-    appointment = None
-    if when is not None and lead.owner_id is not None:
-        appointment = appointment_create(
-            actor=actor, lead=lead, start=when, end=when + duration, note=note, host=lead.owner
-        )
-    lead.followup_date = when
-    lead.updated_at = timezone.now()
-    lead.save(update_fields=["followup_date", "updated_at"])
-    record_event(
-        lead=lead,
-        type=EventType.FOLLOWUP_SET,
-        actor=actor,
-        data={
-            "from": previous.isoformat() if previous else None,
-            "to": when.isoformat() if when else None,
-            "appointment_id": appointment.pk if appointment else None,
-        },
-    )
-    return appointment
+# --- files --------------------------------------------------------------------------------
 
 
 def lead_file_check_size(size: int) -> None:
@@ -678,25 +631,6 @@ def _full_clean_values(data: dict[str, Any], lead: Lead) -> None:
 
 # --- merge --------------------------------------------------------------------------------
 
-MERGE_KEEP = "keep"
-MERGE_OTHER = "other"
-# Lead fields a merge compares, in the model's order, and copies from the other lead on request.
-MERGE_FIELDS = tuple(f.name for f in Lead._meta.concrete_fields if f.name in WRITABLE_FIELDS)
-# People are only given on purpose: a merge never copies them unless chosen.
-_MERGE_ONLY_IF_CHOSEN = frozenset({"owner", "assignee"})
-
-
-def _blank(value: Any) -> bool:
-    return value is None or value == ""
-
-
-def merge_default(name: str, mine: Any, theirs: Any) -> str:
-    """Whose value a merge keeps for a field nobody chose: the kept lead's, unless it is blank
-    and the other's is not (people, owner and assignee, are only taken when chosen)."""
-    if name not in _MERGE_ONLY_IF_CHOSEN and _blank(mine) and not _blank(theirs):
-        return MERGE_OTHER
-    return MERGE_KEEP
-
 
 def _merge_values(keep: Lead, other: Lead, choices: dict[str, str]) -> tuple[dict, dict]:
     """The lead fields and custom values ``keep`` takes from ``other``: per field the chosen
@@ -736,9 +670,6 @@ def lead_merge(
     merge. The actor must be able to edit ``keep`` and delete ``other``.
     """
     access.ensure_can_write(actor)
-    from appointments.models import Appointment
-    from leads.models import CallLog, ListMembership
-
     choices = dict(choices or {})
     if keep.pk == other.pk:
         raise RuleViolation("Choose two different leads to merge.", code="merge_same_lead")

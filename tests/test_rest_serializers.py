@@ -87,7 +87,7 @@ def test_local_minutes_remembers_per_moment_and_zone():
 
     from django.utils import timezone
 
-    from leads.api.serializers import local_minutes
+    from crm.api.fields import local_minutes
 
     moments = [
         dt.datetime(2026, 3, 29, 0, 59, tzinfo=dt.UTC),  # Lisbon/Berlin go forward at 01:00 UTC

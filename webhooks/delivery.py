@@ -34,7 +34,7 @@ from django.utils.encoding import iri_to_uri
 
 from crm.domain import Actor
 from leads import access
-from leads.rpc.mapping import LeadWriter
+from leads.lead_objects import LeadWriter
 from webhooks import addresses
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, LeadChange, Subscription
 

@@ -9,8 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.models import Appointment, AppointmentStatus
-from crm.api.fields import CharField, IdField, Text, as_text
-from leads.api.serializers import local_minutes
+from crm.api.fields import CharField, IdField, Text, as_text, local_minutes
 
 BLANK = "This field is may not be blank."
 INVALID_DATE = "Invalid date format."

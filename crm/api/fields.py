@@ -1,5 +1,8 @@
+import functools
+import zoneinfo
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.utils import html
@@ -60,3 +63,14 @@ def validated(serializer_class: type[serializers.Serializer], request: Request):
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer
+
+
+def local_minutes(value) -> str:
+    """``yyyy-mm-dd HH:MM`` in the current time zone (the server's), the format the API
+    documents. Remembered per moment and zone: lists repeat the same appointments' times."""
+    return _local_minutes(value, timezone.get_current_timezone_name())
+
+
+@functools.lru_cache(maxsize=8192)
+def _local_minutes(value, zone: str) -> str:
+    return timezone.localtime(value, zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")

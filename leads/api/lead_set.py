@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
+from appointments.services import lead_followup_set
 from crm import outage, ratelimit
 from crm.domain import READ_ONLY_CODE, Actor, DomainError, NotFound, unstorable, yes_no
 from crm.models import ApiKey, User
@@ -51,7 +52,6 @@ from leads.services import (
     lead_errors,
     lead_file_attach,
     lead_file_check_size,
-    lead_followup_set,
     lead_update,
     note_create,
 )

@@ -3,13 +3,11 @@ documents (required, blank, length); every rule beyond that is the domain's."""
 
 from __future__ import annotations
 
-import functools
-import zoneinfo
 from typing import Any
 
-from django.utils import timezone
 from rest_framework import serializers
 
+from appointments.api.serializers import AppointmentSerializer
 from crm.api.fields import CharField, IdField, Text, as_text
 from crm.api.schema import SPACE
 from crm.models import User
@@ -193,17 +191,4 @@ class LeadDetailSerializer(LeadSerializer):
     to_representation = serializers.ModelSerializer.to_representation
 
     def get_appointments(self, lead: Lead) -> list[dict]:
-        from appointments.api.serializers import AppointmentSerializer
-
         return AppointmentSerializer(lead.appointments.all(), many=True).data
-
-
-def local_minutes(value) -> str:
-    """``yyyy-mm-dd HH:MM`` in the current time zone (the server's), the format the API
-    documents. Remembered per moment and zone: lists repeat the same appointments' times."""
-    return _local_minutes(value, timezone.get_current_timezone_name())
-
-
-@functools.lru_cache(maxsize=8192)
-def _local_minutes(value, zone: str) -> str:
-    return timezone.localtime(value, zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")

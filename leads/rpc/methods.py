@@ -14,11 +14,12 @@ from django.db.models import Q, QuerySet
 from crm.domain import Actor
 from crm.models import ApiKey
 from leads import access, bulk
+from leads.lead_objects import LeadWriter, StatusMap, format_timestamp
 from leads.models import Event, EventType, Field, ListMembership
 from leads.rpc import errors
-from leads.rpc.mapping import LeadWriter, StatusMap, format_timestamp
 from leads.rpc.objects import LeadReader, api_errors
 from leads.rpc.params import Params, as_flag, as_int, parse_timestamp, storable
+from webhooks.services import subscription_create
 
 MEMBERSHIP_IDS = 100  # getLeadListMemberships: ids per call (seed 001)
 
@@ -374,8 +375,6 @@ def get_lead_list_memberships(call: Call) -> dict[str, Any]:
 
 
 def subscribe_to_lead_updates(call: Call) -> dict[str, Any]:
-    from webhooks.services import subscription_create
-
     url = call.params.text("url", required=True, length=2000)
     secret = call.params.text("secret", length=200) or None
     try:

@@ -9,8 +9,8 @@ from typing import Any
 
 from crm.models import User
 from leads.bulk import LeadInput
+from leads.lead_objects import FLAGS, INTEGERS, LENGTHS, READ_ONLY, RELATIONS, WRITABLE, StatusMap
 from leads.models import Campaign
-from leads.rpc.mapping import FLAGS, INTEGERS, LENGTHS, READ_ONLY, RELATIONS, WRITABLE, StatusMap
 from leads.rpc.params import as_flag, as_int, storable
 from leads.rules import JSON_RPC, missing_contact_fields
 from leads.services import REQUIRED

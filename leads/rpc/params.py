@@ -11,8 +11,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from crm.domain import unstorable, yes_no
+from leads.lead_objects import TIMESTAMP
 from leads.rpc import errors
-from leads.rpc.mapping import TIMESTAMP
 
 MAX_INT = 2**63 - 1
 

@@ -1,6 +1,10 @@
-"""The JSON-RPC API's lead (seed 002): its camelCase keys, the model fields behind them, and
+"""A lead as partners' systems read and write it: the JSON-RPC API's lead object (seed 002),
+which the webhook deliveries send too. Its camelCase keys, the model fields behind them, and
 values written the way the source system answers them (strings, ``"1"``/``"0"`` for flags,
-``Y-m-d H:i:s`` timestamps). ``leadStatus`` goes through ``Status.rpc_status``."""
+``Y-m-d H:i:s`` timestamps). ``leadStatus`` goes through ``Status.rpc_status``.
+
+Below the JSON-RPC adapter (``leads.rpc``) and the webhook worker (``webhooks.delivery``),
+which both use it; it imports neither."""
 
 from __future__ import annotations
 
