@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 django.setup()
 
+from appointments import services as appointment_services  # noqa: E402
 from appointments.api import views as appointment_api  # noqa: E402
 from appointments.api.serializers import APPOINTMENT_TIME_FORMAT  # noqa: E402
 from crm.api.pagination import CURSOR_ORDERING  # noqa: E402
@@ -48,7 +49,7 @@ BY_DATA: dict[str, list[re.Pattern]] = {
             lead_api.SLUG_INVALID,
             lead_api.LEAD_NOT_FOUND,
             lead_api.LEAD_DELETED,
-            appointment_api.CANNOT_BOOK,
+            appointment_services.CANNOT_BOOK,
         )
     ],
     "appointment_id": [_template(appointment_api.APPOINTMENT_NOT_FOUND)],
