@@ -18,10 +18,11 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import format_lazy
 from rest_framework.serializers import CharField as ApiCharField
 
+from crm import selectors as user_selectors
 from crm.domain import Actor
 from crm.models import User
-from leads import access, rules
-from leads.models import DataType, Field, Lead, LeadNote, Source, Status
+from leads import access, rules, selectors
+from leads.models import DataType, Field, Lead, LeadNote
 from leads.services import DEFAULT_STATUS, REQUIRED
 
 # The REST API's wording ("Ensure this field has no more than N characters.").
@@ -65,20 +66,17 @@ def _person_label(user: User) -> str:
 
 def status_choices() -> list[tuple[str, str]]:
     """The statuses a lead may be given: the active ones but ``deleted``."""
-    statuses = Status.objects.assignable()
-    return [(s.key, s.label) for s in statuses]
+    return selectors.assignable_statuses()
 
 
 def source_choices() -> list[tuple[str, str]]:
-    return [(s.key, s.label) for s in Source.objects.assignable()]
+    return selectors.assignable_sources()
 
 
 def people_choices(lead: Lead | None) -> list[User]:
     """Active users, plus the lead's current (possibly inactive) owner and assignee."""
-    from django.db.models import Q
-
     current = [pk for pk in (lead.owner_id, lead.assignee_id) if pk] if lead else []
-    return list(User.objects.filter(Q(is_active=True) | Q(pk__in=current)).order_by("username"))
+    return list(user_selectors.people(also=current))
 
 
 def _with_current(choices: list[tuple[str, str]], key: str | None, entry: Any) -> list:

@@ -9,10 +9,10 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from crm import selectors as user_selectors
 from crm.domain import Actor
-from crm.models import User
-from leads import access
-from leads.models import Campaign, Lead, Source, Status
+from leads import access, selectors
+from leads.models import Lead
 
 LIST_TYPES = [("all", "All I can see"), ("owned", "Owned by me"), ("assigned", "Assigned to me")]
 ORDERINGS = [
@@ -26,7 +26,7 @@ DAY_START = {"created_after": 0, "created_before": 1}
 
 
 def _active_users() -> list[tuple[str, str]]:
-    users = User.objects.filter(is_active=True).order_by("username")
+    users = user_selectors.people()
     return [(u.username, str(u) if str(u) == u.username else f"{u} ({u.username})") for u in users]
 
 
@@ -52,13 +52,13 @@ class LeadListForm(forms.Form):
         super().__init__(data)
         any_ = [("", "Any")]
         # Kept for the page's bulk form (BulkForm's statuses and people), read once.
-        self.statuses = [(s.key, s.label) for s in Status.objects.assignable()]
+        self.statuses = selectors.assignable_statuses()
         self.people = _active_users()
         self.fields["status"].choices = any_ + self.statuses
-        self.fields["source"].choices = any_ + [(s.key, s.label) for s in Source.objects.all()]
+        self.fields["source"].choices = any_ + selectors.sources()
         self.fields["owner"].choices = any_ + self.people
         self.fields["assignee"].choices = any_ + self.people
-        campaigns = Campaign.objects.filter(active=True)
+        campaigns = selectors.active_campaigns()
         self.fields["campaign_slug"].choices = any_ + [(c.slug, c.name) for c in campaigns]
         self.fields["search"].widget.attrs.update(
             {"type": "search", "placeholder": "Name, email, phone or company"}
@@ -143,7 +143,7 @@ class BulkForm(forms.Form):
         self.actor = actor
         self.fields["leads"].error_messages["required"] = "Select at least one lead."
         if statuses is None:
-            statuses = [(s.key, s.label) for s in Status.objects.assignable()]
+            statuses = selectors.assignable_statuses()
         self.fields["status"].choices = [("", "Choose…"), *statuses]
         if not access.can_give(actor):
             people = [(actor.user.username, "Me")]
@@ -168,9 +168,7 @@ class BulkForm(forms.Form):
             if not username:
                 self.add_error("assignee", "Choose who gets the leads.")
             elif username != "-":
-                data["assignee_user"] = User.objects.filter(
-                    username=username, is_active=True
-                ).first()
+                data["assignee_user"] = user_selectors.active_user(username=username)
                 if data["assignee_user"] is None:
                     self.add_error("assignee", "Assignee not found.")
         return data

@@ -4,7 +4,7 @@ and every API list run the same query."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -330,6 +330,49 @@ def overview_appointments(*, actor: Actor, window: str) -> QuerySet:
         days = {"today": 1, "week": 7, "month": 31}[window]
         qs = qs.filter(start__gte=today, start__lt=today + timedelta(days=days))
     return qs.order_by("start", "id")[: settings.CRM["OVERVIEW_APPOINTMENTS_LIMIT"]]
+
+
+def assignable_statuses() -> list[tuple[str, str]]:
+    """(key, label) of the statuses a lead may be given: the active ones but ``deleted``."""
+    return list(Status.objects.assignable().values_list("key", "label"))
+
+
+def assignable_sources() -> list[tuple[str, str]]:
+    """(key, label) of the sources a lead may be given."""
+    return list(Source.objects.assignable().values_list("key", "label"))
+
+
+def sources() -> list[tuple[str, str]]:
+    """(key, label) of every source, those no longer given too (a list filters by them)."""
+    return list(Source.objects.values_list("key", "label"))
+
+
+def active_campaigns() -> QuerySet[Campaign]:
+    return Campaign.objects.filter(active=True)
+
+
+def campaigns_by_id(ids: Iterable[int]) -> dict[int, Campaign]:
+    """The campaigns of these ids, by id: one query."""
+    ids = set(ids)
+    return {c.pk: c for c in Campaign.objects.filter(pk__in=ids)} if ids else {}
+
+
+def events_of_visible_leads(actor: Actor) -> QuerySet[Event]:
+    """The timeline events of the leads ``actor`` sees, deleted leads included."""
+    return Event.objects.filter(lead__in=visible_leads(actor, include_deleted=True))
+
+
+def list_memberships(actor: Actor, lead_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """(lead id, list id) of these leads' list memberships, for the leads ``actor`` sees, by
+    list."""
+    visible = visible_leads(actor).filter(pk__in=list(lead_ids)).values_list("pk", flat=True)
+    rows = ListMembership.objects.filter(lead_id__in=visible).order_by("list_id")
+    return list(rows.values_list("lead_id", "list_id"))
+
+
+def fields_in_order() -> QuerySet[Field]:
+    """Every custom and standard field definition, in the administrators' order."""
+    return Field.objects.order_by("order", "pk")
 
 
 def active_custom_fields() -> list[Field]:

@@ -284,3 +284,43 @@ def test_only_adapters_import_adapters():
         and not (found.type_checking or found.in_ready)
     ]
     assert not wrong, "Non-adapter modules importing adapters:\n" + "\n".join(wrong)
+
+
+# Adapters that read through selectors and write through services: no ORM query of their own.
+# (The admin is Django's ModelAdmin, whose querysets are its API.)
+QUERYING_ADAPTER_PARTS = frozenset({"api", "rpc", "views"})
+
+
+def queries_itself(name: str) -> bool:
+    parts = name.split(".")[1:]
+    return any(p in QUERYING_ADAPTER_PARTS or p.endswith(ADAPTER_SUFFIXES) for p in parts) or (
+        parts[-1:] == ["forms"]
+    )
+
+
+def manager_uses(name: str) -> list[int]:
+    """The lines where the module reaches a model's manager (``Lead.objects``, ``Lead.
+    _default_manager``): where an ORM query starts."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    return sorted(
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr in ("objects", "_default_manager", "_base_manager")
+        and isinstance(node.value, ast.Name)
+        and node.value.id[:1].isupper()
+    )
+
+
+def test_adapters_query_through_selectors():
+    """The REST and JSON-RPC APIs, lead_set, the pages and their forms read through selectors
+    (and ``leads.access``) and write through services: no model manager of their own."""
+    assert queries_itself("leads.api.lead_set") and queries_itself("leads.list_forms")
+    assert queries_itself("crm.forms") and not queries_itself("leads.admin")
+    wrong = [
+        f"{MODULES[name].relative_to(ROOT)}:{line}"
+        for name in MODULES
+        if queries_itself(name)
+        for line in manager_uses(name)
+    ]
+    assert not wrong, "Queries in adapters (read through a selector):\n" + "\n".join(wrong)

@@ -10,9 +10,9 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTFailed
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from crm import tokens
+from crm import selectors, tokens
 from crm.domain import Actor
-from crm.models import ApiKey, User
+from crm.models import ApiKey
 from crm.services import KEY_OF_ANOTHER_USER, api_key_admits, api_key_authenticate
 
 
@@ -31,11 +31,9 @@ class _TokenUsers(JWTAuthentication):
     the refresh token it came from was revoked; refused when either is stale."""
 
     def get_user(self, validated_token):
-        users = User.objects.filter(pk=validated_token.get("user_id"), is_active=True)
-        rid = validated_token.get(tokens.REFRESH_CLAIM)
-        if rid:
-            users = users.annotate(revoked=tokens.revoked_refresh(rid))
-        user = users.first()
+        user = selectors.token_user(
+            validated_token.get("user_id"), validated_token.get(tokens.REFRESH_CLAIM)
+        )
         if (
             user is None
             or getattr(user, "revoked", False)

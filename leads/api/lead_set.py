@@ -36,8 +36,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from appointments.services import lead_followup_set
 from crm import outage, ratelimit
+from crm import selectors as user_selectors
 from crm.domain import READ_ONLY_CODE, Actor, DomainError, NotFound, unstorable, yes_no
-from crm.models import ApiKey, User
+from crm.models import ApiKey
 from crm.services import api_key_authenticate
 from leads import rules
 from leads.access import lead_for_actor, visible_leads
@@ -438,7 +439,7 @@ def _read_lead_fields(params: Params, command: Command, choices: LeadChoices) ->
             data["owner"] = None
         else:
             pk = params.row_id("ownerID", "Enter a user id (a whole number).")
-            owner = User.objects.filter(pk=pk).first() if pk is not None else None
+            owner = user_selectors.user(pk) if pk is not None else None
             if owner is not None:
                 data["owner"] = owner
             elif pk is not None:

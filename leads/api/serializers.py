@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from appointments.api.serializers import AppointmentSerializer
+from crm import selectors as user_selectors
 from crm.api.fields import CharField, IdField, Text, as_text
 from crm.api.schema import SPACE
 from crm.models import User
@@ -85,7 +86,7 @@ class LeadInputSerializer(serializers.Serializer):
         return fields
 
     def validate_assignee(self, value: str) -> User:
-        user = User.objects.filter(username=value, is_active=True).first()
+        user = user_selectors.active_user(username=value)
         if user is None:
             raise serializers.ValidationError(ASSIGNEE_NOT_FOUND)
         return user

@@ -13,9 +13,9 @@ from django.db.models import Q, QuerySet
 
 from crm.domain import Actor
 from crm.models import ApiKey
-from leads import access, bulk
+from leads import access, bulk, selectors
 from leads.lead_objects import LeadWriter, StatusMap, format_timestamp
-from leads.models import Event, EventType, Field, ListMembership
+from leads.models import Event, EventType, Field
 from leads.rpc import errors
 from leads.rpc.objects import LeadReader, api_errors
 from leads.rpc.params import Params, as_flag, as_int, parse_timestamp, storable
@@ -272,7 +272,7 @@ def _events(call: Call, keys: tuple[str, str]) -> tuple[dict[str, Any], QuerySet
     leads the key sees, filtered by ``leadID`` when given."""
     where = call.params.hash("where", required=True, keys=keys)
     fmt = {"type": "hash", "keys": list(keys), "required": True}
-    events = Event.objects.filter(lead__in=access.visible_leads(call.actor, include_deleted=True))
+    events = selectors.events_of_visible_leads(call.actor)
     if "leadID" in where:
         lead_id = as_int(where["leadID"])
         if lead_id is None:
@@ -366,10 +366,8 @@ def log_calls(call: Call) -> Reply:
 
 def get_lead_list_memberships(call: Call) -> dict[str, Any]:
     ids = call.params.id_list("memberIDs", most=MEMBERSHIP_IDS)
-    visible = access.visible_leads(call.actor).filter(pk__in=ids).values_list("pk", flat=True)
     lists: dict[int, list[str]] = {pk: [] for pk in ids}
-    rows = ListMembership.objects.filter(lead_id__in=visible).order_by("list_id")
-    for lead_id, list_id in rows.values_list("lead_id", "list_id"):
+    for lead_id, list_id in selectors.list_memberships(call.actor, ids):
         lists[lead_id].append(str(list_id))
     return {"getWhereIns": [{"memberID": str(pk), "listIDs": lists[pk]} for pk in lists]}
 
@@ -395,7 +393,7 @@ FIELD_WHERE = {"systemName": "system_name", "isCustom": "is_custom", "isActive":
 
 def get_fields(call: Call) -> dict[str, Any]:
     where = call.params.hash("where", keys=FIELD_WHERE)
-    fields = Field.objects.order_by("order", "pk")
+    fields = selectors.fields_in_order()
     for key, value in where.items():
         if key == "systemName":
             if not isinstance(value, str) or not storable(value):

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm.models import User
+from crm import selectors as user_selectors
+from leads import selectors
 from leads.bulk import LeadInput
 from leads.lead_objects import FLAGS, INTEGERS, LENGTHS, READ_ONLY, RELATIONS, WRITABLE, StatusMap
-from leads.models import Campaign
 from leads.rpc.params import as_flag, as_int, storable
 from leads.rules import JSON_RPC, missing_contact_fields
 from leads.services import REQUIRED
@@ -55,10 +55,8 @@ class LeadReader:
         campaigns = {as_int(o.get("campaignID")) for o in objects if isinstance(o, dict)}
         owners.discard(None)
         campaigns.discard(None)
-        self.users = {u.pk: u for u in User.objects.filter(pk__in=owners)} if owners else {}
-        self.campaigns = (
-            {c.pk: c for c in Campaign.objects.filter(pk__in=campaigns)} if campaigns else {}
-        )
+        self.users = user_selectors.users_by_id(owners)
+        self.campaigns = selectors.campaigns_by_id(campaigns)
 
     def read(self) -> list[Parsed]:
         return [self._read(obj) for obj in self.objects]

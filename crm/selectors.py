@@ -1,0 +1,41 @@
+"""Reads of users that the adapters (the APIs, the pages' forms) need: one place for each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Q, QuerySet
+
+from crm import tokens
+from crm.models import User
+
+
+def active_user(*, username: str) -> User | None:
+    """The active user with this username, if any."""
+    return User.objects.filter(username=username, is_active=True).first()
+
+
+def user(pk: int) -> User | None:
+    """The user with this id (active or not), if any."""
+    return User.objects.filter(pk=pk).first()
+
+
+def users_by_id(ids: Iterable[int]) -> dict[int, User]:
+    """The users of these ids, by id: one query."""
+    ids = set(ids)
+    return {u.pk: u for u in User.objects.filter(pk__in=ids)} if ids else {}
+
+
+def people(*, also: Iterable[int] = ()) -> QuerySet[User]:
+    """The active users by username, and the users ``also`` names even if inactive (a lead's
+    current owner and assignee)."""
+    return User.objects.filter(Q(is_active=True) | Q(pk__in=list(also))).order_by("username")
+
+
+def token_user(user_id: int | None, refresh_id: str | None) -> User | None:
+    """The active user an access token names, read in one query that also says (``revoked``)
+    whether the refresh token it came from was revoked."""
+    users = User.objects.filter(pk=user_id, is_active=True)
+    if refresh_id:
+        users = users.annotate(revoked=tokens.revoked_refresh(refresh_id))
+    return users.first()
