@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -49,8 +51,98 @@ def _url(path: str) -> str:
     return path if path.startswith("/") else API + path
 
 
+# --- a module's world, built once ------------------------------------------------------------
+#
+# A module that says
+#     pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_world")]
+# runs inside one transaction opened before its first test and rolled back after its last: what
+# its module-scoped fixtures build (``cast``, ``module_api_key``, a module's own world) is built
+# once, and each test's own transaction (pytest-django's ``django_db``, as in Django's TestCase)
+# is a savepoint inside it, rolled back after the test (Django's ``setUpTestData`` pattern). Tests
+# get copies of the module's model instances (``per_test``), so what one test changes in memory
+# no other test sees. A module with ``transaction=True`` tests or ``live_server`` cannot do this.
+
+TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+def _transactional(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return bool(TRANSACTIONAL_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.fixture(scope="module")
+def module_db(request, django_db_setup, django_db_blocker):
+    """One transaction around the whole module, rolled back at its end."""
+    from django.db import transaction
+
+    module = request.module
+    if any(
+        _transactional(item)
+        for item in request.session.items
+        if getattr(item, "module", None) is module
+    ):
+        pytest.fail(f"{module.__name__} has transactional tests: it cannot share a module world")
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic._from_testcase = True  # a test's durable atomic block may open inside it
+        atomic.__enter__()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def build_once(django_db_blocker, build: Callable[[], Any]) -> Any:
+    """What ``build()`` makes in the database, for a module-scoped fixture of a ``module_world``
+    module (the database is open to tests only, so the fixture opens it for the build)."""
+    from django.db import connection
+
+    if len(connection.atomic_blocks) != 1:
+        # Built in a test's transaction, it would vanish with it: a module-scoped fixture must
+        # be requested by name (not getfixturevalue) or by a fixture ``module_world`` needs.
+        raise RuntimeError("A module world must be built outside the tests' transactions.")
+    with django_db_blocker.unblock():
+        return build()
+
+
+def per_test(built: Any) -> Any:
+    """A test's own copy of what a module-scoped fixture built (model instances included)."""
+    return copy.deepcopy(built)
+
+
+def in_module_world(request) -> bool:
+    return "module_world" in request.fixturenames
+
+
+def one_user_per_role() -> dict[str, Any]:
+    return {role.value: UserFactory(username=role.value, role=role.value) for role in Role}
+
+
+@pytest.fixture(scope="module")
+def cast(module_db, django_db_blocker) -> dict[str, Any]:
+    """The module world's users, one per role (what ``users`` copies in such a module)."""
+    return build_once(django_db_blocker, one_user_per_role)
+
+
+@pytest.fixture(scope="module")
+def module_api_key(module_db, django_db_blocker) -> str:
+    return build_once(django_db_blocker, lambda: api_key_create(name="Partner integration")[1])
+
+
+@pytest.fixture(scope="module")
+def module_world(module_db, cast, module_api_key) -> None:
+    """The opt-in (``usefixtures``): the module's transaction, users and API key, built before
+    its first test."""
+
+
 @pytest.fixture
-def api_key(db) -> str:
+def api_key(request, db) -> str:
+    if in_module_world(request):
+        return request.getfixturevalue("module_api_key")
     _key, raw = api_key_create(name="Partner integration")
     return raw
 
@@ -64,9 +156,12 @@ def rpc(api_key):
 
 
 @pytest.fixture
-def users(db) -> dict[str, Any]:
-    """One user per role, named by role: users["salesperson"], users["sales_manager"], ..."""
-    return {role.value: UserFactory(username=role.value, role=role.value) for role in Role}
+def users(request, db) -> dict[str, Any]:
+    """One user per role, named by role: users["salesperson"], users["sales_manager"], ...
+    (in a ``module_world`` module, a copy of the module's ``cast``)."""
+    if in_module_world(request):
+        return per_test(request.getfixturevalue("cast"))
+    return one_user_per_role()
 
 
 @pytest.fixture

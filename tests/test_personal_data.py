@@ -18,7 +18,6 @@ from crm.roles import Role
 from leads import bulk, privacy, selectors
 from leads.models import Event, EventType, Lead, LeadFile, LeadImport
 from leads.services import field_create, lead_create, lead_file_attach, lead_update, note_create
-from tests.factories import UserFactory
 from webhooks.models import Delivery, Subscription
 
 pytestmark = pytest.mark.django_db
@@ -43,14 +42,9 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture
-def people(db):
-    return {role: UserFactory(username=role.value, role=role) for role in Role}
-
-
-@pytest.fixture
-def person(people, media):
+def person(users, media):
     """A lead with a value in every kind of place the CRM keeps one."""
-    manager = Actor(user=people[Role.SALES_MANAGER])
+    manager = Actor(user=users[Role.SALES_MANAGER])
     nickname = field_create(label="Nickname", is_custom=True).system_name
     lead = lead_create(
         actor=manager,
@@ -78,7 +72,7 @@ def person(people, media):
         headers=["Name", "Email"],
         rows=[[2, ["Ottilie", SECRET_VALUES["email"]]], [3, ["Someone", "else@example.com"]]],
         mapping=["first_name", "email"],
-        created_by=people[Role.SALES_MANAGER],
+        created_by=users[Role.SALES_MANAGER],
     )
     subscription = Subscription.objects.create(
         api_key_id=_key().pk, url="https://partner.example/hook", secret="s" * 20
@@ -124,8 +118,8 @@ def personal_traces() -> list[tuple[str, str]]:
     return [(t, text) for t, text in stored_texts() if any(n in text.casefold() for n in needles)]
 
 
-def test_the_export_holds_everything_about_the_person(people, person):
-    exported = privacy.personal_data(actor=Actor(user=people[Role.ADMINISTRATOR]), lead=person)
+def test_the_export_holds_everything_about_the_person(users, person):
+    exported = privacy.personal_data(actor=Actor(user=users[Role.ADMINISTRATOR]), lead=person)
     json.dumps(exported)  # JSON-ready as it is
     assert {k: exported["lead"][k] for k in SECRET_VALUES} == SECRET_VALUES
     assert list(exported["lead"]["custom_fields"].values()) == [NICKNAME]
@@ -138,20 +132,20 @@ def test_the_export_holds_everything_about_the_person(people, person):
     assert {"created", "updated", "note_added", "appointment_created", "call_logged"} <= set(types)
 
 
-def test_erasure_leaves_no_personal_value_in_any_table(people, person, media):
+def test_erasure_leaves_no_personal_value_in_any_table(users, person, media):
     assert personal_traces()  # the search finds them before
     stored_file = LeadFile.objects.get(lead=person).file.name
     assert (media / stored_file).exists()
-    counts_before = selectors.overview(actor=Actor(user=people[Role.ADMINISTRATOR]))
+    counts_before = selectors.overview(actor=Actor(user=users[Role.ADMINISTRATOR]))
 
-    admin = people[Role.ADMINISTRATOR]
+    admin = users[Role.ADMINISTRATOR]
     privacy.personal_data_erase(actor=Actor(user=admin), lead=person)
 
     assert personal_traces() == []
     assert not (media / stored_file).exists()
     lead = Lead.objects.get(pk=person.pk)
     assert (lead.first_name, lead.email, lead.custom_fields) == ("Erased", "", {})
-    assert lead.status_id == "prospect" and lead.owner == people[Role.SALES_MANAGER]
+    assert lead.status_id == "prospect" and lead.owner == users[Role.SALES_MANAGER]
     assert selectors.overview(actor=Actor(user=admin)) == counts_before  # counts are kept
     assert LeadImport.objects.get().rows[1] == [3, ["Someone", "else@example.com"]]
     audit = Event.objects.get(lead=lead, type=EventType.PERSONAL_DATA_ERASED)
@@ -161,14 +155,14 @@ def test_erasure_leaves_no_personal_value_in_any_table(people, person, media):
 
 
 @pytest.mark.parametrize("role", [Role.SALES_MANAGER, Role.SALESPERSON, Role.MARKETING_MANAGER])
-def test_only_administrators_and_company_managers_handle_personal_data(people, person, role):
-    actor = Actor(user=people[role])
+def test_only_administrators_and_company_managers_handle_personal_data(users, person, role):
+    actor = Actor(user=users[role])
     with pytest.raises(Forbidden):
         privacy.personal_data(actor=actor, lead=person)
     with pytest.raises(Forbidden):
         privacy.personal_data_erase(actor=actor, lead=person)
     assert Lead.objects.get(pk=person.pk).email == SECRET_VALUES["email"]
-    company = Actor(user=people[Role.COMPANY_MANAGER])
+    company = Actor(user=users[Role.COMPANY_MANAGER])
     assert privacy.personal_data(actor=company, lead=person)["lead"]["email"]
 
 
@@ -183,26 +177,26 @@ def _client(user):
     return client
 
 
-def test_the_lead_page_offers_both_only_to_those_who_may(people, person):
+def test_the_lead_page_offers_both_only_to_those_who_may(users, person):
     page = f"/leads/{person.slug}/"
     for role in (Role.ADMINISTRATOR, Role.COMPANY_MANAGER):
-        html = _client(people[role]).get(page).content.decode()
+        html = _client(users[role]).get(page).content.decode()
         assert "Export personal data" in html and "Erase personal data" in html, role
-    html = _client(people[Role.SALES_MANAGER]).get(page).content.decode()
+    html = _client(users[Role.SALES_MANAGER]).get(page).content.decode()
     assert "Export personal data" not in html and "Erase personal data" not in html
-    refused = _client(people[Role.SALES_MANAGER]).get(f"{page}personal-data/")
+    refused = _client(users[Role.SALES_MANAGER]).get(f"{page}personal-data/")
     assert refused.status_code == 403
 
 
-def test_export_downloads_a_json_file(people, person):
-    response = _client(people[Role.COMPANY_MANAGER]).get(f"/leads/{person.slug}/personal-data/")
+def test_export_downloads_a_json_file(users, person):
+    response = _client(users[Role.COMPANY_MANAGER]).get(f"/leads/{person.slug}/personal-data/")
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")
     assert json.loads(response.content)["lead"]["email"] == SECRET_VALUES["email"]
 
 
-def test_erase_on_the_web_asks_first_then_erases(people, person):
-    client = _client(people[Role.ADMINISTRATOR])
+def test_erase_on_the_web_asks_first_then_erases(users, person):
+    client = _client(users[Role.ADMINISTRATOR])
     url = f"/leads/{person.slug}/personal-data/erase/"
     asked = client.post(url)  # a form without JavaScript: a page that asks
     assert asked.status_code == 200 and b"cannot be undone" in asked.content
@@ -210,12 +204,12 @@ def test_erase_on_the_web_asks_first_then_erases(people, person):
     done = client.post(url, {"confirmed": "1"}, headers={"HX-Request": "true"})
     assert done.status_code == 200 and done["HX-Redirect"] == f"/leads/{person.slug}/"
     assert Lead.objects.get(pk=person.pk).email == ""
-    refused = _client(people[Role.SALESPERSON]).post(url, {"confirmed": "1"})
+    refused = _client(users[Role.SALESPERSON]).post(url, {"confirmed": "1"})
     assert refused.status_code == 404  # the salesperson does not see the manager's lead
 
 
-def test_the_admin_exports_and_erases_after_asking(people, person):
-    admin_client = _client(people[Role.ADMINISTRATOR])
+def test_the_admin_exports_and_erases_after_asking(users, person):
+    admin_client = _client(users[Role.ADMINISTRATOR])
     changelist = "/admin/leads/lead/"
     picked = {"_selected_action": [person.pk]}
     exported = admin_client.post(changelist, {**picked, "action": "export_personal_data"})

@@ -6,11 +6,21 @@ malformed, empty and badly encoded bodies, absurd ids, impossible dates and brok
 strings. Each answer must be below 500, JSON in the documented envelope (``status_code`` equal
 to the HTTP status; a 4xx names an ``error_type`` and at least one error), and a refused
 request must leave leads, notes, appointments, timeline events, users and tokens untouched.
+
+Not every field meets every value: a matrix of bad values is sampled (``covering``) so that
+every field of every endpoint meets at least one of them, every endpoint meets every one, every
+kind of field (``FIELD_KINDS``: text, email, phone, choice, slug, id, date, custom kinds, ...)
+meets every one, every field meets every class of them (``WRONG_TYPE_CLASSES``, ...), and
+every endpoint and every value go in every body format. The world the requests run against
+(users, custom fields, a lead with a note and an appointment, an API key, a refresh token) is
+built once for the module; each test's changes are rolled back after it.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from types import SimpleNamespace
@@ -26,9 +36,10 @@ from crm.models import User
 from crm.tokens import issue_tokens
 from leads.models import Event, Lead, LeadNote, Tag
 from leads.services import field_create
+from tests.conftest import build_once
 from tests.factories import PASSWORD, AppointmentFactory, LeadFactory, NoteFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_world")]
 
 # --- the endpoints ------------------------------------------------------------------------
 
@@ -125,16 +136,105 @@ POSTS = [e for e in ENDPOINTS if e.method == "POST"]
 LISTS = [e for e in ENDPOINTS if e.base in ("list", "appointments-list")]
 
 
-def per_field(endpoints: list[Endpoint]) -> list[Any]:
-    return [pytest.param(e, f, id=f"{e}.{f}") for e in endpoints for f in e.fields]
+BODY_FORMATS = ("json", "multipart", "urlencoded")
+JSON_AND_MULTIPART = ("json", "multipart")
+
+# Every field by its kind: the values a test sends meet every kind of field at least once.
+FIELD_KINDS = {
+    **dict.fromkeys(
+        ("first_name", "last_name", "location", "message", "note", "appointment_note", "search"),
+        "text",
+    ),
+    **dict.fromkeys(("username", "password", "refresh"), "credential"),
+    "email": "email",
+    "phone": "phone",
+    **dict.fromkeys(
+        ("status", "source", "appointment_status", "list_type", "ordering", "datesetting"),
+        "choice",
+    ),
+    "appointment": "choice",
+    **dict.fromkeys(("assignee", "owner"), "user"),
+    **dict.fromkeys(("slug", "campaign_slug"), "slug"),
+    **dict.fromkeys(("appointment_id", "note_id", "lead"), "id"),
+    **dict.fromkeys(("offset", "limit"), "number"),
+    **dict.fromkeys(
+        ("appointment_date", "appointment_to", "created_after", "created_before", "ondate"), "date"
+    ),
+    **{custom: custom for custom in CUSTOM},
+}
+assert {f for e in ENDPOINTS for f in e.fields} <= set(FIELD_KINDS)
+
+
+def formats(endpoint: Endpoint, body_formats: Iterable[str] = BODY_FORMATS) -> tuple[str, ...]:
+    """A query string for GET; the body formats for POST."""
+    return ("query",) if endpoint.method == "GET" else tuple(body_formats)
 
 
 def per_format(endpoints: list[Endpoint]) -> list[Any]:
-    """A query string for GET; JSON, multipart and urlencoded bodies for POST."""
-    return [
-        pytest.param(e, fmt, id=f"{e}.{fmt}")
+    return [pytest.param(e, fmt, id=f"{e}.{fmt}") for e in endpoints for fmt in formats(e)]
+
+
+def cover(cases: list[tuple], needs: Callable[..., Iterable[Hashable]]) -> list[tuple]:
+    """Few of ``cases`` that between them meet every need that any of them meets.
+
+    Greedy set cover, deterministic: each step takes the case meeting the most needs not met yet
+    (the earlier case on a tie), and the chosen cases keep their order."""
+    wanted = [frozenset(needs(*case)) for case in cases]
+    unmet = set().union(*wanted)
+    heap = [(-len(w), i) for i, w in enumerate(wanted)]
+    heapq.heapify(heap)
+    chosen = []
+    while unmet:
+        _gain, i = heapq.heappop(heap)
+        fresh = len(wanted[i] & unmet)
+        if fresh and heap and fresh < -heap[0][0]:
+            heapq.heappush(heap, (-fresh, i))  # its gain went down since: weigh it again
+        elif fresh:
+            chosen.append(i)
+            unmet -= wanted[i]
+    return [cases[i] for i in sorted(chosen)]
+
+
+def covering(
+    endpoints: list[Endpoint],
+    values: dict[str, Any],
+    *,
+    classes: dict[str, str] | None = None,
+    body_formats: Iterable[str] = ("json",),
+    only: Iterable[str] = (),
+) -> list[Any]:
+    """``(endpoint, field, value name, format)`` cases, far fewer than every combination, in
+    which every field of every endpoint meets a value; every endpoint, every kind of field and
+    every format meets every value; every field meets every class of value (``classes``, value
+    name -> class); and every endpoint and every kind of field goes in every format. ``only``
+    names the fields to use (all of them if empty)."""
+    body_formats = tuple(body_formats)
+    classes = classes or dict.fromkeys(values, "any")
+    only = set(only)
+    every = [
+        (e, f, v, fmt)
         for e in endpoints
-        for fmt in (("query",) if e.method == "GET" else ("json", "multipart", "urlencoded"))
+        for f in e.fields
+        if not only or f in only
+        for v in values
+        for fmt in formats(e, body_formats)
+    ]
+
+    def needs(e: Endpoint, f: str, v: str, fmt: str) -> Iterable[Hashable]:
+        kind = FIELD_KINDS[f]
+        return [
+            ("endpoint.field", e.name, f),
+            ("endpoint.value", e.name, v),
+            ("kind.value", kind, v),
+            ("field.class", f, classes[v]),
+            ("endpoint.format", e.name, fmt),
+            ("kind.format", kind, fmt),
+            ("value.format", v, fmt),
+        ]
+
+    return [
+        pytest.param(*case, id=f"{case[0]}.{case[1]}.{case[2]}.{case[3]}")
+        for case in cover(every, needs)
     ]
 
 
@@ -146,8 +246,14 @@ def _when(days: int, hour: int) -> str:
     return moment.replace(hour=hour, minute=0).strftime("%Y-%m-%d %H:%M")
 
 
-@pytest.fixture
-def world(users, manager):
+@pytest.fixture(scope="module")
+def world(cast, django_db_blocker) -> SimpleNamespace:
+    """Names and valid payloads only (no model instances): the tests share it as it is."""
+    return build_once(django_db_blocker, lambda: build_world(cast))
+
+
+def build_world(users: dict[str, User]) -> SimpleNamespace:
+    manager = users["sales_manager"]
     custom = {
         "text": field_create(label="Favourite colour", data_type="text", data_length=50),
         "number": field_create(label="Budget", data_type="number", data_length=20),
@@ -333,13 +439,20 @@ WRONG_TYPES = {
 # (A custom field's null clears it and a custom boolean takes true, so those may pass.)
 NEVER_SCALAR = {"list", "object", "empty-list", "empty-object"}
 NEVER_TEXT = {"true", "false", "null", *NEVER_SCALAR}
+WRONG_TYPE_CLASSES = {
+    **dict.fromkeys(("int", "float", "huge-int", "negative-int"), "number"),
+    **dict.fromkeys(("true", "false"), "boolean"),
+    "null": "null",
+    **dict.fromkeys(NEVER_SCALAR, "container"),
+}
 
 
-@pytest.mark.parametrize("kind", WRONG_TYPES)
-@pytest.mark.parametrize(("endpoint", "field"), per_field(POSTS))
-def test_a_wrong_json_type_in_one_field(api, world, endpoint, field, kind):
+@pytest.mark.parametrize(
+    ("endpoint", "field", "kind", "fmt"), covering(POSTS, WRONG_TYPES, classes=WRONG_TYPE_CLASSES)
+)
+def test_a_wrong_json_type_in_one_field(api, world, endpoint, field, kind, fmt):
     before = snapshot()
-    response = send(api, endpoint, with_field(world, endpoint, field, WRONG_TYPES[kind]))
+    response = send(api, endpoint, with_field(world, endpoint, field, WRONG_TYPES[kind]), fmt)
     refused = NEVER_SCALAR if field.startswith("custom:") else NEVER_TEXT
     check(response, before, endpoint, must_fail=kind in refused)
 
@@ -360,8 +473,22 @@ def test_mixed_wrong_types(api, world, endpoint):
     check(send(api, endpoint, data), before, endpoint, must_fail=True)
 
 
-@pytest.mark.parametrize("field", ["slug", "first_name", "note", "note_id", "appointment_id"])
-@pytest.mark.parametrize("endpoint", POSTS, ids=str)
+EXAMPLE_FIELDS = ("slug", "first_name", "note", "note_id", "appointment_id")
+
+
+def _example_cases() -> list[Any]:
+    """Every endpoint, with one of its own fields if it has one; every field somewhere."""
+    every = [(e, f) for e in POSTS for f in EXAMPLE_FIELDS]
+    own = {e.name for e in POSTS if set(e.fields) & set(EXAMPLE_FIELDS)}
+
+    def needs(e: Endpoint, f: str) -> list[Hashable]:
+        met = [("endpoint", e.name), ("field", f)]
+        return met + [("own field", e.name)] if e.name in own and f in e.fields else met
+
+    return [pytest.param(e, f, id=f"{e}.{f}") for e, f in cover(every, needs)]
+
+
+@pytest.mark.parametrize(("endpoint", "field"), _example_cases())
 def test_the_example_of_wrong_types(api, world, endpoint, field):
     """``{"slug": ["a"], "first_name": {"x": 1}}`` and the like, on every endpoint."""
     before = snapshot()
@@ -374,18 +501,18 @@ def test_the_example_of_wrong_types(api, world, endpoint, field):
 HUGE = {"letters": "x" * 100_000, "digits": "9" * 100_000, "accents": "é" * 50_000}
 
 
-@pytest.mark.parametrize("huge", HUGE)
-@pytest.mark.parametrize("fmt", ["json", "multipart"])
-@pytest.mark.parametrize(("endpoint", "field"), per_field(POSTS))
-def test_a_100kb_string_in_one_field_is_refused(api, world, endpoint, field, fmt, huge):
+@pytest.mark.parametrize(
+    ("endpoint", "field", "huge", "fmt"),
+    covering(POSTS, HUGE, body_formats=JSON_AND_MULTIPART),
+)
+def test_a_100kb_string_in_one_field_is_refused(api, world, endpoint, field, huge, fmt):
     before = snapshot()
     response = send(api, endpoint, with_field(world, endpoint, field, HUGE[huge]), fmt)
     check(response, before, endpoint, must_fail=True)
 
 
-@pytest.mark.parametrize("huge", HUGE)
-@pytest.mark.parametrize(("endpoint", "field"), per_field(GETS))
-def test_a_100kb_string_in_one_query_parameter(api, world, endpoint, field, huge):
+@pytest.mark.parametrize(("endpoint", "field", "huge", "fmt"), covering(GETS, HUGE))
+def test_a_100kb_string_in_one_query_parameter(api, world, endpoint, field, huge, fmt):
     before = snapshot()
     check(send(api, endpoint, with_field(world, endpoint, field, HUGE[huge])), before, endpoint)
 
@@ -493,8 +620,27 @@ RAW_BODIES = {
 }
 
 
-@pytest.mark.parametrize("body", RAW_BODIES)
-@pytest.mark.parametrize("endpoint", POSTS, ids=str)
+def body_class(name: str) -> str:
+    if any(word in name for word in ("11mb", "too-many", "deeply", "5000-digit")):
+        return "oversized"
+    if any(word in name for word in ("utf", "charset", "bom")):
+        return "encoding"
+    return next((p for p in ("json", "urlencoded", "multipart") if name.startswith(p)), "other")
+
+
+def _body_cases() -> list[Any]:
+    """Every endpoint with every class of body; every body at a sign-in endpoint and at a lead
+    endpoint (they parse bodies with the same parsers, in different views)."""
+    every = [(e, body) for body in RAW_BODIES for e in POSTS]
+
+    def needs(e: Endpoint, body: str) -> list[Hashable]:
+        family = "sign-in" if e.base in ("login", "refresh") else "leads"
+        return [("body", body, family), ("endpoint.class", e.name, body_class(body))]
+
+    return [pytest.param(e, body, id=f"{e}.{body}") for e, body in cover(every, needs)]
+
+
+@pytest.mark.parametrize(("endpoint", "body"), _body_cases())
 def test_a_malformed_empty_or_badly_encoded_body_is_refused(api, world, endpoint, body):
     before = snapshot()
     content, content_type = RAW_BODIES[body]
@@ -514,10 +660,10 @@ def test_an_empty_body_is_refused(api, world, endpoint, fmt):
 NUL_VALUES = {"nul-inside": "a\x00b", "nul-only": "\x00", "nul-trailing": "Pat\x00"}
 
 
-@pytest.mark.parametrize("nul", NUL_VALUES)
-@pytest.mark.parametrize("fmt", ["json", "multipart", "urlencoded"])
-@pytest.mark.parametrize(("endpoint", "field"), per_field(POSTS))
-def test_a_nul_character_is_refused_with_400(api, world, endpoint, field, fmt, nul):
+@pytest.mark.parametrize(
+    ("endpoint", "field", "nul", "fmt"), covering(POSTS, NUL_VALUES, body_formats=BODY_FORMATS)
+)
+def test_a_nul_character_is_refused_with_400(api, world, endpoint, field, nul, fmt):
     """PostgreSQL cannot store NUL in text; the API must say 400 (on every database)."""
     before = snapshot()
     response = send(api, endpoint, with_field(world, endpoint, field, NUL_VALUES[nul]), fmt)
@@ -525,9 +671,8 @@ def test_a_nul_character_is_refused_with_400(api, world, endpoint, field, fmt, n
     assert response.status_code == 400, response.json()
 
 
-@pytest.mark.parametrize("nul", NUL_VALUES)
-@pytest.mark.parametrize(("endpoint", "field"), per_field(GETS))
-def test_a_nul_character_in_a_query_parameter(api, world, endpoint, field, nul):
+@pytest.mark.parametrize(("endpoint", "field", "nul", "fmt"), covering(GETS, NUL_VALUES))
+def test_a_nul_character_in_a_query_parameter(api, world, endpoint, field, nul, fmt):
     before = snapshot()
     check(
         send(api, endpoint, with_field(world, endpoint, field, NUL_VALUES[nul])), before, endpoint
@@ -545,11 +690,19 @@ AWKWARD_TEXT = {
     "percent-and-underscore": "%_%\\",
     "html": "<script>alert(1)</script>",
 }
+AWKWARD_CLASSES = {
+    **dict.fromkeys(("lone-surrogate", "surrogate-pair-halves"), "unencodable"),
+    **dict.fromkeys(("control-characters", "right-to-left-override", "only-whitespace"), "unseen"),
+    "emoji": "astral",
+    **dict.fromkeys(("sql-ish", "percent-and-underscore", "html"), "syntax"),
+}
 
 
-@pytest.mark.parametrize("text", AWKWARD_TEXT)
-@pytest.mark.parametrize(("endpoint", "field"), per_field(ENDPOINTS))
-def test_awkward_text_in_one_field(api, world, endpoint, field, text):
+@pytest.mark.parametrize(
+    ("endpoint", "field", "text", "fmt"),
+    covering(ENDPOINTS, AWKWARD_TEXT, classes=AWKWARD_CLASSES),
+)
+def test_awkward_text_in_one_field(api, world, endpoint, field, text, fmt):
     before = snapshot()
     check(
         send(api, endpoint, with_field(world, endpoint, field, AWKWARD_TEXT[text])),
@@ -582,13 +735,25 @@ BAD_IDS = {
     "true": True,
     "list": [1],
 }
-ID_FIELDS = [p for p in per_field(POSTS) if p.values[1] in ("appointment_id", "note_id")]
+IDS = [f for f, kind in FIELD_KINDS.items() if kind == "id"]
+BAD_ID_CLASSES = {
+    **dict.fromkeys(
+        ("10**30", "10**30-string", "2**63", "minus-2**63", "1e308", "5000-digits"), "too big"
+    ),
+    **dict.fromkeys(("minus-1", "minus-1-string", "zero"), "not positive"),
+    **dict.fromkeys(
+        ("1e5-string", "hex", "decimal-string", "float", "nan-string", "infinity-string"),
+        "not whole",
+    ),
+    **dict.fromkeys(("letters", "unicode-digits", "blank", "true", "list"), "not a number"),
+}
 
 
-@pytest.mark.parametrize("value", BAD_IDS)
-@pytest.mark.parametrize("fmt", ["json", "multipart"])
-@pytest.mark.parametrize(("endpoint", "field"), ID_FIELDS)
-def test_a_bad_id_is_refused(api, world, endpoint, field, fmt, value):
+@pytest.mark.parametrize(
+    ("endpoint", "field", "value", "fmt"),
+    covering(POSTS, BAD_IDS, classes=BAD_ID_CLASSES, body_formats=JSON_AND_MULTIPART, only=IDS),
+)
+def test_a_bad_id_is_refused(api, world, endpoint, field, value, fmt):
     before = snapshot()
     response = send(api, endpoint, with_field(world, endpoint, field, BAD_IDS[value]), fmt)
     check(response, before, endpoint, must_fail=True)
@@ -618,17 +783,18 @@ EXTREME_DATES = {
     "date-only": "2030-01-15",
 }
 DATES = {**UNPARSEABLE_DATES, **EXTREME_DATES}
-DATE_FIELDS = [
-    p
-    for p in per_field(POSTS)
-    if p.values[1] in ("appointment_date", "appointment_to", "custom:date", "custom:datetime")
-]
+DATE_CLASSES = {
+    **dict.fromkeys(UNPARSEABLE_DATES, "unparseable"),
+    **dict.fromkeys(EXTREME_DATES, "extreme"),
+}
+DATE_FIELDS = ("appointment_date", "appointment_to", "custom:date", "custom:datetime")
 
 
-@pytest.mark.parametrize("date", DATES)
-@pytest.mark.parametrize("fmt", ["json", "multipart"])
-@pytest.mark.parametrize(("endpoint", "field"), DATE_FIELDS)
-def test_an_impossible_or_extreme_date(api, world, endpoint, field, fmt, date):
+@pytest.mark.parametrize(
+    ("endpoint", "field", "date", "fmt"),
+    covering(POSTS, DATES, classes=DATE_CLASSES, body_formats=JSON_AND_MULTIPART, only=DATE_FIELDS),
+)
+def test_an_impossible_or_extreme_date(api, world, endpoint, field, date, fmt):
     before = snapshot()
     response = send(api, endpoint, with_field(world, endpoint, field, DATES[date]), fmt)
     # A blank custom value clears the field; a blank appointment time is refused.
@@ -694,12 +860,21 @@ QUERY_VALUES = {
 
 
 def _query_cases() -> list[Any]:
-    cases = []
-    for endpoint in LISTS:
-        for param in endpoint.fields:
-            for i, value in enumerate(QUERY_VALUES.get(param, [])):
-                cases.append(pytest.param(endpoint, param, value, id=f"{endpoint}.{param}.{i}"))
-    return cases
+    """Every value once, every list endpoint with every parameter that has values."""
+    every = [
+        (endpoint, param, i)
+        for endpoint in LISTS
+        for param in endpoint.fields
+        for i in range(len(QUERY_VALUES.get(param, [])))
+    ]
+
+    def needs(endpoint: Endpoint, param: str, i: int) -> list[Hashable]:
+        return [("value", param, i), ("endpoint.param", endpoint.name, param)]
+
+    return [
+        pytest.param(e, param, QUERY_VALUES[param][i], id=f"{e}.{param}.{i}")
+        for e, param, i in cover(every, needs)
+    ]
 
 
 @pytest.mark.parametrize(("endpoint", "param", "value"), _query_cases())

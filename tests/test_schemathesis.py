@@ -21,7 +21,8 @@ from django.utils import timezone
 from crm.roles import Role
 from crm.services import api_key_create
 from crm.tokens import issue_access_token
-from tests.factories import AppointmentFactory, LeadFactory, NoteFactory, UserFactory
+from tests.conftest import one_user_per_role
+from tests.factories import AppointmentFactory, LeadFactory, NoteFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -72,7 +73,7 @@ def outcome(report: Path) -> tuple[int, list[str]]:
 @pytest.fixture
 def world():
     """A few users, leads with notes and appointments, a full-account key and a manager's token."""
-    users = {role: UserFactory(username=role.value, role=role.value) for role in Role}
+    users = one_user_per_role()
     manager = users[Role.SALES_MANAGER]
     start = timezone.now() + timedelta(days=3)
     for i in range(4):
