@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from crm.pagination import _decode, _encode, keyset_page
 from leads.models import Lead
+from tests.conftest import build_once, per_test
 from tests.factories import LeadFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_world")]
 
 
 def forge(*parts) -> str:
@@ -90,11 +91,19 @@ def test_garbage_datetime_cursors_decode_to_nothing(cursor):
     assert _decode(cursor, is_datetime=True) is None
 
 
+@pytest.fixture(scope="module")
+def built_leads(module_world, django_db_blocker):
+    return build_once(
+        django_db_blocker,
+        lambda: [LeadFactory(last_name=["Brown", "Adams", "Clark"][i % 3]) for i in range(9)],
+    )
+
+
 @pytest.fixture
-def leads(db):
-    """Nine leads in three last names, so the sort column has ties."""
-    made = [LeadFactory(last_name=["Brown", "Adams", "Clark"][i % 3]) for i in range(9)]
-    return made
+def leads(built_leads):
+    """Nine leads in three last names, so the sort column has ties (built once for the module,
+    a copy for each test)."""
+    return per_test(built_leads)
 
 
 def walk(qs, *, field, descending, size):

@@ -12,13 +12,26 @@ from django.utils import timezone
 
 from crm import pagination
 from leads.models import Campaign
+from tests.conftest import build_once, per_test
 from tests.factories import AppointmentFactory, LeadFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_world")]
+
+
+@pytest.fixture(scope="module")
+def built_world(cast, django_db_blocker):
+    manager, salesperson = cast["sales_manager"], cast["salesperson"]
+    return build_once(django_db_blocker, lambda: build_world(manager, salesperson))
 
 
 @pytest.fixture
-def world(manager, salesperson):
+def world(built_world):
+    """Thirty leads (a third in the pool, half assigned to the salesperson), a quarter of them
+    in the campaign "spring": built once for the module, a copy for each test."""
+    return per_test(built_world)
+
+
+def build_world(manager, salesperson):
     campaign = Campaign.objects.create(name="Spring", slug="spring")
     leads = [
         LeadFactory(

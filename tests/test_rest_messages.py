@@ -20,7 +20,7 @@ from crm.roles import Role
 from leads.services import lead_delete, note_delete
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_world")]
 
 REQUIRED = "This field is required."
 BLANK = "This field may not be blank."

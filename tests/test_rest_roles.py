@@ -29,7 +29,7 @@ from leads.services import lead_delete
 from tests.conftest import error_of
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_world")]
 
 OWN, ASSIGNED, POOL, OTHER = "own", "assigned", "pool", "other"
 KINDS = (OWN, ASSIGNED, POOL, OTHER)
