@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -96,17 +97,40 @@ def module_db(request, django_db_setup, django_db_blocker):
             atomic.__exit__(None, None, None)
 
 
-def build_once(django_db_blocker, build: Callable[[], Any]) -> Any:
-    """What ``build()`` makes in the database, for a module-scoped fixture of a ``module_world``
-    module (the database is open to tests only, so the fixture opens it for the build)."""
+def _outside_the_tests() -> None:
     from django.db import connection
 
     if len(connection.atomic_blocks) != 1:
         # Built in a test's transaction, it would vanish with it: a module-scoped fixture must
         # be requested by name (not getfixturevalue) or by a fixture ``module_world`` needs.
         raise RuntimeError("A module world must be built outside the tests' transactions.")
+
+
+def build_once(django_db_blocker, build: Callable[[], Any]) -> Any:
+    """What ``build()`` makes in the database, for a module-scoped fixture of a ``module_world``
+    module (the database is open to tests only, so the fixture opens it for the build)."""
+    _outside_the_tests()
     with django_db_blocker.unblock():
         return build()
+
+
+@contextmanager
+def built_in_savepoint(django_db_blocker, build: Callable[[], Any]) -> Iterator[Any]:
+    """``build_once`` for a module-scoped fixture that depends on a module-scoped parameter
+    (``parametrize(..., scope="module")``): what it builds is rolled back when pytest drops it
+    for the next value. Every test of the module must use the fixture (``usefixtures``), so
+    that pytest changes it before a test's transaction opens."""
+    from django.db import transaction
+
+    _outside_the_tests()
+    with django_db_blocker.unblock():
+        savepoint = transaction.savepoint_create()
+    try:
+        yield build_once(django_db_blocker, build)
+    finally:
+        _outside_the_tests()
+        with django_db_blocker.unblock():
+            transaction.savepoint_rollback(savepoint)
 
 
 def per_test(built: Any) -> Any:

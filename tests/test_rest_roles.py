@@ -1,7 +1,9 @@
 """SPEC §3's role table, endpoint by endpoint, through the REST API of seed 004.
 
 Every test runs once per role with the ``users`` fixture's user of that role ("me"), around
-four leads named by how they relate to that user:
+four leads named by how they relate to that user, each with a note and an appointment by
+someone else (built once per role: the tests are grouped by role, and each test's changes are
+rolled back after it):
 
 - ``own``: the user owns it;
 - ``assigned``: a colleague owns it and the user is its assignee;
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -26,10 +29,18 @@ from crm.domain import Actor
 from crm.roles import Role
 from leads.models import DELETED_STATUS, Lead, LeadNote, new_slug
 from leads.services import lead_delete
-from tests.conftest import error_of
+from tests.conftest import built_in_savepoint, error_of, per_test
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory, UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_world")]
+# Every test names a role, and so the world around that role's user (``around``).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_world", "around")]
+
+
+def by_role(argnames, cases):
+    """Parameters with the role in module scope: pytest groups the tests by role, so the world
+    around each role's user (``around``) is built once per role."""
+    return pytest.mark.parametrize(argnames, cases, scope="module")
+
 
 OWN, ASSIGNED, POOL, OTHER = "own", "assigned", "pool", "other"
 KINDS = (OWN, ASSIGNED, POOL, OTHER)
@@ -106,33 +117,56 @@ def as_me(client_for, me):
     return client_for(me)
 
 
-@pytest.fixture
-def colleague(db):
-    """A salesperson who is none of the ``users``: owns the leads that are not the user's."""
-    return UserFactory(username="colleague", role=Role.SALESPERSON)
-
-
-@pytest.fixture
-def leads(me, colleague) -> dict[str, Lead]:
-    """Built by a sales manager who is none of the ``users`` (the factories' default actor)."""
-    return {
+def build_around(me) -> SimpleNamespace:
+    """A salesperson who is none of the ``users`` (``colleague``: owns the leads that are not
+    the user's); the leads, built by a sales manager who is none of the ``users`` (the
+    factories' default actor); on every lead a note and an appointment by that manager."""
+    colleague = UserFactory(username="colleague", role=Role.SALESPERSON)
+    leads = {
         OWN: LeadFactory(owner=me, first_name="Own"),
         ASSIGNED: LeadFactory(owner=colleague, assignee=me, first_name="Assigned"),
         POOL: LeadFactory(owner=None, first_name="Pool"),
         OTHER: LeadFactory(owner=colleague, first_name="Other"),
     }
+    return SimpleNamespace(
+        colleague=colleague,
+        leads=leads,
+        notes={kind: NoteFactory(lead=lead) for kind, lead in leads.items()},
+        appointments={kind: AppointmentFactory(lead=lead) for kind, lead in leads.items()},
+    )
+
+
+@pytest.fixture(scope="module")
+def around(role, cast, django_db_blocker):
+    """``build_around`` the role's user, once per role, in a savepoint rolled back when the
+    tests of the next role begin."""
+    with built_in_savepoint(django_db_blocker, lambda: build_around(cast[role])) as built:
+        yield built
 
 
 @pytest.fixture
-def notes(leads) -> dict[str, LeadNote]:
-    """On every lead, a note by someone else (the factories' sales manager)."""
-    return {kind: NoteFactory(lead=lead) for kind, lead in leads.items()}
+def world(around) -> SimpleNamespace:
+    return per_test(around)
 
 
 @pytest.fixture
-def appointments(leads) -> dict[str, Appointment]:
-    """On every lead, an appointment hosted by someone else (the factories' sales manager)."""
-    return {kind: AppointmentFactory(lead=lead) for kind, lead in leads.items()}
+def colleague(world):
+    return world.colleague
+
+
+@pytest.fixture
+def leads(world) -> dict[str, Lead]:
+    return world.leads
+
+
+@pytest.fixture
+def notes(world) -> dict[str, LeadNote]:
+    return world.notes
+
+
+@pytest.fixture
+def appointments(world) -> dict[str, Appointment]:
+    return world.appointments
 
 
 def slugs(response) -> set[str]:
@@ -189,7 +223,7 @@ def slot(days: int = 30) -> dict[str, str]:
 # --- what each role sees --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ROLES)
+@by_role("role", ROLES)
 def test_list_all_shows_exactly_the_leads_the_role_sees(as_me, role, leads):
     answer = as_me.get("list/", {"list_type": "all"})
 
@@ -197,13 +231,13 @@ def test_list_all_shows_exactly_the_leads_the_role_sees(as_me, role, leads):
     assert answer.json()["data"]["count"] == len(ROLE_TABLE[role].sees)
 
 
-@pytest.mark.parametrize("role", ROLES)
+@by_role("role", ROLES)
 def test_list_default_is_owned_and_assigned_is_assigned(as_me, role, leads):
     assert slugs(as_me.get("list/")) == {leads[OWN].slug}
     assert slugs(as_me.get("list/", {"list_type": "assigned"})) == {leads[ASSIGNED].slug}
 
 
-@pytest.mark.parametrize("role", ROLES)
+@by_role("role", ROLES)
 def test_a_filter_on_an_invisible_lead_finds_nothing(as_me, role, leads):
     for kind in KINDS:
         answer = as_me.get("list/", {"list_type": "all", "email": leads[kind].email})
@@ -211,7 +245,7 @@ def test_a_filter_on_an_invisible_lead_finds_nothing(as_me, role, leads):
         assert slugs(answer) == expected, kind
 
 
-@pytest.mark.parametrize("role", ROLES)
+@by_role("role", ROLES)
 def test_overview_counts_only_the_leads_the_role_sees(as_me, role, leads, appointments):
     answer = as_me.get("overview/")
 
@@ -222,14 +256,15 @@ def test_overview_counts_only_the_leads_the_role_sees(as_me, role, leads, appoin
     assert {row["slug"] for row in data["appointments"]} == visible(role, leads)
 
 
-@pytest.mark.parametrize("role", ROLES)
+@by_role("role", ROLES)
 def test_appointment_list_shows_appointments_on_the_leads_the_role_sees(
     as_me, role, leads, appointments
 ):
     assert slugs(as_me.get("appointments/list/")) == visible(role, leads)
 
 
-@pytest.mark.parametrize(("role", "kind"), EVERY_CASE)
+@pytest.mark.parametrize("kind", KINDS)
+@by_role("role", ROLES)
 def test_view_lead(as_me, role, kind, leads, notes, appointments):
     lead = leads[kind]
 
@@ -250,7 +285,8 @@ def test_view_lead(as_me, role, kind, leads, notes, appointments):
 # --- who edits, gives away and deletes leads -------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "kind"), EVERY_CASE)
+@pytest.mark.parametrize("kind", KINDS)
+@by_role("role", ROLES)
 def test_update_lead_fields(as_me, role, kind, leads):
     lead = leads[kind]
 
@@ -274,7 +310,8 @@ def test_update_lead_fields(as_me, role, kind, leads):
     assert error_of(answer) == (401, FAILED, {"detail": [UPDATE_UNKNOWN]})
 
 
-@pytest.mark.parametrize(("role", "kind"), EVERY_CASE)
+@pytest.mark.parametrize("kind", KINDS)
+@by_role("role", ROLES)
 def test_delete_lead(as_me, role, kind, leads):
     lead = leads[kind]
 
@@ -294,7 +331,7 @@ def test_delete_lead(as_me, role, kind, leads):
     assert error_of(answer) == (400, VALIDATION, {"slug": [LEAD_NOT_FOUND]})
 
 
-@pytest.mark.parametrize("role", ROLES)
+@by_role("role", ROLES)
 def test_a_new_lead_is_owned_by_its_creator(as_me, role, me):
     answer = as_me.post("create/lead/", new_lead())
 
@@ -304,7 +341,7 @@ def test_a_new_lead_is_owned_by_its_creator(as_me, role, me):
     assert (created.owner, created.assignee) == (me, None)
 
 
-@pytest.mark.parametrize("role", ROLES)
+@by_role("role", ROLES)
 def test_create_lead_assigned_to_someone_else(as_me, role, colleague):
     answer = as_me.post("create/lead/", new_lead(assignee=colleague.username))
 
@@ -319,7 +356,7 @@ def test_create_lead_assigned_to_someone_else(as_me, role, colleague):
     assert not Lead.objects.filter(email="new.prospect@example.com").exists()
 
 
-@pytest.mark.parametrize("role", ROLES)
+@by_role("role", ROLES)
 def test_update_lead_assignee_to_someone_else(as_me, role, leads, colleague):
     lead = leads[OWN]  # every role edits the fields of a lead it owns
 
@@ -340,7 +377,7 @@ def test_update_lead_assignee_to_someone_else(as_me, role, leads, colleague):
     assert (lead.assignee, lead.first_name) == (None, "Own")
 
 
-@pytest.mark.parametrize("role", [r for r in ROLES if ROLE_TABLE[r].edits == ALL])
+@by_role("role", [r for r in ROLES if ROLE_TABLE[r].edits == ALL])
 def test_resending_the_current_assignee_gives_nothing_away(as_me, role, me, leads):
     """A marketing manager edits every field of a lead that has an assignee: sending the
     current assignee back, as a full edit form does, changes neither owner nor assignee."""
@@ -358,7 +395,7 @@ def test_resending_the_current_assignee_gives_nothing_away(as_me, role, me, lead
 
 # "Only managers and administrators give a lead to someone else": naming oneself is not giving
 # it away, except for a marketing manager, who edits all fields "but owner and assignee".
-@pytest.mark.parametrize("role", ROLES)
+@by_role("role", ROLES)
 def test_create_lead_assigned_to_oneself(as_me, role, me):
     answer = as_me.post("create/lead/", new_lead(assignee=me.username))
 
@@ -374,9 +411,11 @@ def test_create_lead_assigned_to_oneself(as_me, role, me):
 # --- notes ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "kind"), EVERY_CASE)
-def test_create_note(as_me, role, kind, me, leads):
+@pytest.mark.parametrize("kind", KINDS)
+@by_role("role", ROLES)
+def test_create_note(as_me, role, kind, me, leads, notes):
     lead = leads[kind]
+    added = lead.notes.exclude(pk=notes[kind].pk)
 
     answer = as_me.post("create/leadnote/", {"slug": lead.slug, "note": "Sent the brochure."})
 
@@ -384,9 +423,9 @@ def test_create_note(as_me, role, kind, me, leads):
     if expected == "ok":
         assert answer.status_code == 201, answer.json()
         assert answer.json()["data"]["author"] == role
-        assert list(lead.notes.values_list("author", "text")) == [(me.pk, "Sent the brochure.")]
+        assert list(added.values_list("author", "text")) == [(me.pk, "Sent the brochure.")]
         return
-    assert not lead.notes.exists()
+    assert not added.exists()
     if expected == "refused":
         assert error_of(answer) == (401, FAILED, {"detail": [CANT_ADD_NOTE]})
         return
@@ -395,7 +434,8 @@ def test_create_note(as_me, role, kind, me, leads):
     assert error_of(answer) == (400, VALIDATION, {"slug": [LEAD_NOT_FOUND]})
 
 
-@pytest.mark.parametrize(("role", "kind"), EVERY_CASE)
+@pytest.mark.parametrize("kind", KINDS)
+@by_role("role", ROLES)
 def test_delete_someone_elses_note(as_me, role, kind, notes):
     note = notes[kind]
 
@@ -416,7 +456,7 @@ def test_delete_someone_elses_note(as_me, role, kind, notes):
     assert error_of(answer) == (400, VALIDATION, {"note_id": [NOTE_NOT_FOUND]})
 
 
-@pytest.mark.parametrize(("role", "kind"), WRITER_CASES)
+@by_role(("role", "kind"), WRITER_CASES)
 def test_the_author_deletes_its_own_note(as_me, role, kind, me, leads):
     note = NoteFactory(lead=leads[kind], by=me)
 
@@ -430,9 +470,11 @@ def test_the_author_deletes_its_own_note(as_me, role, kind, me, leads):
 # --- appointments -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "kind"), EVERY_CASE)
-def test_create_appointment(as_me, role, kind, me, leads):
+@pytest.mark.parametrize("kind", KINDS)
+@by_role("role", ROLES)
+def test_create_appointment(as_me, role, kind, me, leads, appointments):
     lead = leads[kind]
+    added = lead.appointments.exclude(pk=appointments[kind].pk)
 
     answer = as_me.post("create/appointment/", {"slug": lead.slug, **slot()})
 
@@ -440,9 +482,9 @@ def test_create_appointment(as_me, role, kind, me, leads):
     if expected == "ok":
         assert answer.status_code == 201, answer.json()
         assert (answer.json()["data"]["host"], answer.json()["data"]["slug"]) == (role, lead.slug)
-        assert list(lead.appointments.values_list("host", flat=True)) == [me.pk]
+        assert list(added.values_list("host", flat=True)) == [me.pk]
         return
-    assert not lead.appointments.exists()
+    assert not added.exists()
     if expected == "refused":
         # Marketing managers read appointments only; a salesperson books on its own leads.
         assert error_of(answer) == (400, VALIDATION, {"slug": [CANT_BOOK]})
@@ -451,7 +493,8 @@ def test_create_appointment(as_me, role, kind, me, leads):
     assert error_of(answer) == (400, VALIDATION, {"slug": [SLUG_INVALID]})
 
 
-@pytest.mark.parametrize(("role", "kind"), EVERY_CASE)
+@pytest.mark.parametrize("kind", KINDS)
+@by_role("role", ROLES)
 def test_update_someone_elses_appointment(as_me, role, kind, appointments):
     appointment = appointments[kind]
     change = {"appointment_note": "Moved to the meeting room."}
@@ -476,7 +519,8 @@ def test_update_someone_elses_appointment(as_me, role, kind, appointments):
     assert error_of(answer) == (400, VALIDATION, {"appointment_id": [APPOINTMENT_NOT_FOUND]})
 
 
-@pytest.mark.parametrize(("role", "kind"), EVERY_CASE)
+@pytest.mark.parametrize("kind", KINDS)
+@by_role("role", ROLES)
 def test_delete_someone_elses_appointment(as_me, role, kind, appointments):
     appointment = appointments[kind]
 
@@ -498,7 +542,7 @@ def test_delete_someone_elses_appointment(as_me, role, kind, appointments):
     assert error_of(answer) == (400, VALIDATION, {"appointment_id": [APPOINTMENT_NOT_FOUND]})
 
 
-@pytest.mark.parametrize(("role", "kind"), WRITER_CASES)
+@by_role(("role", "kind"), WRITER_CASES)
 def test_the_host_changes_and_deletes_its_own_appointment(as_me, role, kind, me, leads):
     appointment = AppointmentFactory(lead=leads[kind], by=me)
 
@@ -517,7 +561,7 @@ def test_the_host_changes_and_deletes_its_own_appointment(as_me, role, kind, me,
 # --- an invisible lead is an unknown lead, wherever it is named -------------------------------
 
 
-@pytest.mark.parametrize(("role", "kind"), INVISIBLE_CASES)
+@by_role(("role", "kind"), INVISIBLE_CASES)
 def test_moving_an_appointment_to_an_invisible_lead_is_moving_it_to_no_lead(
     as_me, role, kind, me, leads
 ):
@@ -534,7 +578,7 @@ def test_moving_an_appointment_to_an_invisible_lead_is_moving_it_to_no_lead(
     assert appointment.lead == leads[OWN]
 
 
-@pytest.mark.parametrize(("role", "kind"), INVISIBLE_CASES)
+@by_role(("role", "kind"), INVISIBLE_CASES)
 def test_filtering_appointments_by_an_invisible_lead_finds_nothing(
     as_me, role, kind, leads, appointments
 ):
@@ -561,9 +605,11 @@ PAYLOADS = {
 }
 
 
-@pytest.mark.parametrize(("role", "kind"), INVISIBLE_CASES)
+@by_role(("role", "kind"), INVISIBLE_CASES)
 @pytest.mark.parametrize("path", list(PAYLOADS))
-def test_a_deleted_invisible_lead_is_unknown_too(as_me, role, kind, leads, path):
+def test_a_deleted_invisible_lead_is_unknown_too(
+    as_me, role, kind, leads, notes, appointments, path
+):
     lead = leads[kind]
     lead_delete(actor=Actor(user=None), lead=lead)
     data = PAYLOADS[path]()
@@ -578,5 +624,5 @@ def test_a_deleted_invisible_lead_is_unknown_too(as_me, role, kind, leads, path)
     assert_same_answer(answer, send(new_slug()))
     lead.refresh_from_db()
     assert lead.status_id == DELETED_STATUS
-    assert not lead.notes.exists()
-    assert not lead.appointments.exists()
+    assert list(lead.notes.all()) == [notes[kind]]
+    assert list(lead.appointments.all()) == [appointments[kind]]
