@@ -8,6 +8,7 @@ partner's client and pins the whole answer: the HTTP status, the envelope's ``st
 from __future__ import annotations
 
 from datetime import UTC, timedelta
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,9 +19,11 @@ from crm.domain import Actor
 from crm.models import User
 from crm.roles import Role
 from leads.services import lead_delete, note_delete
+from tests.conftest import build_once, per_test
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory, UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_world")]
+# Most tests name ``lead`` and many ``appointment``: both are built once for the module.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_world", "built")]
 
 REQUIRED = "This field is required."
 BLANK = "This field may not be blank."
@@ -134,10 +137,32 @@ def deleted_lead(manager):
     return lead_delete(actor=Actor(user=manager), lead=lead)
 
 
+@pytest.fixture(scope="module")
+def built(cast, django_db_blocker) -> SimpleNamespace:
+    """A sales manager's lead with an appointment the manager hosts."""
+
+    def build() -> SimpleNamespace:
+        manager = cast[Role.SALES_MANAGER]
+        lead = LeadFactory(by=manager, owner=manager)
+        start = future(days=4)
+        end = start + timedelta(hours=1)
+        appointment = AppointmentFactory(lead=lead, by=manager, start=start, end=end)
+        return SimpleNamespace(lead=lead, appointment=appointment)
+
+    return build_once(django_db_blocker, build)
+
+
 @pytest.fixture
-def appointment(lead, manager):
-    start = future(days=4)
-    return AppointmentFactory(lead=lead, by=manager, start=start, end=start + timedelta(hours=1))
+def lead(built):
+    return per_test(built.lead)
+
+
+@pytest.fixture
+def appointment(built, lead):
+    """The test's copy of the appointment, on the test's copy of the lead."""
+    appointment = per_test(built.appointment)
+    appointment.lead = lead
+    return appointment
 
 
 @pytest.fixture
@@ -188,9 +213,10 @@ def test_view_lead_answers_a_lead_the_user_may_not_see_as_an_unknown_slug(
     assert_error(response, 400, "slug", "Requested slug is invalid.")
 
 
-def test_view_lead_answers_the_lead_in_the_success_envelope(api, lead):
+def test_view_lead_answers_the_lead_in_the_success_envelope(api, lead, appointment):
     data = assert_ok(api.get("view/lead/", {"slug": lead.slug}))
-    assert (data["slug"], data["notes"], data["appointments"]) == (lead.slug, [], [])
+    assert (data["slug"], data["notes"]) == (lead.slug, [])
+    assert [a["appointment_id"] for a in data["appointments"]] == [appointment.pk]
 
 
 # --- create/lead and update/lead: the four required fields ---------------------------------
