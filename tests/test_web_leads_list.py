@@ -22,7 +22,7 @@ from leads.models import Campaign, Event, EventType, Lead
 from leads.services import field_create, lead_delete
 from tests.factories import LeadFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_world")]
 
 HX = {"HX-Request": "true"}
 MANAGERS = [Role.ADMINISTRATOR, Role.COMPANY_MANAGER, Role.SALES_MANAGER, Role.MARKETING_MANAGER]
