@@ -400,6 +400,35 @@ def check(response, before: dict, endpoint: Endpoint, *, must_fail: bool = False
         assert snapshot() == before, f"{endpoint} wrote data but answered {status}: {body}"
 
 
+# --- the sample keeps its promises ---------------------------------------------------------
+
+
+def test_the_sample_meets_every_pair_it_promises():
+    values = {"a": 1, "b": 2, "c": 3, "d": 4}
+    classes = {"a": "one", "b": "one", "c": "two", "d": "two"}
+    rows = [
+        {"endpoint": e.name, "field": f, "kind": FIELD_KINDS[f], "value": v, "format": fmt}
+        for e, f, v, fmt in (
+            p.values for p in covering(POSTS, values, classes=classes, body_formats=BODY_FORMATS)
+        )
+    ]
+
+    def met(*keys: str) -> set[tuple]:
+        return {tuple(row[k] for k in keys) for row in rows}
+
+    fields = {(e.name, f) for e in POSTS for f in e.fields}
+    kinds = {FIELD_KINDS[f] for _e, f in fields}
+    assert met("endpoint", "field") == fields
+    assert met("endpoint", "value") == {(e.name, v) for e in POSTS for v in values}
+    assert met("endpoint", "format") == {(e.name, f) for e in POSTS for f in BODY_FORMATS}
+    assert met("kind", "value") == {(k, v) for k in kinds for v in values}
+    assert met("kind", "format") == {(k, f) for k in kinds for f in BODY_FORMATS}
+    assert met("value", "format") == {(v, f) for v in values for f in BODY_FORMATS}
+    field_classes = {(f, classes[v]) for f, v in met("field", "value")}
+    assert field_classes == {(f, c) for _e, f in fields for c in ("one", "two")}
+    assert len(rows) < len(fields) * len(values) * len(BODY_FORMATS) / 4
+
+
 # --- the valid payloads work (so every mutation below changes one thing only) -----------------
 
 
