@@ -3,6 +3,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,21 @@ from crm.tokens import issue_access_token
 from tests.factories import LeadFactory, UserFactory
 
 API = "/api/v1/leads/"
+
+
+# The longest module first among the transactional tests: the suite runs on two xdist workers,
+# pytest-django runs the transactional tests last, and a module of a minute collected at their
+# end (as test_schemathesis.py is) would run alone while the other worker waits.
+LONGEST_FIRST = ("test_schemathesis.py",)
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's order: database tests, then transactional
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    longest = [i for i in items if i.path.relative_to(HERE).as_posix() in LONGEST_FIRST]
+    rest = [i for i in items if i not in longest]
+    first = next((n for n, item in enumerate(rest) if _transactional(item)), len(rest))
+    items[:] = [*rest[:first], *longest, *rest[first:]]
 
 
 @pytest.fixture(autouse=True)
