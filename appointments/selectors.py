@@ -7,9 +7,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed
-from crm import roles
 from crm.domain import Actor, NotFound
-from leads.access import activity_filter, on_visible_leads, visible_leads
+from leads.access import activity_filter, manages_activity, on_visible_leads, visible_leads
 from leads.models import DELETED_STATUS, Lead
 from leads.selectors import TextFilter, latest_worked
 
@@ -105,7 +104,7 @@ def bookable_leads(*, actor: Actor, limit: int) -> list[Lead]:
     book on any lead the most recently updated ones, for the others the ones they worked
     last (``latest_worked``, never a walk through other users' leads)."""
     leads = visible_leads(actor).filter(activity_filter(actor))
-    if actor.role in roles.MANAGES_ACTIVITY:
+    if manages_activity(actor):
         leads = leads.order_by("-updated_at", "-id")
     else:
         leads = leads.filter(id__in=latest_worked(actor, limit)).order_by(

@@ -18,7 +18,7 @@ from crm.domain import Actor, Forbidden, RuleViolation
 from crm.models import User
 from leads import access
 from leads.models import EventType, Lead
-from leads.services import record_event
+from leads.services import ensure_editable, record_event
 
 CANNOT_BOOK = "You can't take appointment under this lead."
 
@@ -198,11 +198,7 @@ def lead_followup_set(
     lead already has changes nothing; appointments booked for earlier dates stay. Returns the
     appointment booked, if any.
     """
-    access.ensure_can_write(actor)
-    if lead.is_deleted:
-        raise RuleViolation("This lead is deleted.", code="lead_deleted")
-    if not access.can_edit(actor, lead):
-        raise Forbidden("You are not owner of this lead.", code="not_owner")
+    ensure_editable(actor, lead)
     previous = lead.followup_date
     if when == previous:
         return None

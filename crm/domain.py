@@ -92,3 +92,7 @@ class Forbidden(DomainError):
 
 class RuleViolation(DomainError):
     """A business rule refuses the change (conflicting appointment, past date, ...)."""
+
+
+# A value that is none of a list's entries (a status, source, role, picklist value...).
+NOT_A_CHOICE = '"{}" is not a valid choice.'

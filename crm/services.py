@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.domain import unstorable
+from crm.domain import NOT_A_CHOICE, unstorable
 from crm.models import ApiKey, KeyScope, User, hash_secret
 from crm.roles import Role
 
@@ -28,7 +28,7 @@ def user_create(
     validate: bool = True,
 ) -> User:
     if role not in Role.values:
-        raise ValidationError({"role": [f'"{role}" is not a valid choice.']})
+        raise ValidationError({"role": [NOT_A_CHOICE.format(role)]})
     user = User(
         username=username,
         role=role,

@@ -26,6 +26,11 @@ def sees_all(actor: Actor) -> bool:
     return actor.role in roles.SEES_ALL
 
 
+def manages_activity(actor: Actor) -> bool:
+    """Whether ``actor``'s role writes notes and appointments on every lead it sees."""
+    return actor.role in roles.MANAGES_ACTIVITY
+
+
 def visibility_filter(actor: Actor, prefix: str = "") -> Q:
     """The condition on ``Lead`` rows that ``actor`` may see (deleted ones included); with
     ``prefix`` (``"lead__"``), on the lead of related rows, as a join the database can walk
@@ -155,7 +160,7 @@ def can_delete(actor: Actor, lead: Lead) -> bool:
 def can_write_activity(actor: Actor, lead: Lead) -> bool:
     """May add notes and book appointments on the lead."""
     role = actor.role
-    if role in roles.MANAGES_ACTIVITY:
+    if manages_activity(actor):
         return True
     if role in roles.READS_ONLY_ACTIVITY:
         return False
@@ -169,7 +174,7 @@ def activity_filter(actor: Actor) -> Q:
     if actor.read_only:
         return Q(pk__in=[])
     role = actor.role
-    if role in roles.MANAGES_ACTIVITY:
+    if manages_activity(actor):
         return Q()
     if role in roles.READS_ONLY_ACTIVITY or actor.user_id is None:
         return Q(pk__in=[])
@@ -178,14 +183,14 @@ def activity_filter(actor: Actor) -> Q:
 
 @_writes
 def can_delete_note(actor: Actor, note: LeadNote) -> bool:
-    if actor.role in roles.MANAGES_ACTIVITY:
+    if manages_activity(actor):
         return True
     return actor.user_id is not None and note.author_id == actor.user_id
 
 
 @_writes
 def can_change_appointment(actor: Actor, appointment: Appointment) -> bool:
-    if actor.role in roles.MANAGES_ACTIVITY:
+    if manages_activity(actor):
         return True
     return actor.user_id is not None and appointment.host_id == actor.user_id
 

@@ -22,6 +22,7 @@ from leads.models import DELETED_STATUS, CallLog, Event, EventType, Lead, Tag
 from leads.rules import split_tags
 from leads.services import (
     DEFAULT_STATUS,
+    NOT_OWNER,
     apply_values,
     check_people,
     clean_custom_values,
@@ -341,7 +342,7 @@ def leads_update_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
             continue
         data = resolve_lists(item.data, choices)
         if not access.can_edit(actor, lead):
-            outcomes.append(_refused(FORBIDDEN, "You are not owner of this lead."))
+            outcomes.append(_refused(FORBIDDEN, NOT_OWNER))
             continue
         refusal = _people_refusal(actor, lead, data)
         if refusal is not None:

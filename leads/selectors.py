@@ -22,7 +22,7 @@ from django.utils.text import capfirst
 from django_filters.fields import IsoDateTimeField
 
 from appointments.models import Appointment
-from crm.domain import Actor
+from crm.domain import NOT_A_CHOICE, Actor
 from crm.models import User
 from crm.pagination import bounded_count, keyset_page
 from leads import access, rollup
@@ -147,7 +147,7 @@ def lead_list(*, actor: Actor, list_type: str | None, filters: dict) -> QuerySet
     qs = visible_leads(actor)
     list_type = list_type or "owned"
     if list_type not in LIST_TYPES:
-        raise ValidationError({"list_type": [f'"{list_type}" is not a valid choice.']})
+        raise ValidationError({"list_type": [NOT_A_CHOICE.format(list_type)]})
     if list_type == "owned":
         qs = qs.filter(owner_id=actor.user_id)
     elif list_type == "assigned":

@@ -19,7 +19,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from appointments.models import Appointment
-from crm.domain import Actor, DomainError, Forbidden, RuleViolation, unstorable, yes_no
+from crm.domain import (
+    NOT_A_CHOICE,
+    Actor,
+    DomainError,
+    Forbidden,
+    RuleViolation,
+    unstorable,
+    yes_no,
+)
 from crm.models import User
 from leads import access
 from leads.models import (
@@ -58,15 +66,29 @@ REQUIRED = "This field is required."
 PHONE_FIELDS = ("phone", "mobile_phone", "office_phone", "fax")
 
 
+NOT_OWNER = "You are not owner of this lead."
+
+
+def ensure_live(lead: Lead) -> None:
+    """A write to a deleted lead is refused (it can be restored first)."""
+    if lead.is_deleted:
+        raise RuleViolation("This lead is deleted.", code="lead_deleted")
+
+
+def ensure_editable(actor: Actor, lead: Lead) -> None:
+    """What every change of the lead itself checks first: an actor that writes, a live lead,
+    and one the actor may edit."""
+    access.ensure_can_write(actor)
+    ensure_live(lead)
+    if not access.can_edit(actor, lead):
+        raise Forbidden(NOT_OWNER, code="not_owner")
+
+
 def record_event(*, lead: Lead, type: str, actor: Actor, data: dict | None = None) -> Event:
     """Write one timeline entry, in the caller's transaction, and announce the change."""
     event = Event.objects.create(lead=lead, type=type, data=data or {}, **actor.event_fields())
     announce_changes([lead.pk])
     return event
-
-
-# A status, source or picklist value that is not one of the list's (admin-editable) entries.
-NOT_A_CHOICE = '"{}" is not a valid choice.'
 
 
 # --- custom fields ------------------------------------------------------------------------
@@ -364,11 +386,7 @@ def lead_update(
     tags: list[str] | None = None,
 ) -> Lead:
     """Overwrite the given fields (SPEC §3: writes overwrite); untouched fields stay."""
-    access.ensure_can_write(actor)
-    if lead.is_deleted:
-        raise RuleViolation("This lead is deleted.", code="lead_deleted")
-    if not access.can_edit(actor, lead):
-        raise Forbidden("You are not owner of this lead.", code="not_owner")
+    ensure_editable(actor, lead)
     tags = clean_tags(tags) if tags is not None else None
     data = _check_rules(actor, lead, data)
     changed = apply_values(lead, data)
@@ -430,8 +448,7 @@ def lead_assign(*, actor: Actor, lead: Lead, people: dict[str, User | None]) -> 
     A person left as it is is not checked again.
     """
     access.ensure_can_write(actor)
-    if lead.is_deleted:
-        raise RuleViolation("This lead is deleted.", code="lead_deleted")
+    ensure_live(lead)
     if set(people) - {"owner", "assignee"}:
         raise ValueError(f"Not a lead's person: {sorted(set(people) - {'owner', 'assignee'})}")
     people = {
@@ -461,8 +478,7 @@ def lead_assign(*, actor: Actor, lead: Lead, people: dict[str, User | None]) -> 
 @transaction.atomic
 def note_create(*, actor: Actor, lead: Lead, text: str) -> LeadNote:
     access.ensure_can_write(actor)
-    if lead.is_deleted:
-        raise RuleViolation("This lead is deleted.", code="lead_deleted")
+    ensure_live(lead)
     if not access.can_write_activity(actor, lead):
         raise Forbidden("You can't add note on this lead.", code="cannot_add_note")
     note = LeadNote(lead=lead, text=(text or "").strip(), author=actor.user, api_key=actor.api_key)
@@ -512,8 +528,7 @@ def lead_file_attach(*, actor: Actor, lead: Lead, name: str, content: bytes) -> 
     """Attach a file to the lead under its base name (any path is stripped). The bytes are
     stored under a random name in the default storage; the timeline records the attachment."""
     access.ensure_can_write(actor)
-    if lead.is_deleted:
-        raise RuleViolation("This lead is deleted.", code="lead_deleted")
+    ensure_live(lead)
     if not access.can_write_activity(actor, lead):
         raise Forbidden("You can't attach a file to this lead.", code="cannot_attach_file")
     base = lead_file_base_name(name)

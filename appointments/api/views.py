@@ -25,7 +25,7 @@ from crm.api.envelope import ok, request_failed, validation_error
 from crm.api.fields import validated
 from crm.api.pagination import paginated
 from crm.api.schema import filter_parameters, page_of, page_parameters
-from crm.domain import NotFound
+from crm.domain import NOT_A_CHOICE, NotFound
 from leads import access
 from leads.api.views import SLUG_INVALID
 
@@ -96,7 +96,7 @@ class AppointmentListView(APIView):
         params = request.query_params
         setting = params.get("datesetting") or None
         if setting is not None and setting not in DATE_SETTINGS:
-            raise validation_error("datesetting", f'"{setting}" is not a valid choice.')
+            raise validation_error("datesetting", NOT_A_CHOICE.format(setting))
         ondate = params.get("ondate") or ""
         if setting is not None and not ondate:
             raise validation_error("ondate", ONDATE_REQUIRED)

@@ -37,7 +37,15 @@ from django.views.decorators.csrf import csrf_exempt
 from appointments.services import lead_followup_set
 from crm import outage, ratelimit
 from crm import selectors as user_selectors
-from crm.domain import READ_ONLY_CODE, Actor, DomainError, NotFound, unstorable, yes_no
+from crm.domain import (
+    NOT_A_CHOICE,
+    READ_ONLY_CODE,
+    Actor,
+    DomainError,
+    NotFound,
+    unstorable,
+    yes_no,
+)
 from crm.models import ApiKey
 from crm.services import api_key_authenticate
 from leads import rules
@@ -430,7 +438,7 @@ def _read_lead_fields(params: Params, command: Command, choices: LeadChoices) ->
     if source is not None:
         key = rules.resolve_choice(source, choices.sources) if source else None
         if source and key is None:
-            params.error("source", f'"{source}" is not a valid choice.')
+            params.error("source", NOT_A_CHOICE.format(source))
         else:
             data["source"] = key
     owner_id = params.text("ownerID")
@@ -489,7 +497,7 @@ def _read_status(params: Params, command: Command, choices: LeadChoices) -> None
             continue
         key = rules.resolve_choice(value, choices.statuses, by_position=True)
         if key is None:
-            params.error(name, f'"{value}" is not a valid choice.')
+            params.error(name, NOT_A_CHOICE.format(value))
         else:
             found[name] = key
     if len(set(found.values())) > 1:
@@ -542,10 +550,7 @@ def _read_tags(params: Params, command: Command) -> None:
         if problem:
             params.error("tags", problem)
             return
-    for problem in rules.tag_errors(names):
-        params.error("tags", problem)
-    if "tags" not in params.errors:
-        command.tags = names
+    command.tags = names  # too many or too long: the domain says so (lead_errors)
 
 
 def _read_custom(params: Params, command: Command, choices: LeadChoices) -> None:
@@ -761,6 +766,7 @@ def _run(actor: Actor, params: Params, stored: list[LeadFile]) -> tuple[Lead, bo
             custom=command.custom,
             creating=command.mode == INSERT,
             choices=choices,
+            tags=command.tags,
         )
         raise invalid({**_named(found, command), **params.errors})
     target = find_target(actor, command)
@@ -768,7 +774,11 @@ def _run(actor: Actor, params: Params, stored: list[LeadFile]) -> tuple[Lead, bo
     step: dict[str, str] = {}  # how a step's errors are named
     try:
         errors = lead_errors(
-            data=command.data, custom=command.custom, creating=creating, choices=choices
+            data=command.data,
+            custom=command.custom,
+            creating=creating,
+            choices=choices,
+            tags=command.tags,
         )
         if errors:
             raise ValidationError(errors)
