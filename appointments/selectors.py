@@ -124,3 +124,17 @@ def calendar_feed_by_token(token: str) -> CalendarFeed:
     if feed is None:
         raise NotFound("Calendar not found.", code="calendar_not_found")
     return feed
+
+
+def appointment_list_columns(
+    *,
+    actor: Actor,
+    filters: dict,
+    day: date | None = None,
+    relation: str = "on",
+    columns: tuple[str, ...],
+) -> QuerySet[Appointment]:
+    """``appointment_list`` reading only ``columns`` of each row (what a list's representation
+    shows, lookups across relations included). Raises ``ValidationError`` on bad filters."""
+    qs = appointment_list(actor=actor, filters=filters, day=day, relation=relation)
+    return qs.only(*columns)

@@ -164,3 +164,19 @@ def keyset_page(
         next_cursor=cursor_of(rows[-1]) if more else None,
         previous_cursor=cursor_of(rows[0]) if condition is not None and rows else None,
     )
+
+
+def in_keyset_order(queryset: QuerySet, *, field: str, descending: bool) -> QuerySet:
+    """``queryset`` ordered by ``(field, pk)``, both ascending or both descending: the order
+    ``keyset_page`` walks and ``row_cursor`` names a place in."""
+    sign = "-" if descending else ""
+    return queryset.order_by(f"{sign}{field}", f"{sign}pk")
+
+
+def offset_rows(queryset: QuerySet, window: slice) -> list[Model]:
+    """The rows of ``window`` (an offset and a stop) of ``queryset``: past the first row, by a
+    deferred join (an inner query picks the window's ids from the index, the outer one reads
+    only those rows), so the rows skipped are never fetched. One query."""
+    if window.start:
+        return list(queryset.filter(pk__in=queryset.values("pk")[window]))
+    return list(queryset[window])

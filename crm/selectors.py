@@ -39,3 +39,8 @@ def token_user(user_id: int | None, refresh_id: str | None) -> User | None:
     if refresh_id:
         users = users.annotate(revoked=tokens.revoked_refresh(refresh_id))
     return users.first()
+
+
+def user_named(username: str) -> User | None:
+    """The user with this username (active or not), if any."""
+    return User.objects.filter(username=username).first()

@@ -769,3 +769,108 @@ def merge_moves(*, other: Lead) -> dict[str, Any]:
         "lists": ListMembership.objects.filter(lead=other).count(),
         "tags": list(other.tags.values_list("name", flat=True)),
     }
+
+
+# --- reads the adapters once refined themselves (issue 12: no query outside selectors) -------
+
+
+def leads_by_id(actor: Actor, where: Q | None = None) -> QuerySet[Lead]:
+    """The live leads ``actor`` sees, those matching ``where`` when given, in id order: what
+    the JSON-RPC getters page through."""
+    leads = visible_leads(actor).order_by("pk")
+    return leads if where is None else leads.filter(where)
+
+
+def leads_changed_between(*, actor: Actor, created: bool, start, end) -> QuerySet[Lead]:
+    """The live leads ``actor`` sees created (``created``) or last updated between ``start``
+    and ``end``, both included, in id order."""
+    column = "created_at" if created else "updated_at"
+    return leads_by_id(actor, Q(**{f"{column}__gte": start, f"{column}__lte": end}))
+
+
+def visible_leads_by_slug(actor: Actor, slugs: Iterable[str]) -> list[Lead]:
+    """The live leads ``actor`` sees among these slugs (a bulk action's selection): one query;
+    slugs of leads it does not see are left out."""
+    return list(visible_leads(actor).filter(slug__in=slugs))
+
+
+def leads_exist() -> bool:
+    """Whether any lead is stored, deleted ones too."""
+    return Lead.objects.exists()
+
+
+def timeline_events(
+    actor: Actor,
+    *,
+    lead_id: int | None = None,
+    since: datetime | None = None,
+    event_type: str | None = None,
+    newest_first: bool = False,
+) -> QuerySet[Event]:
+    """The timeline events of the leads ``actor`` sees, deleted leads included: those of the
+    lead ``lead_id``, created after ``since`` and of ``event_type``, each when given; oldest
+    first, or ``newest_first`` (by creation, then id)."""
+    events = events_of_visible_leads(actor)
+    if lead_id is not None:
+        events = events.filter(lead_id=lead_id)
+    if since is not None:
+        events = events.filter(created_at__gt=since)
+    if event_type is not None:
+        events = events.filter(type=event_type)
+    if newest_first:
+        return events.order_by("-created_at", "-pk")
+    return events.order_by("created_at", "pk")
+
+
+def field_definitions(
+    *,
+    system_name: str | None = None,
+    is_custom: bool | None = None,
+    is_active: bool | None = None,
+) -> QuerySet[Field]:
+    """The field definitions in the administrators' order, narrowed to the system name and
+    the custom and active flags given."""
+    fields = fields_in_order()
+    wanted = {"system_name": system_name, "is_custom": is_custom, "is_active": is_active}
+    for lookup, value in wanted.items():
+        if value is not None:
+            fields = fields.filter(**{lookup: value})
+    return fields
+
+
+def lead_page_queryset() -> QuerySet[Lead]:
+    """A lead with everything the lead page shows, in a fixed number of queries: its people,
+    status, source, tags and live notes (the page reads its appointments itself)."""
+    return (
+        lead_detail_queryset(appointments=False)
+        .select_related("status", "source")
+        .prefetch_related("tags")
+    )
+
+
+def lead_files(lead: Lead) -> list[Any]:
+    """The files attached to the lead (lead_set uploads), newest first, without their
+    storage details: one query."""
+    return list(lead.files.only("pk", "name", "size", "created_at", "lead_id"))
+
+
+def attached_file(*, lead: Lead, pk: int) -> Any:
+    """The file ``pk`` attached to the lead, or None."""
+    return lead.files.filter(pk=pk).first()
+
+
+def latest_events(*, lead: Lead, limit: int) -> tuple[list[Event], bool]:
+    """The lead's latest ``limit`` timeline events, newest first, with who caused them (user
+    and API key), and whether older ones exist: one query."""
+    events = list(
+        lead.events.select_related("actor", "api_key").order_by("-created_at", "-id")[: limit + 1]
+    )
+    return events[:limit], len(events) > limit
+
+
+def overview_appointment_values(
+    *, actor: Actor, window: str, columns: tuple[str, ...]
+) -> list[tuple[Any, ...]]:
+    """``columns`` of each of ``overview_appointments``, as tuples (no model instances: the
+    overview lists up to a hundred)."""
+    return list(overview_appointments(actor=actor, window=window).values_list(*columns))

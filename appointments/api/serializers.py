@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -137,10 +138,11 @@ class OverviewAppointmentSerializer(serializers.ModelSerializer):
         return self._row(a.pk, a.lead.slug, a.note, a.status, a.start, a.end)
 
     @classmethod
-    def rows(cls, appointments) -> list[dict[str, Any]]:
-        """The representation of each appointment of a queryset, from its columns alone (no
-        model instances: the overview lists up to a hundred)."""
-        return [cls._row(*values) for values in appointments.values_list(*cls.reads)]
+    def rows(cls, values: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        """The representation of each appointment from its ``reads`` columns alone, as a
+        selector's ``values_list`` gives them (no model instances: the overview lists up to a
+        hundred)."""
+        return [cls._row(*row) for row in values]
 
     @staticmethod
     def _row(pk, slug, note, status, start, end) -> dict[str, Any]:

@@ -109,10 +109,14 @@ class AppointmentListView(APIView):
                 day = None
             if day is None:
                 raise validation_error("ondate", "Invalid date format.")
-        qs = selectors.appointment_list(
-            actor=actor_of(request), filters=params, day=day, relation=setting or "on"
+        qs = selectors.appointment_list_columns(
+            actor=actor_of(request),
+            filters=params,
+            day=day,
+            relation=setting or "on",
+            columns=AppointmentSerializer.reads,
         )
-        return paginated(self, qs.only(*AppointmentSerializer.reads), AppointmentSerializer)
+        return paginated(self, qs, AppointmentSerializer)
 
 
 class CreateAppointmentView(APIView):

@@ -18,7 +18,14 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from crm.api.envelope import ok, validation_error
-from crm.pagination import MAX_INT, bounded_count, keyset_page, row_cursor
+from crm.pagination import (
+    MAX_INT,
+    bounded_count,
+    in_keyset_order,
+    keyset_page,
+    offset_rows,
+    row_cursor,
+)
 
 CURSOR = "cursor"
 CURSOR_ORDERING = "Cursor pages take one of: {}."
@@ -107,8 +114,7 @@ class CountedPagination(EnvelopeLimitOffsetPagination):
         if walk is None:
             return self._read(queryset, self.offset)
         field, descending = walk
-        sign = "-" if descending else ""
-        queryset = queryset.order_by(f"{sign}{field}", f"{sign}pk")
+        queryset = in_keyset_order(queryset, field=field, descending=descending)
         self._anchors = f"crm:offset:{self._signature(request, scope)}:"
         rows = self._continue(queryset, field, descending) if self.offset else None
         if rows is None:
@@ -124,11 +130,7 @@ class CountedPagination(EnvelopeLimitOffsetPagination):
 
     def _read(self, queryset: QuerySet, start: int, extra: int = 0) -> list:
         """The page from ``start``, after ``extra`` rows (kept as ``_before``)."""
-        window = slice(start, self.offset + self.limit + 1)
-        if start:
-            rows = list(queryset.filter(pk__in=queryset.values("pk")[window]))
-        else:
-            rows = list(queryset[window])
+        rows = offset_rows(queryset, slice(start, self.offset + self.limit + 1))
         self._before = rows[0] if extra and rows else None
         rows = rows[extra:]
         self.more = len(rows) > self.limit

@@ -60,7 +60,9 @@ class OverviewView(APIView):
             raise validation_error("appointment", "Invalid appointment filter value.")
         actor = actor_of(request)
         counts = selectors.overview(actor=actor)
-        appointments = selectors.overview_appointments(actor=actor, window=window)
+        appointments = selectors.overview_appointment_values(
+            actor=actor, window=window, columns=OverviewAppointmentSerializer.reads
+        )
         return ok(
             {
                 "LeadsData": {

@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 
 from crm.domain import Actor
 from crm.models import ApiKey
-from leads import access, bulk, selectors
+from leads import bulk, selectors
 from leads.lead_objects import LeadWriter, StatusMap, format_timestamp
 from leads.models import Event, EventType, Field
 from leads.rpc import errors
@@ -136,21 +136,17 @@ def _page(call: Call, queryset: QuerySet) -> QuerySet:
     return queryset[offset : offset + limit]
 
 
-def _alive(call: Call) -> QuerySet:
-    return access.visible_leads(call.actor).order_by("pk")
-
-
 def get_lead(call: Call) -> dict[str, Any]:
     pk = call.params.integer("id", required=True)
     writer = call.writer()
-    return {"lead": writer.leads(_alive(call).filter(pk=pk))}
+    return {"lead": writer.leads(selectors.leads_by_id(call.actor, Q(pk=pk)))}
 
 
 def get_leads(call: Call) -> dict[str, Any]:
     where = call.params.hash("where", required=True, keys=WHERE)
     writer = call.writer()
     fields = call.params.fields(writer.keys())
-    leads = _page(call, _alive(call).filter(_where_filter(where, writer.statuses)))
+    leads = _page(call, selectors.leads_by_id(call.actor, _where_filter(where, writer.statuses)))
     return {"lead": writer.leads(leads, fields)}
 
 
@@ -168,8 +164,9 @@ def get_leads_date_range(call: Call) -> dict[str, Any]:
         )
     writer = call.writer()
     fields = params.fields(writer.keys())
-    column = "created_at" if kind == "create" else "updated_at"
-    leads = _alive(call).filter(**{f"{column}__gte": start, f"{column}__lte": end})
+    leads = selectors.leads_changed_between(
+        actor=call.actor, created=kind == "create", start=start, end=end
+    )
     return {"lead": writer.leads(_page(call, leads), fields)}
 
 
@@ -267,27 +264,27 @@ def _event_json(event: Event, tz: dt.tzinfo, source_key: str) -> dict[str, Any]:
     }
 
 
-def _events(call: Call, keys: tuple[str, str]) -> tuple[dict[str, Any], QuerySet, dict]:
-    """The ``where`` of an event getter (``leadID`` and one other key), and the events of the
-    leads the key sees, filtered by ``leadID`` when given."""
+def _events(call: Call, keys: tuple[str, str]) -> tuple[dict[str, Any], int | None, dict]:
+    """The ``where`` of an event getter (``leadID`` and one other key), and its ``leadID``
+    when given."""
     where = call.params.hash("where", required=True, keys=keys)
     fmt = {"type": "hash", "keys": list(keys), "required": True}
-    events = selectors.events_of_visible_leads(call.actor)
+    lead_id = None
     if "leadID" in where:
         lead_id = as_int(where["leadID"])
         if lead_id is None:
             raise errors.param_error(
                 errors.INVALID_PARAMETERS, "where.leadID", "Expected data of type integer", fmt
             )
-        events = events.filter(lead_id=lead_id)
-    return where, events, fmt
+    return where, lead_id, fmt
 
 
 def get_events(call: Call) -> dict[str, Any]:
-    where, events, fmt = _events(call, ("leadID", "timestamp"))
+    where, lead_id, fmt = _events(call, ("leadID", "timestamp"))
     if not where:
         message = "Give leadID or timestamp"
         raise errors.param_error(errors.INVALID_PARAMETERS, "where", message, fmt)
+    since = None
     if "timestamp" in where:
         since = parse_timestamp(where["timestamp"], call.tz)
         if since is None:
@@ -297,13 +294,13 @@ def get_events(call: Call) -> dict[str, Any]:
                 "Expected a timestamp as Y-m-d H:i:s",
                 fmt,
             )
-        events = events.filter(created_at__gt=since)
-    events = _page(call, events.order_by("created_at", "pk"))
+    events = _page(call, selectors.timeline_events(call.actor, lead_id=lead_id, since=since))
     return {"event": [_event_json(e, call.tz, "eventName") for e in events]}
 
 
 def get_lead_timeline(call: Call) -> dict[str, Any]:
-    where, events, fmt = _events(call, ("leadID", "eventSource"))
+    where, lead_id, fmt = _events(call, ("leadID", "eventSource"))
+    source = None
     if "eventSource" in where:
         source = where["eventSource"]
         if source not in EventType.values:
@@ -313,8 +310,12 @@ def get_lead_timeline(call: Call) -> dict[str, Any]:
                 "Expected one of: " + ", ".join(EventType.values),
                 fmt,
             )
-        events = events.filter(type=source)
-    events = _page(call, events.order_by("-created_at", "-pk"))
+    events = _page(
+        call,
+        selectors.timeline_events(
+            call.actor, lead_id=lead_id, event_type=source, newest_first=True
+        ),
+    )
     return {"leadTimeline": [_event_json(e, call.tz, "eventSource") for e in events]}
 
 
@@ -393,7 +394,7 @@ FIELD_WHERE = {"systemName": "system_name", "isCustom": "is_custom", "isActive":
 
 def get_fields(call: Call) -> dict[str, Any]:
     where = call.params.hash("where", keys=FIELD_WHERE)
-    fields = selectors.fields_in_order()
+    wanted: dict[str, Any] = {}
     for key, value in where.items():
         if key == "systemName":
             if not isinstance(value, str) or not storable(value):
@@ -403,7 +404,7 @@ def get_fields(call: Call) -> dict[str, Any]:
                     "Expected data of type string",
                     {"type": "string", "required": False},
                 )
-            fields = fields.filter(system_name=value)
+            wanted["system_name"] = value
         else:
             flag = as_flag(value)
             if flag is None:
@@ -413,7 +414,8 @@ def get_fields(call: Call) -> dict[str, Any]:
                     "Expected 0 or 1",
                     {"type": "tinyint", "required": False},
                 )
-            fields = fields.filter(**{FIELD_WHERE[key]: flag})
+            wanted[FIELD_WHERE[key]] = flag
+    fields = selectors.field_definitions(**wanted)
     return {"field": [_field_json(f) for f in _page(call, fields)]}
 
 

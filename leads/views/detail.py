@@ -50,15 +50,6 @@ FORM = "leads/form.html"
 TIMELINE_LIMIT = 50
 
 
-def _page_queryset():
-    """The lead with everything its page shows, in a fixed number of queries."""
-    return (
-        selectors.lead_detail_queryset(appointments=False)
-        .select_related("status", "source")
-        .prefetch_related("tags")
-    )
-
-
 class LeadPage:
     """What the lead page's fragments show; each part is read only when a fragment uses it, so
     a fragment answer runs only its own queries."""
@@ -126,7 +117,7 @@ class LeadPage:
     def files(self) -> list[Any]:
         """Files attached to the lead (lead_set uploads), newest first: one query, only when
         the details card is drawn."""
-        return list(self.lead.files.only("pk", "name", "size", "created_at", "lead_id"))
+        return selectors.lead_files(self.lead)
 
     @cached_property
     def custom(self) -> list[dict[str, Any]]:
@@ -145,12 +136,8 @@ class LeadPage:
     @cached_property
     def timeline(self) -> dict[str, Any]:
         """The latest events, newest first, and whether older ones exist."""
-        events = list(
-            self.lead.events.select_related("actor", "api_key").order_by("-created_at", "-id")[
-                : TIMELINE_LIMIT + 1
-            ]
-        )
-        return {"events": events[:TIMELINE_LIMIT], "more": len(events) > TIMELINE_LIMIT}
+        events, more = selectors.latest_events(lead=self.lead, limit=TIMELINE_LIMIT)
+        return {"events": events, "more": more}
 
 
 def _context(request: AuthedRequest, lead: Lead, *, appointments: bool, **forms: Any) -> dict:
@@ -179,7 +166,7 @@ def _answer(
 
 
 def _reload(request: AuthedRequest, slug: str) -> Lead:
-    return lead_or_404(request, slug, queryset=_page_queryset())
+    return lead_or_404(request, slug, queryset=selectors.lead_page_queryset())
 
 
 def _redirect(request: AuthedRequest, url: str) -> HttpResponse:
@@ -344,7 +331,7 @@ def note_add(request: AuthedRequest, slug: str) -> HttpResponse:
 def lead_file(request: AuthedRequest, slug: str, file_id: int) -> FileResponse:
     """A file attached to the lead, to anyone who sees the lead."""
     lead = lead_or_404(request, slug)
-    attached = lead.files.filter(pk=file_id).first()
+    attached = selectors.attached_file(lead=lead, pk=file_id)
     if attached is None:
         raise Http404("No such file.")
     try:

@@ -101,7 +101,7 @@ def lead_bulk(request: AuthedRequest) -> HttpResponse:
     form = BulkForm(request.POST, actor=actor)
     back = QueryDict(request.POST.get("query", ""))
     if form.is_valid():
-        leads = list(access.visible_leads(actor).filter(slug__in=form.cleaned_data["leads"]))
+        leads = selectors.visible_leads_by_slug(actor, form.cleaned_data["leads"])
         action = form.cleaned_data["action"]
         if action == "delete":
             changed, refused = services.leads_bulk_change(actor=actor, leads=leads, delete=True)

@@ -1,7 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.models import KeyScope, User
+from crm.models import KeyScope
+from crm.selectors import user_named
 from crm.services import api_key_create
 
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args, name, scope, acts_as, **options):
         user = None
         if acts_as:
-            user = User.objects.filter(username=acts_as).first()
+            user = user_named(acts_as)
             if user is None:
                 raise CommandError(f"No user is named {acts_as!r}.")
         try:

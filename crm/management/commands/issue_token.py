@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.models import User
+from crm.selectors import active_user
 from crm.tokens import issue_access_token
 
 
@@ -11,7 +11,7 @@ class Command(BaseCommand):
         parser.add_argument("username")
 
     def handle(self, *args, username, **options):
-        user = User.objects.filter(username=username, is_active=True).first()
+        user = active_user(username=username)
         if user is None:
             raise CommandError(f"No active user named {username!r}.")
         self.stdout.write(issue_access_token(user))

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 
 from crm.demo import DEMO_PASSWORD, seed
 from crm.roles import Role
-from leads.models import Lead
+from leads.selectors import leads_exist
 
 
 class Command(BaseCommand):
@@ -12,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--leads", type=int, default=60)
 
     def handle(self, *args, leads, **options):
-        if Lead.objects.exists():
+        if leads_exist():
             self.stdout.write("Leads exist already; demo data not added again.")
         else:
             seed(leads=leads)
