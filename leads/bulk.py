@@ -1,13 +1,14 @@
-"""Writes to many leads in one call (the JSON-RPC API's batches, up to 500 objects): the same
-rules as the single-lead services of ``leads.services``, run as set operations — one duplicate
-lookup, bulk inserts and updates of the leads and their timeline events — in one transaction.
+"""Writes to many leads in one call (the JSON-RPC API's batches, up to 500 objects): each
+object planned by the single-lead services' own function (``plan_create``/``plan_update``,
+so every rule is theirs), then written as set operations — one duplicate lookup, bulk inserts
+and updates of the leads and their timeline events — in one transaction.
 
 Each object gets its own outcome, in order: one refused object never fails the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,25 +20,11 @@ from django.utils import timezone
 from crm.domain import READ_ONLY_CODE, READ_ONLY_KEY, Actor, Forbidden
 from leads import access
 from leads.models import DELETED_STATUS, CallLog, Event, EventType, Lead, Tag
-from leads.rules import split_tags
-from leads.services import (
-    DEFAULT_STATUS,
-    NOT_OWNER,
-    apply_values,
-    check_people,
-    clean_custom_values,
-    created_snapshot,
-    lead_choices,
-    lead_errors,
-    merge_custom,
-    resolve_lists,
-    update_events,
-)
+from leads.services import LeadChoices, Plan, plan_create, plan_update, update_events
 from leads.signals import announce_changes
 
 # Model field -> column attribute; a changed name not listed is a custom field.
 _COLUMNS = {f.name: f.attname for f in Lead._meta.concrete_fields}
-_IS_RELATION = {f.name: f.is_relation for f in Lead._meta.concrete_fields}
 INVALID = "invalid"
 DUPLICATE = "duplicate"
 NOT_FOUND = "not_found"
@@ -87,14 +74,15 @@ def _invalid(errors: dict[str, list[str]]) -> Outcome:
     return _refused(INVALID, "Invalid field values.", errors)
 
 
-def _people_refusal(actor: Actor, lead: Lead, data: dict[str, Any]) -> Outcome | None:
+def _plan(planner: Callable[..., Plan], **values: Any) -> Plan | Outcome:
+    """One object's write as the single-lead service plans it (``plan_create`` or
+    ``plan_update``: the same rules), or the outcome refusing it."""
     try:
-        check_people(actor, lead, data)
+        return planner(**values)
     except ValidationError as exc:
         return _invalid(exc.message_dict)
     except Forbidden as exc:
         return _refused(FORBIDDEN, exc.message)
-    return None
 
 
 def lock_emails(emails: set[str]) -> None:
@@ -203,28 +191,30 @@ def _email_key(data: dict[str, Any]) -> str:
 def leads_create_many(
     *, actor: Actor, items: Sequence[LeadInput], refuse_duplicates: bool = True
 ) -> list[Outcome]:
-    """Create each lead whose values are valid and, with ``refuse_duplicates``, whose email no
-    live lead (nor an earlier object of the call) has (a CSV import decides duplicates row by
-    row itself). Queries: the choices (3), the duplicate lookup (1), the insert of the leads
-    and of their ``created`` events (batched), and, when some have tags, two or three for
-    those."""
+    """Create each lead that ``plan_create`` passes and, with ``refuse_duplicates``, whose
+    email no live lead (nor an earlier object of the call) has (a CSV import decides duplicates
+    row by row itself). Queries: the lists the values need (statuses and custom fields, and
+    sources when one is given), the duplicate lookup (1), the insert of the leads and of their
+    ``created`` events (batched), and, when some have tags, two or three for those."""
     if actor.read_only:
         return _read_only(len(items))
-    choices = lead_choices()
-    outcomes: list[Outcome | None] = []
-    leads: list[Lead] = []  # each keeps its checked plain values
-    values: list[dict[str, Any]] = []  # each item's data, status and source by key
-    for item in items:
-        lead = Lead()
-        data = {"status": DEFAULT_STATUS, **item.data}
-        errors = lead_errors(
-            data=data, custom=item.custom, creating=True, choices=choices, into=lead, tags=item.tags
+    choices = LeadChoices()
+    planned = [
+        _plan(
+            plan_create,
+            actor=actor,
+            data=item.data,
+            custom=item.custom,
+            tags=item.tags,
+            choices=choices,
         )
-        outcomes.append(_invalid(errors) if errors else None)
-        leads.append(lead)
-        values.append(resolve_lists(data, choices))
-
-    emails = {_email_key(item.data) for item, out in zip(items, outcomes, strict=True) if not out}
+        for item in items
+    ]
+    emails = {
+        _email_key(item.data)
+        for item, plan in zip(items, planned, strict=True)
+        if isinstance(plan, Plan)
+    }
     emails.discard("")
     taken: set[str] = set()
     if refuse_duplicates and emails:
@@ -237,53 +227,45 @@ def leads_create_many(
         )
 
     now = timezone.now()
-    new: list[tuple[int, Lead, dict[str, Any]]] = []
-    for index, item in enumerate(items):
-        if outcomes[index] is not None:
+    outcomes: list[Outcome] = []
+    new: list[Plan] = []
+    for item, plan in zip(items, planned, strict=True):
+        if not isinstance(plan, Plan):
+            outcomes.append(plan)
             continue
         email = _email_key(item.data)
         if refuse_duplicates and email and email in taken:
-            outcomes[index] = _refused(DUPLICATE, "Entry already exists")
+            outcomes.append(_refused(DUPLICATE, "Entry already exists"))
             continue
-        data = values[index]
-        lead = leads[index]
-        refusal = _people_refusal(actor, lead, data)
-        if refusal is not None:
-            outcomes[index] = refusal
-            continue
-        if "owner" not in data and actor.user is not None:
-            data["owner"] = actor.user  # the creator owns the lead unless told otherwise
-        apply_values(lead, {k: v for k, v in data.items() if _IS_RELATION[k]})
-        lead.custom_fields = clean_custom_values(item.custom, creating=True, fields=choices.fields)
+        lead = plan.lead
         lead.created_at = lead.updated_at = lead.last_activity_at = now  # its created event
         taken.add(email)
-        new.append((index, lead, data))
+        new.append(plan)
+        outcomes.append(Outcome(lead=lead))
 
-    insert_all(Lead, [lead for _i, lead, _d in new])
+    insert_all(Lead, [plan.lead for plan in new])
     insert_all(
         Event,
         [
             Event(
-                lead=lead,
+                lead=plan.lead,
                 type=EventType.CREATED,
-                data=created_snapshot(lead, data),
+                data=plan.created(),
                 created_at=now,
                 **actor.event_fields(),
             )
-            for _i, lead, data in new
+            for plan in new
         ],
     )
-    _tag_all([(lead, items[index].tags) for index, lead, _data in new])
-    for index, lead, _data in new:
-        outcomes[index] = Outcome(lead=lead)
-    announce_changes(lead.pk for _i, lead, _d in new)
-    return [out for out in outcomes if out is not None]
+    _tag_all(new)
+    announce_changes(plan.lead.pk for plan in new)
+    return outcomes
 
 
-def _tag_all(tagged: list[tuple[Lead, list[str]]]) -> None:
-    """Give new leads their tags (checked by ``lead_errors``): the missing tags created, the
+def _tag_all(new: list[Plan]) -> None:
+    """Give new leads their tags (as their plans name them): the missing tags created, the
     links inserted, in bulk."""
-    wanted = {lead.pk: split_tags(names) for lead, names in tagged}
+    wanted = {plan.lead.pk: plan.tags or [] for plan in new}
     names = {name for tags in wanted.values() for name in tags}
     if not names:
         return
@@ -320,12 +302,13 @@ def _find_targets(actor: Actor, items: Sequence[LeadInput]) -> list[Lead | None]
 
 @transaction.atomic
 def leads_update_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outcome]:
-    """Overwrite the given fields of each named lead (SPEC §3: writes overwrite). A lead that
-    does not exist, is deleted or is not visible is ``not_found``. Queries: the choices (3),
-    the lookup (1-2), one bulk update and one bulk insert of events."""
+    """Overwrite the given fields of each named lead that ``plan_update`` passes (SPEC §3:
+    writes overwrite). A lead that does not exist, is deleted or is not visible is
+    ``not_found``. Queries: the lists the values need (at most 3), the lookup (1-2), one bulk
+    update and one bulk insert of events."""
     if actor.read_only:
         return _read_only(len(items))
-    choices = lead_choices()
+    choices = LeadChoices()
     targets = _find_targets(actor, items)
     outcomes: list[Outcome] = []
     changed_leads: dict[int, Lead] = {}
@@ -336,24 +319,13 @@ def leads_update_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
         if lead is None:
             outcomes.append(_refused(NOT_FOUND, "Entry does not exist"))
             continue
-        errors = lead_errors(data=item.data, custom=item.custom, creating=False, choices=choices)
-        if errors:
-            outcomes.append(_invalid(errors))
+        plan = _plan(
+            plan_update, actor=actor, lead=lead, data=item.data, custom=item.custom, choices=choices
+        )
+        if not isinstance(plan, Plan):
+            outcomes.append(plan)
             continue
-        data = resolve_lists(item.data, choices)
-        if not access.can_edit(actor, lead):
-            outcomes.append(_refused(FORBIDDEN, NOT_OWNER))
-            continue
-        refusal = _people_refusal(actor, lead, data)
-        if refusal is not None:
-            outcomes.append(refusal)
-            continue
-        changed = apply_values(lead, data)
-        if item.custom:
-            new_custom = clean_custom_values(
-                item.custom, current=lead.custom_fields, creating=False, fields=choices.fields
-            )
-            merge_custom(lead, new_custom, changed)
+        changed = plan.changed
         outcomes.append(Outcome(lead=lead))
         if not changed:
             continue

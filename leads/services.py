@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from copy import copy
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -202,16 +204,40 @@ def field_create(*, label: str, data_type: str = DataType.TEXT, **attrs: Any) ->
 # --- leads --------------------------------------------------------------------------------
 
 
+class LeadChoices:
+    """The active statuses and sources (key -> label) and custom fields (by system name) a lead
+    may take, each read when first asked for (one query) and then kept: a write reads only the
+    lists its values need, and a batch checks any number of leads with one read of each."""
+
+    @cached_property
+    def statuses(self) -> dict[str, str]:
+        return dict(Status.objects.assignable().values_list("key", "label"))
+
+    @cached_property
+    def sources(self) -> dict[str, str]:
+        return dict(Source.objects.assignable().values_list("key", "label"))
+
+    @cached_property
+    def fields(self) -> dict[str, Field]:
+        return {f.system_name: f for f in active_custom_fields()}
+
+
+def lead_choices() -> LeadChoices:
+    """Three queries, now: the statuses, the sources and the custom fields a lead may take."""
+    choices = LeadChoices()
+    _ = choices.statuses, choices.sources, choices.fields
+    return choices
+
+
 def _check_lists(
-    changes: dict[str, Any], *, statuses: Any = None, sources: Any = None
+    changes: dict[str, Any], choices: LeadChoices
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """``changes`` with the status and source given by key or label (``rules.resolve_choice``)
     turned into their keys, and the errors: each must be an active list entry (``deleted`` is
-    reserved); a lead always has a status. ``statuses``/``sources`` (``{key: label}``) save the
-    queries when many leads are checked; by default a given one's list is read (one query)."""
+    reserved); a lead always has a status. A list is read only when a value is given for it."""
     resolved = dict(changes)
     errors: dict[str, list[str]] = {}
-    for name, model, options in (("status", Status, statuses), ("source", Source, sources)):
+    for name, options in (("status", "statuses"), ("source", "sources")):
         if name not in changes:
             continue
         value = changes[name]
@@ -219,9 +245,7 @@ def _check_lists(
             if name == "status":
                 errors[name] = [REQUIRED]
             continue
-        if options is None:
-            options = dict(model.objects.assignable().values_list("key", "label"))
-        key = resolve_choice(str(value), options) if isinstance(value, str) else None
+        key = resolve_choice(value, getattr(choices, options)) if isinstance(value, str) else None
         if key is None:
             errors[name] = [NOT_A_CHOICE.format(value)]
         else:
@@ -231,27 +255,7 @@ def _check_lists(
 
 def resolve_lists(data: dict[str, Any], choices: LeadChoices) -> dict[str, Any]:
     """``data`` with its status and source, if given by label, given by key (no query)."""
-    return _check_lists(data, statuses=choices.statuses, sources=choices.sources)[0]
-
-
-def clean_tags(names: list[str]) -> list[str]:
-    """The tag names a lead is given (``rules.split_tags``), or ``ValidationError`` keyed
-    ``tags`` (``rules.tag_errors``): the one place the services normalise tags."""
-    wanted = split_tags(names)
-    errors = tag_errors(wanted)
-    if errors:
-        raise ValidationError({"tags": errors})
-    return wanted
-
-
-def _check_rules(actor: Actor, lead: Lead, changes: dict[str, Any]) -> dict[str, Any]:
-    """Status and source must be active list entries; only managers give leads away. Returns
-    ``changes`` with the status and source by key."""
-    changes, errors = _check_lists(changes)
-    if errors:
-        raise ValidationError(errors)
-    check_people(actor, lead, changes)
-    return changes
+    return _check_lists(data, choices)[0]
 
 
 def check_people(actor: Actor, lead: Lead, changes: dict[str, Any]) -> None:
@@ -291,15 +295,134 @@ def apply_values(lead: Lead, data: dict[str, Any]) -> dict[str, list[Any]]:
     return changed
 
 
+_IS_RELATION = {f.name: f.is_relation for f in Lead._meta.concrete_fields}
+
+
 def _full_clean(lead: Lead, fields: set[str]) -> None:
-    """Validate the written plain fields (relations were checked by ``_check_rules``)."""
+    """Validate the written plain fields (relations are checked by ``_check_lists`` and
+    ``check_people``)."""
     exclude = [f.name for f in Lead._meta.concrete_fields if f.name not in fields or f.is_relation]
     lead.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
 
 
+def _add_errors(errors: dict[str, list[str]], refused: ValidationError) -> None:
+    for name, messages in refused.message_dict.items():
+        errors.setdefault(name, []).extend(messages)
+
+
+def _checked_values(
+    *,
+    lead: Lead,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None,
+    tags: list[str] | None,
+    creating: bool,
+    choices: LeadChoices,
+) -> tuple[dict[str, Any], dict[str, Any] | None, list[str] | None]:
+    """The value rules of a write to ``lead``, each written once: ``data`` with its status and
+    source by key, the custom values the lead ends with (None: custom values not given on an
+    update) and its tag names (``rules.split_tags``; None: not given), or ``ValidationError``
+    with every refused value, by field or system name (lists, tags, plain fields, custom
+    fields). The plain values that change the lead are checked on it when it is new (it keeps
+    them), else on a copy, so that a refused update leaves it as it was."""
+    data, errors = _check_lists(data, choices)
+    wanted = split_tags(tags) if tags is not None else None
+    if wanted and (problems := tag_errors(wanted)):
+        errors["tags"] = problems
+    plain = {k: v for k, v in data.items() if not _IS_RELATION.get(k)}
+    into = lead if creating else copy(lead)
+    try:
+        _full_clean(into, set(apply_values(into, plain)))
+    except ValidationError as exc:
+        _add_errors(errors, exc)
+    new_custom = None
+    if custom or creating:
+        try:
+            new_custom = clean_custom_values(
+                custom or {}, current=lead.custom_fields, creating=creating, fields=choices.fields
+            )
+        except ValidationError as exc:
+            _add_errors(errors, exc)
+    if errors:
+        raise ValidationError(errors)
+    return data, new_custom, wanted
+
+
+@dataclass
+class Plan:
+    """One write to a lead, checked and not yet saved: ``lead`` holds its new values, ``data``
+    the fields given (status and source by key, people as users), ``tags`` the names the lead
+    is to have (None: left as they are) and ``changed`` what the write changes (``{field:
+    [old, new]}``; empty for a new lead)."""
+
+    lead: Lead
+    data: dict[str, Any]
+    tags: list[str] | None
+    changed: dict[str, list[Any]]
+
+    def created(self) -> dict[str, Any]:
+        """What a new lead's ``created`` event records: the values it was given."""
+        return {k: _json(getattr(self.lead, Lead._meta.get_field(k).attname)) for k in self.data}
+
+
+def plan_create(
+    *,
+    actor: Actor,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    choices: LeadChoices,
+) -> Plan:
+    """The new lead ``lead_create`` and ``leads_create_many`` write for these values, every
+    rule of a create checked: an actor that writes, the status ``prospect`` unless one is given,
+    the values (``ValidationError`` with every refused one), the people (``check_people``), and
+    the acting user as owner unless one is given. Writes and queries nothing but the lists
+    ``choices`` has not read yet."""
+    access.ensure_can_write(actor)
+    lead = Lead()
+    data, custom_values, wanted = _checked_values(
+        lead=lead,
+        data={"status": DEFAULT_STATUS, **data},
+        custom=custom,
+        tags=tags or [],
+        creating=True,
+        choices=choices,
+    )
+    check_people(actor, lead, data)
+    if "owner" not in data and actor.user is not None:
+        data["owner"] = actor.user  # the creator owns the lead unless told otherwise
+    apply_values(lead, {k: v for k, v in data.items() if _IS_RELATION[k]})
+    lead.custom_fields = custom_values
+    return Plan(lead=lead, data=data, tags=wanted, changed={})
+
+
+def plan_update(
+    *,
+    actor: Actor,
+    lead: Lead,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    choices: LeadChoices,
+) -> Plan:
+    """The change ``lead_update`` and ``leads_update_many`` write to ``lead`` (SPEC §3: writes
+    overwrite; untouched fields stay), every rule of an update checked: ``ensure_editable``,
+    then the values (``ValidationError`` with every refused one; only those that change the
+    lead), then the people. The lead takes its new values (unsaved) only when all pass."""
+    ensure_editable(actor, lead)
+    data, custom_values, wanted = _checked_values(
+        lead=lead, data=data, custom=custom, tags=tags, creating=False, choices=choices
+    )
+    check_people(actor, lead, data)
+    changed = apply_values(lead, data)
+    if custom_values is not None:
+        merge_custom(lead, custom_values, changed)
+    return Plan(lead=lead, data=data, tags=wanted, changed=changed)
+
+
 def _set_tags(lead: Lead, wanted: list[str]) -> list[str] | None:
-    """Give the lead exactly these tags (``clean_tags``'s); returns them sorted if they
-    changed, else None."""
+    """Give the lead exactly these tags (a plan's); returns them sorted if they changed, else
+    None."""
     wanted = sorted(wanted)
     current = sorted(lead.tags.values_list("name", flat=True))
     if wanted == current:
@@ -327,29 +450,17 @@ def lead_create(
 ) -> Lead:
     """Create a lead. ``data`` holds model field values (status/source by key, people as users).
 
-    The owner defaults to the acting user; only managers create leads for someone else.
+    The owner defaults to the acting user; only managers create leads for someone else
+    (``plan_create`` has every rule).
     """
-    access.ensure_can_write(actor)
-    data = {"status": DEFAULT_STATUS, **data}
-    lead = Lead()
-    tags = clean_tags(tags or [])
-    data = _check_rules(actor, lead, data)
-    if "owner" not in data and actor.user is not None:
-        data["owner"] = actor.user  # the creator owns the lead unless told otherwise
-    apply_values(lead, data)
-    _full_clean(lead, set(data))
-    lead.custom_fields = clean_custom_values(custom or {}, creating=True)
+    plan = plan_create(actor=actor, data=data, custom=custom, tags=tags, choices=LeadChoices())
+    lead = plan.lead
     lead.created_at = lead.updated_at = timezone.now()
     lead.save()
-    if tags:
-        _set_tags(lead, tags)
-    record_event(lead=lead, type=EventType.CREATED, actor=actor, data=created_snapshot(lead, data))
+    if plan.tags:
+        _set_tags(lead, plan.tags)
+    record_event(lead=lead, type=EventType.CREATED, actor=actor, data=plan.created())
     return lead
-
-
-def created_snapshot(lead: Lead, data: dict[str, Any]) -> dict[str, Any]:
-    """What a ``created`` event records: the values the lead was given."""
-    return {k: _json(getattr(lead, Lead._meta.get_field(k).attname)) for k in data}
 
 
 def merge_custom(lead: Lead, new_custom: dict[str, Any], changed: dict[str, list[Any]]) -> None:
@@ -384,17 +495,15 @@ def lead_update(
     data: dict[str, Any],
     custom: dict[str, Any] | None = None,
     tags: list[str] | None = None,
+    choices: LeadChoices | None = None,
 ) -> Lead:
-    """Overwrite the given fields (SPEC §3: writes overwrite); untouched fields stay."""
-    ensure_editable(actor, lead)
-    tags = clean_tags(tags) if tags is not None else None
-    data = _check_rules(actor, lead, data)
-    changed = apply_values(lead, data)
-    _full_clean(lead, set(changed))
-    if custom:
-        new_custom = clean_custom_values(custom, current=lead.custom_fields, creating=False)
-        merge_custom(lead, new_custom, changed)
-    new_tags = _set_tags(lead, tags) if tags is not None else None
+    """Overwrite the given fields (SPEC §3: writes overwrite); untouched fields stay
+    (``plan_update`` has every rule). ``choices`` saves reading the lists again when many
+    leads are changed."""
+    choices = choices or LeadChoices()
+    plan = plan_update(actor=actor, lead=lead, data=data, custom=custom, tags=tags, choices=choices)
+    changed = plan.changed
+    new_tags = _set_tags(lead, plan.tags) if plan.tags is not None else None
     if new_tags is not None:
         changed["tags"] = [None, new_tags]
     if not changed:
@@ -456,7 +565,7 @@ def lead_assign(*, actor: Actor, lead: Lead, people: dict[str, User | None]) -> 
         for name, person in people.items()
         if getattr(lead, f"{name}_id") != (person.pk if person else None)
     }
-    _check_rules(actor, lead, people)
+    check_people(actor, lead, people)
     changed = apply_values(lead, people)
     if not changed:
         return lead
@@ -564,6 +673,7 @@ def leads_bulk_change(
     is reported, never half-written. Returns (how many changed, [(lead, why not)]).
     """
     access.ensure_can_write(actor)
+    choices = LeadChoices()  # the lists, read once for all the leads
     changed = 0
     refused: list[tuple[Lead, str]] = []
     for lead in leads:
@@ -571,7 +681,7 @@ def leads_bulk_change(
             if delete:
                 lead_delete(actor=actor, lead=lead)
             else:
-                lead_update(actor=actor, lead=lead, data=dict(data or {}))
+                lead_update(actor=actor, lead=lead, data=dict(data or {}), choices=choices)
         except DomainError as exc:
             refused.append((lead, exc.message))
         except ValidationError as exc:
@@ -584,64 +694,26 @@ def leads_bulk_change(
 # --- many leads at once (CSV import) ------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LeadChoices:
-    """The active statuses and sources (key -> label) and custom fields (by system name), read
-    once so that ``lead_errors`` checks any number of leads without a query each."""
-
-    statuses: dict[str, str]
-    sources: dict[str, str]
-    fields: dict[str, Field]
-
-
-def lead_choices() -> LeadChoices:
-    """Three queries: the statuses, the sources and the custom fields a lead may take."""
-    return LeadChoices(
-        statuses=dict(Status.objects.assignable().values_list("key", "label")),
-        sources=dict(Source.objects.assignable().values_list("key", "label")),
-        fields={f.system_name: f for f in active_custom_fields()},
-    )
-
-
 def lead_errors(
     *,
     data: dict[str, Any],
     custom: dict[str, Any] | None = None,
     creating: bool,
     choices: LeadChoices,
-    into: Lead | None = None,
     tags: list[str] | None = None,
 ) -> dict[str, list[str]]:
     """What ``lead_create`` (``creating``) or ``lead_update`` would refuse in these values
-    (and ``tags``), as ``{field or system name: [messages]}``, found without writing or
-    querying: the same checks and messages, for checking many rows before any is written.
-    People (owner, assignee) are not checked here; the write checks them. The plain values are
-    checked on ``into`` (a new lead about to be created, which keeps them) or else on a scratch
-    lead."""
-    _resolved, errors = _check_lists(data, statuses=choices.statuses, sources=choices.sources)
-    if tags and (problems := tag_errors(split_tags(tags))):
-        errors["tags"] = problems
-    plain = {k: v for k, v in data.items() if not _IS_RELATION[k]}
+    (and ``tags``), as ``{field or system name: [messages]}``, found without writing or (with
+    the ``choices`` read) querying: their checks (``_checked_values``), for checking many rows
+    before any is written. People (owner, assignee) are not checked here; the write checks
+    them. With no lead to compare with, every given value is checked."""
     try:
-        _full_clean_values(plain, into if into is not None else Lead())
+        _checked_values(
+            lead=Lead(), data=data, custom=custom, tags=tags, creating=creating, choices=choices
+        )
     except ValidationError as exc:
-        for name, messages in exc.message_dict.items():
-            errors.setdefault(name, []).extend(messages)
-    if custom or creating:
-        try:
-            clean_custom_values(custom or {}, creating=creating, fields=choices.fields)
-        except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                errors.setdefault(name, []).extend(messages)
-    return errors
-
-
-_IS_RELATION = {f.name: f.is_relation for f in Lead._meta.concrete_fields}
-
-
-def _full_clean_values(data: dict[str, Any], lead: Lead) -> None:
-    apply_values(lead, data)
-    _full_clean(lead, set(data))
+        return exc.message_dict
+    return {}
 
 
 # --- merge --------------------------------------------------------------------------------

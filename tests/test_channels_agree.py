@@ -22,11 +22,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from crm.domain import Actor
-from leads import imports, rules
-from leads.models import Lead, Status
+from crm.domain import Actor, Forbidden
+from crm.roles import Role
+from leads import bulk, imports, rules
+from leads.models import Event, Lead, Status
 from leads.rpc.objects import KEY_OF_FIELD
-from leads.services import lead_create, lead_update
+from leads.services import field_create, lead_create, lead_update
+from tests.factories import UserFactory
 from tests.test_web_lead_page import errors_of
 
 pytestmark = pytest.mark.django_db
@@ -312,3 +314,242 @@ def test_the_services_refuse_an_over_long_tag_on_update_too(users):
     assert refused.value.message_dict == {"tags": [TAG_TOO_LONG]}
     lead = Lead.objects.get(pk=lead.pk)
     assert (lead.city, list(lead.tags.values_list("name", flat=True))) == ("", ["keep"])
+
+
+# --- under the channels: the single-lead and the batch services -----------------------------
+#
+# The web form, REST and lead_set write through ``lead_create`` / ``lead_update``; JSON-RPC and
+# the CSV import's new rows through ``leads_create_many`` / ``leads_update_many``. Both plan each
+# lead with one function (``plan_create`` / ``plan_update``), so every rule gives the same lead,
+# the same timeline entries or the same refusal through both.
+
+STORED = ("first_name", "email", "phone", "city", "status", "source", "owner", "assignee")
+EVERY_REFUSAL = {"status": "hot", "source": "billboard", "phone": "call me", "email": "x@"}
+
+
+def _single(write) -> Outcome:
+    try:
+        return Outcome(lead=write())
+    except ValidationError as exc:
+        return Outcome(errors=exc.message_dict)
+    except Forbidden as exc:
+        return Outcome(errors={"refused": [exc.message]})
+
+
+def _batch(outcomes: list[bulk.Outcome]) -> Outcome:
+    [outcome] = outcomes
+    if outcome.ok:
+        return Outcome(lead=outcome.lead)
+    return Outcome(errors=outcome.errors or {"refused": [outcome.message]})
+
+
+def _written(outcome: Outcome) -> dict:
+    """The lead as stored, with its timeline, or the refusal."""
+    if outcome.lead is None:
+        return outcome.errors
+    lead = Lead.objects.get(pk=outcome.lead.pk)
+    return {
+        **{name: getattr(lead, Lead._meta.get_field(name).attname) for name in STORED},
+        "custom": lead.custom_fields,
+        "tags": sorted(lead.tags.values_list("name", flat=True)),
+        "events": [(e.type, e.data) for e in Event.objects.filter(lead=lead).order_by("pk")],
+    }
+
+
+@pytest.fixture
+def people(users):
+    """Who writes and who is named: by role, and a user who left (deactivated in the admin)."""
+    gone = UserFactory(role=Role.SALESPERSON)
+    gone.is_active = False
+    return {**users, "gone": gone}
+
+
+@pytest.fixture
+def custom(db):
+    """``custom(color=..., seats=...)``: custom values by system name; seats is required."""
+    names = {
+        "color": field_create(label="Color", data_length=10).system_name,
+        "seats": field_create(label="Seats", data_type="number", is_required=True).system_name,
+    }
+    return lambda **values: {names[name]: value for name, value in values.items()}
+
+
+# (who creates, the lead's values from people and custom, refused?)
+CREATES = {
+    "the creator owns the lead, whose status is prospect": (
+        "salesperson",
+        lambda p, c: {"data": {"first_name": "Pat"}, "custom": c(seats="3")},
+        False,
+    ),
+    "status and source by label, tags, phone, custom values": (
+        "sales_manager",
+        lambda p, c: {
+            "data": {"status": "Customer", "source": "SOCIAL MEDIA", "phone": "(555) 123-4567"},
+            "custom": c(seats="12", color="Blue"),
+            "tags": ["vip, fair", " vip"],
+        },
+        False,
+    ),
+    "a manager gives the lead to someone else": (
+        "sales_manager",
+        lambda p, c: {
+            "data": {"owner": p["salesperson"], "assignee": p["jr_salesperson"]},
+            "custom": c(seats="1"),
+        },
+        False,
+    ),
+    "a salesperson leaves the lead in the pool": (
+        "salesperson",
+        lambda p, c: {"data": {"owner": None}, "custom": c(seats="1")},
+        False,
+    ),
+    "a salesperson may not give it to someone else": (
+        "salesperson",
+        lambda p, c: {"data": {"owner": p["sales_manager"]}, "custom": c(seats="1")},
+        True,
+    ),
+    "an inactive owner": (
+        "sales_manager",
+        lambda p, c: {"data": {"owner": p["gone"]}, "custom": c(seats="1")},
+        True,
+    ),
+    "a reserved status": (
+        "sales_manager",
+        lambda p, c: {"data": {"status": "deleted"}, "custom": c(seats="1")},
+        True,
+    ),
+    "an over-long tag": (
+        "sales_manager",
+        lambda p, c: {"data": {}, "custom": c(seats="1"), "tags": ["vip", "t" * 101]},
+        True,
+    ),
+    "an invalid custom value": (
+        "sales_manager",
+        lambda p, c: {"data": {}, "custom": c(seats="many")},
+        True,
+    ),
+    "a required custom value left out": (
+        "sales_manager",
+        lambda p, c: {"data": {}, "custom": c(color="Red")},
+        True,
+    ),
+    "every refused value at once, in one answer": (
+        "sales_manager",
+        lambda p, c: {
+            "data": EVERY_REFUSAL,
+            "custom": {**c(color="Far too long a colour"), "nope": "1"},
+            "tags": ["t" * 101],
+        },
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CREATES)
+def test_a_create_gives_the_same_lead_or_refusal_singly_and_in_a_batch(people, custom, case):
+    role, values_of, refused = CREATES[case]
+    actor = Actor(user=people[role])
+    values = values_of(people, custom)
+    values["data"] = {"email": "pat@example.com", **values["data"]}
+
+    # The batch first: it refuses an email a live lead has; lead_create leaves that to callers.
+    batch = _batch(bulk.leads_create_many(actor=actor, items=[bulk.LeadInput(**values)]))
+    single = _single(lambda: lead_create(actor=actor, **values))
+
+    assert _written(single) == _written(batch)
+    assert (single.lead is None, batch.lead is None) == (refused, refused)
+    if case == "the creator owns the lead, whose status is prospect":
+        assert (single.lead.owner, single.lead.status_id) == (people["salesperson"], "prospect")
+    if case == "every refused value at once, in one answer":
+        # by kind (the lists, tags, plain fields, custom values), then in the model's order
+        assert [*single.errors] == [
+            *("status", "source", "tags", "email", "phone"),
+            *custom(color=None),
+            "nope",
+            *custom(seats=None),  # required, and left out
+        ]
+
+
+# (who updates, the changes from people and custom, refused?); each lead is the salesperson's
+# with 2 seats, or the pool's (no owner) where the case says so.
+UPDATES = {
+    "the given fields are overwritten, the others stay": (
+        "salesperson",
+        lambda p, c: {"data": {"city": " Salem ", "status": "Customer"}, "custom": c(color="Red")},
+        False,
+    ),
+    "a value given as it is changes nothing": (
+        "salesperson",
+        lambda p, c: {"data": {"first_name": "Pat", "status": "prospect"}, "custom": c(seats=2)},
+        False,
+    ),
+    "a manager gives the lead to someone else": (
+        "sales_manager",
+        lambda p, c: {"data": {"owner": p["jr_salesperson"]}},
+        False,
+    ),
+    "a salesperson may not edit a pool lead, whatever the values": (
+        "salesperson",
+        lambda p, c: {"data": {"city": "Salem", "status": "hot"}},
+        True,
+    ),
+    "nor give its lead to someone else": (
+        "salesperson",
+        lambda p, c: {"data": {"assignee": p["jr_salesperson"]}},
+        True,
+    ),
+    "an inactive assignee": ("sales_manager", lambda p, c: {"data": {"assignee": p["gone"]}}, True),
+    "a status left empty": ("salesperson", lambda p, c: {"data": {"status": None}}, True),
+    "a required custom value emptied": (
+        "salesperson",
+        lambda p, c: {"data": {}, "custom": c(seats="")},
+        True,
+    ),
+    "every refused value at once, in one answer": (
+        "salesperson",
+        lambda p, c: {"data": EVERY_REFUSAL, "custom": {**c(seats="many"), "nope": "1"}},
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", UPDATES)
+def test_an_update_gives_the_same_lead_or_refusal_singly_and_in_a_batch(people, custom, case):
+    role, values_of, refused = UPDATES[case]
+    owner = None if "pool" in case else people["salesperson"]
+    manager = Actor(user=people["sales_manager"])
+    start = {"first_name": "Pat", "email": "pat@example.com", "owner": owner}
+    one, other = (lead_create(actor=manager, data=start, custom=custom(seats=2)) for _ in "12")
+    actor = Actor(user=people[role])
+    values = values_of(people, custom)
+
+    single = _single(lambda: lead_update(actor=actor, lead=one, **values))
+    batch = _batch(
+        bulk.leads_update_many(actor=actor, items=[bulk.LeadInput(lead_id=other.pk, **values)])
+    )
+
+    assert (single.lead is None, batch.lead is None) == (refused, refused)
+    if refused:
+        assert single.errors == batch.errors
+        one, other = Outcome(lead=one), Outcome(lead=other)  # each stays as it was
+    else:
+        one, other = single, batch
+    assert _written(one) == _written(other)
+
+
+def test_a_value_given_as_stored_is_not_checked_again_singly_or_in_a_batch(people):
+    """An update checks the values that change the lead: an email stored before today's rule
+    (here written past the services) does not block an edit that sends it back unchanged."""
+    manager = Actor(user=people["sales_manager"])
+    one, other = (lead_create(actor=manager, data={"email": "pat@example.com"}) for _ in "12")
+    Lead.objects.filter(pk__in=[one.pk, other.pk]).update(email="pat at example")
+    one.refresh_from_db()
+    values = {"data": {"email": "pat at example", "city": "Salem"}}
+
+    single = _single(lambda: lead_update(actor=manager, lead=one, **values))
+    batch = _batch(
+        bulk.leads_update_many(actor=manager, items=[bulk.LeadInput(lead_id=other.pk, **values)])
+    )
+
+    assert _written(single) == _written(batch)
+    assert (single.lead.email, single.lead.city) == ("pat at example", "Salem")
