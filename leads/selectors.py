@@ -874,3 +874,8 @@ def overview_appointment_values(
     """``columns`` of each of ``overview_appointments``, as tuples (no model instances: the
     overview lists up to a hundred)."""
     return list(overview_appointments(actor=actor, window=window).values_list(*columns))
+
+def leads_with_external_id(*, actor: Actor, external_id: str, limit: int) -> list[Lead]:
+    """The live leads the actor may see with this external id, oldest first, at most
+    ``limit`` (an external id names one lead, but nothing keeps a partner from reusing it)."""
+    return list(visible_leads(actor).filter(external_id=external_id).order_by("pk")[:limit])

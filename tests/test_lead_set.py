@@ -23,6 +23,7 @@ from crm.domain import Actor, RuleViolation
 from crm.models import ApiKey
 from crm.roles import Role
 from crm.services import api_key_create, api_key_revoke
+from leads import upsert
 from leads.api import lead_set as command
 from leads.models import Event, EventType, Lead, LeadFile, LeadNote, Tag
 from leads.services import field_create, lead_delete, lead_update
@@ -864,7 +865,7 @@ def test_a_domain_refusal_without_a_code_of_its_own(partner, monkeypatch):
     def refuse(**kwargs):
         raise RuleViolation("Notes are closed on this lead.", code="notes_closed")
 
-    monkeypatch.setattr(command, "note_create", refuse)
+    monkeypatch.setattr(upsert, "note_create", refuse)
     before = totals()
     body = failed(partner.form({"mode": "insert", "note": "x"}), command.REFUSED)
     assert body["status_message"] == "Notes are closed on this lead."
