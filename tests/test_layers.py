@@ -408,15 +408,7 @@ NOT_A_QUERY: dict[str, tuple[str, Callable[[ast.Call], bool]]] = {
 
 # The allow-list by place: (module, the call chain as ``ast.unparse`` writes it) -> why it
 # stays. Each entry must name a call that exists (test below).
-QUERY_ALLOWED: dict[tuple[str, str], str] = {
-    (
-        "leads.api.lead_set",
-        "visible_leads(actor).filter(external_id=command.external_id).order_by('pk')",
-    ): (
-        "lead_set's lookup by external id: leads/api/lead_set.py is being rewritten on its own "
-        "branch (issue 12), which moves its reads; drop this entry when that lands"
-    ),
-}
+QUERY_ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def _is_query_call(node: ast.AST) -> bool:
