@@ -144,9 +144,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABAS
         "max_size": DATABASE_POOL,
         "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
     }
+# On PostgreSQL, statements are sent with their parameters apart (server-side binding), so
+# psycopg prepares a statement a connection sends again and again (its fifth time) and the
+# server stops parsing and planning it on every request.
 # DATABASE_PGBOUNCER=1: connections go through PgBouncer in transaction mode, where a
-# server-side cursor (the CSV export's iterator) cannot outlive its transaction.
-if os.environ.get("DATABASE_PGBOUNCER", "0") == "1":
+# server-side cursor (the CSV export's iterator) cannot outlive its transaction and a prepared
+# statement may meet another server connection: both are off.
+PGBOUNCER = os.environ.get("DATABASE_PGBOUNCER", "0") == "1"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = not PGBOUNCER
+if PGBOUNCER:
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take SQLite's write lock at BEGIN, so every atomic block that
