@@ -8,9 +8,10 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from crm.compiled import CompiledRead
 from crm.domain import NOT_A_CHOICE, unstorable
 from crm.models import ApiKey, KeyScope, User, hash_secret
 from crm.roles import Role
@@ -76,6 +77,19 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
         api_key.save(update_fields=["revoked_at"])
 
 
+def _live_keys(account_id: str) -> QuerySet[ApiKey]:
+    return (
+        ApiKey.objects.select_related("acts_as")
+        .filter(account_id=account_id, revoked_at__isnull=True)
+        .filter(Q(acts_as__isnull=True) | Q(acts_as__is_active=True))  # its user still works
+        .order_by("pk")[:1]
+    )
+
+
+# Every API request reads its key: compiled once (crm.compiled), about 0.7 ms a request.
+_live_key = CompiledRead(ApiKey, _live_keys, account_id=str)
+
+
 def api_key_check(account_id: str, secret: str) -> ApiKey | None:
     """The active key with this account id and secret, or None. Records when it was used,
     at most once per ``API_KEY_TOUCH_INTERVAL`` so reads stay reads."""
@@ -83,12 +97,8 @@ def api_key_check(account_id: str, secret: str) -> ApiKey | None:
         return None
     if unstorable(account_id) or unstorable(secret):
         return None  # no key has such characters, and the lookup would fail on them
-    key = (
-        ApiKey.objects.select_related("acts_as")
-        .filter(account_id=account_id, revoked_at__isnull=True)
-        .filter(Q(acts_as__isnull=True) | Q(acts_as__is_active=True))  # its user still works
-        .first()
-    )
+    found = _live_key(account_id=account_id)
+    key = found[0] if found else None
     if key is None or not key.matches(secret):
         return None
     now = timezone.now()

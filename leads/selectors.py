@@ -875,6 +875,7 @@ def overview_appointment_values(
     overview lists up to a hundred)."""
     return list(overview_appointments(actor=actor, window=window).values_list(*columns))
 
+
 def leads_with_external_id(*, actor: Actor, external_id: str, limit: int) -> list[Lead]:
     """The live leads the actor may see with this external id, oldest first, at most
     ``limit`` (an external id names one lead, but nothing keeps a partner from reusing it)."""

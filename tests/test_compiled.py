@@ -1,0 +1,75 @@
+"""crm.compiled: a read compiled once gives what its queryset gives, whatever the values."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Q
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from crm import selectors, services, tokens
+from crm.compiled import CompiledRead
+from crm.models import ApiKey, User
+from crm.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def _keys(account_id: str):
+    return (
+        ApiKey.objects.select_related("acts_as")
+        .filter(account_id=account_id)
+        .filter(Q(acts_as__isnull=True) | Q(acts_as__is_active=True))
+        .order_by("pk")
+    )
+
+
+def test_rows_relations_and_annotations_match_the_queryset():
+    other = services.user_create(
+        username="a-salesperson", role=Role.SALESPERSON, password="x" * 12, validate=False
+    )
+    acting, _raw = services.api_key_create(name="acts", scope="user", acts_as=other)
+    plain, _raw = services.api_key_create(name="plain")
+    read = CompiledRead(ApiKey, _keys, account_id=str)
+    for key in (acting, plain):
+        got = read(account_id=key.account_id)
+        want = list(_keys(key.account_id))
+        assert [_fields(k) for k in got] == [_fields(k) for k in want] and len(got) == 1
+        # the select_related user came with the row: reading it costs no query
+        if key.acts_as_id:
+            assert _fields(got[0].acts_as) == _fields(other)
+    assert read(account_id="no-such-key") == []
+    other.is_active = False
+    other.save()
+    assert read(account_id=acting.account_id) == []  # the condition on the join holds
+
+
+def test_the_token_user_read_sees_a_revocation_at_once():
+    user = services.user_create(
+        username="a-salesperson", role=Role.SALESPERSON, password="x" * 12, validate=False
+    )
+    pair = tokens.issue_tokens(user)
+    refresh_id = RefreshToken(pair["refresh"])["jti"]
+    found = selectors.token_user(user.pk, refresh_id)
+    assert found == user and found.revoked is False
+    tokens.revoke_refresh(pair["refresh"])
+    assert selectors.token_user(user.pk, refresh_id).revoked is True
+    tokens_left = selectors.token_user(str(user.pk), None)
+    assert tokens_left == user
+    user.is_active = False
+    user.save()
+    assert selectors.token_user(user.pk, refresh_id) is None  # the very next read refuses
+    for bad in ("x", None, 0, -1, 2**70):
+        assert selectors.token_user(bad, refresh_id) is None
+
+
+def test_a_value_that_does_not_reach_the_sql_unchanged_is_refused():
+    read = CompiledRead(User, lambda name: User.objects.filter(username__icontains=name), name=str)
+    with pytest.raises(ImproperlyConfigured, match="cannot be compiled once"):
+        read(name="sales")
+    with pytest.raises(ImproperlyConfigured, match="int and str"):
+        CompiledRead(User, lambda when: User.objects.filter(last_login=when), when=float)(when=1.0)
