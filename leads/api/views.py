@@ -109,7 +109,9 @@ class LeadListView(APIView):
     def get(self, request: Request) -> Response:
         params = request.query_params
         actor, list_type = actor_of(request), params.get("list_type")
-        qs = selectors.lead_list(actor=actor, list_type=list_type, filters=params)
+        qs = selectors.lead_list(
+            actor=actor, list_type=list_type, filters=params, columns=LeadSerializer.COLUMNS
+        )
         count, exact = selectors.lead_list_count(
             actor=actor, list_type=list_type, filters=params, leads=qs
         )
