@@ -10,6 +10,9 @@ from django.utils.crypto import salted_hmac
 
 from crm.roles import Role
 
+# The columns ``str(user)`` reads: a list that shows people reads these and no more.
+USER_NAME_COLUMNS = ("username", "first_name", "last_name")
+
 
 class User(AbstractUser):
     """A person who signs in. Every user has exactly one role (SPEC §3)."""
@@ -23,7 +26,7 @@ class User(AbstractUser):
         ordering = ["username"]
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.username
+        return self.get_full_name() or self.username  # reads USER_NAME_COLUMNS
 
     def save(self, *args, **kwargs) -> None:
         # ``_password`` is set by set_password() (not by a hash upgrade at sign-in, which

@@ -23,7 +23,7 @@ from django_filters.fields import IsoDateTimeField
 
 from appointments.models import Appointment
 from crm.domain import NOT_A_CHOICE, Actor
-from crm.models import User
+from crm.models import USER_NAME_COLUMNS, User
 from crm.pagination import bounded_count, keyset_page
 from leads import access, rollup
 from leads.access import visible_leads
@@ -435,6 +435,12 @@ def followups_due(*, actor: Actor, until, limit: int = 10) -> QuerySet[Lead]:
 # Columns the web app's leads table sorts by, each walked by keyset pages on (column, id).
 # Creation order is the id's: ids are given as leads are created and ``created_at`` never
 # changes, and every filter's index (status, owner, assignee, live) already ends in the id.
+# What a row of the leads table shows (and the sort keys its pages walk by).
+TABLE_COLUMNS = (
+    *("slug", "first_name", "last_name", "email", "phone", "company", "created_at"),
+    *("updated_at", "status__label", "status__color"),
+    *(f"{who}__{name}" for who in ("owner", "assignee") for name in USER_NAME_COLUMNS),
+)
 TABLE_SORTS = {
     "created_at": "id",
     "updated_at": "updated_at",
@@ -456,13 +462,14 @@ def lead_table(
     size: int | None = None,
 ):
     """One keyset page of the leads table: the filters of ``lead_list``, sorted by one of
-    ``TABLE_SORTS`` (``-`` for descending), with status, owner and assignee joined."""
+    ``TABLE_SORTS`` (``-`` for descending), with status, owner and assignee joined; only the
+    ``TABLE_COLUMNS`` are read."""
     descending = ordering.startswith("-")
     field = TABLE_SORTS.get(ordering.lstrip("-"), "created_at")
     filters = {k: v for k, v in filters.items() if k != "ordering"}
-    qs = lead_list(actor=actor, list_type=list_type, filters=filters).select_related(
-        "status", "source"
-    )
+    qs = lead_list(
+        actor=actor, list_type=list_type, filters=filters, columns=TABLE_COLUMNS
+    ).select_related("status")
     return keyset_page(
         qs,
         field=field,
