@@ -23,7 +23,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 from django.db.models import Model, QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.models.sql.constants import MULTI
 
 
@@ -38,9 +38,10 @@ def _marker(kind: type, n: int) -> Any:
 
 class CompiledRead:
     """``CompiledRead(Model, build, a=int, b=str)(a=..., b=...)``: the instances
-    ``build(a=..., b=...)`` gives, as a list. ``build`` returns the queryset of ``Model`` for
-    the given values and must pass each value to the query unchanged (as a lookup's
-    right-hand side), once or more."""
+    ``build(a=..., b=...)`` gives, as a list (or tuples, when it ends with
+    ``values_list()``). ``build`` returns the queryset of ``Model`` for the given values and
+    must pass each value to the query unchanged (as a lookup's right-hand side), once or
+    more; a read of a fixed list takes no values."""
 
     def __init__(self, model: type[Model], build: Callable[..., QuerySet], **kinds: type) -> None:
         self.model = model
@@ -64,7 +65,13 @@ class CompiledRead:
                 f"{self.build.__qualname__}: the values {missing} do not reach the SQL "
                 "unchanged, so this read cannot be compiled once."
             )
-        return compiler, sql, tuple(params), places, queryset._fetch_mode
+        if queryset._iterable_class not in (ModelIterable, ValuesListIterable):
+            raise ImproperlyConfigured(
+                f"{self.build.__qualname__}: a compiled read gives instances or "
+                "values_list() tuples (not flat, named or dict rows)."
+            )
+        as_tuples = queryset._iterable_class is ValuesListIterable
+        return compiler, sql, tuple(params), places, queryset._fetch_mode, as_tuples
 
     def __call__(self, **values: Any) -> list[Model]:
         alias = router.db_for_read(self.model)
@@ -72,7 +79,7 @@ class CompiledRead:
         if compiled is None:
             with self._lock:
                 compiled = self._compiled.setdefault(alias, self._compile(alias))
-        base, sql, params, places, fetch_mode = compiled
+        base, sql, params, places, fetch_mode, as_tuples = compiled
         bound = list(params)
         for name, positions in places.items():
             for position in positions:
@@ -80,6 +87,8 @@ class CompiledRead:
         compiler = copy.copy(base)
         compiler.connection = connections[alias]  # this thread's connection
         compiler.as_sql = lambda *args, **kwargs: (sql, tuple(bound))
+        if as_tuples:
+            return list(compiler.results_iter(compiler.execute_sql(MULTI), tuple_expected=True))
         return list(_instances(compiler, alias, fetch_mode))
 
 

@@ -27,10 +27,28 @@ def users_by_id(ids: Iterable[int]) -> dict[int, User]:
     return {u.pk: u for u in User.objects.filter(pk__in=ids)} if ids else {}
 
 
-def people(*, also: Iterable[int] = ()) -> QuerySet[User]:
+def people(*, also: Iterable[int] = ()) -> list[User]:
     """The active users by username, and the users ``also`` names even if inactive (a lead's
     current owner and assignee)."""
-    return User.objects.filter(Q(is_active=True) | Q(pk__in=list(also))).order_by("username")
+    also = list(also)
+    if not also:
+        return _active_people()
+    return list(User.objects.filter(Q(is_active=True) | Q(pk__in=also)).order_by("username"))
+
+
+# Every form that offers people reads them: compiled once (crm.compiled).
+_active_people = CompiledRead(
+    User, lambda: User.objects.filter(is_active=True).order_by("username")
+)
+
+
+def session_user(pk: int) -> User | None:
+    """The user a session names (Django's authentication backend reads it every page)."""
+    found = _session_user(pk=pk)
+    return found[0] if found else None
+
+
+_session_user = CompiledRead(User, lambda pk: User.objects.filter(pk=pk)[:1], pk=int)
 
 
 def token_user(user_id: int | None, refresh_id: str | None) -> User | None:

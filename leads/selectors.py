@@ -22,6 +22,7 @@ from django.utils.text import capfirst
 from django_filters.fields import IsoDateTimeField
 
 from appointments.models import Appointment
+from crm.compiled import CompiledRead
 from crm.domain import NOT_A_CHOICE, Actor
 from crm.models import USER_NAME_COLUMNS, User
 from crm.pagination import bounded_count, keyset_page
@@ -337,23 +338,35 @@ def overview_appointments(*, actor: Actor, window: str) -> QuerySet:
     return qs.order_by("start", "id")[: settings.CRM["OVERVIEW_APPOINTMENTS_LIMIT"]]
 
 
+# The choice lists every form and filter shows: fixed reads, compiled once (crm.compiled).
+_assignable_statuses = CompiledRead(
+    Status, lambda: Status.objects.assignable().values_list("key", "label")
+)
+_assignable_sources = CompiledRead(
+    Source, lambda: Source.objects.assignable().values_list("key", "label")
+)
+_sources = CompiledRead(Source, lambda: Source.objects.values_list("key", "label"))
+_active_campaigns = CompiledRead(Campaign, lambda: Campaign.objects.filter(active=True))
+
+
 def assignable_statuses() -> list[tuple[str, str]]:
     """(key, label) of the statuses a lead may be given: the active ones but ``deleted``."""
-    return list(Status.objects.assignable().values_list("key", "label"))
+    return _assignable_statuses()
 
 
 def assignable_sources() -> list[tuple[str, str]]:
     """(key, label) of the sources a lead may be given."""
-    return list(Source.objects.assignable().values_list("key", "label"))
+    return _assignable_sources()
 
 
 def sources() -> list[tuple[str, str]]:
     """(key, label) of every source, those no longer given too (a list filters by them)."""
-    return list(Source.objects.values_list("key", "label"))
+    return _sources()
 
 
-def active_campaigns() -> QuerySet[Campaign]:
-    return Campaign.objects.filter(active=True)
+def active_campaigns() -> list[Campaign]:
+    """The active campaigns, by name."""
+    return _active_campaigns()
 
 
 def campaigns_by_id(ids: Iterable[int]) -> dict[int, Campaign]:

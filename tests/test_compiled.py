@@ -11,6 +11,8 @@ from crm import selectors, services, tokens
 from crm.compiled import CompiledRead
 from crm.models import ApiKey, User
 from crm.roles import Role
+from leads import selectors as lead_selectors
+from leads.models import Source, Status
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +75,30 @@ def test_a_value_that_does_not_reach_the_sql_unchanged_is_refused():
         read(name="sales")
     with pytest.raises(ImproperlyConfigured, match="int and str"):
         CompiledRead(User, lambda when: User.objects.filter(last_login=when), when=float)(when=1.0)
+
+
+def test_values_list_reads_give_tuples_and_see_each_change_at_once():
+    plain = list(Status.objects.assignable().values_list("key", "label"))
+    assert lead_selectors.assignable_statuses() == plain and plain
+    Status.objects.filter(pk=plain[0][0]).update(label="Renamed")  # as the admin would
+    assert lead_selectors.assignable_statuses()[0] == (plain[0][0], "Renamed")
+    assert lead_selectors.sources() == list(Source.objects.values_list("key", "label"))
+
+
+def test_flat_or_dict_rows_are_refused():
+    flat = CompiledRead(User, lambda: User.objects.values_list("pk", flat=True))
+    with pytest.raises(ImproperlyConfigured, match="values_list"):
+        flat()
+    with pytest.raises(ImproperlyConfigured, match="values_list"):
+        CompiledRead(User, lambda: User.objects.values("pk"))()
+
+
+def test_a_session_of_a_deactivated_user_is_refused_on_its_next_page(client):
+    user = services.user_create(
+        username="a-salesperson", role=Role.SALESPERSON, password="x" * 12, validate=False
+    )
+    client.force_login(user)
+    assert client.get("/leads/").status_code == 200
+    user.is_active = False
+    user.save()
+    assert client.get("/leads/").status_code == 302  # to the sign-in page
