@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -33,11 +34,17 @@ def _marker(kind: type, n: int) -> Any:
         return -2_000_000_000 - n  # lookup past it into an empty query)
     if kind is str:
         return f"\x00compiled:{n}\x00"
-    raise ImproperlyConfigured(f"A compiled read takes int and str values, not {kind}.")
+    if kind is datetime:
+        return datetime(1901, 2, 3, 4, 5, 6, 100_000 + n, tzinfo=UTC)
+    raise ImproperlyConfigured(f"A compiled read takes int, str and datetime values, not {kind}.")
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 class CompiledRead:
-    """``CompiledRead(Model, build, a=int, b=str)(a=..., b=...)``: the instances
+    """``CompiledRead(Model, build, a=int, b=str, c=datetime)(a=..., b=..., c=...)``: the instances
     ``build(a=..., b=...)`` gives, as a list (or tuples, when it ends with
     ``values_list()``). ``build`` returns the queryset of ``Model`` for the given values and
     must pass each value to the query unchanged (as a lookup's right-hand side), once or
@@ -55,11 +62,19 @@ class CompiledRead:
         queryset = self.build(**markers)
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        places = {
-            name: [i for i, value in enumerate(params) if value == marker]
-            for name, marker in markers.items()
-        }
-        missing = [name for name, found in places.items() if not found]
+        # Where each value goes, and how it is written there: as it is, or as the database
+        # adapter writes a moment (SQLite keeps it as text).
+        places: dict[str, tuple[Callable[[Any], Any], list[int]]] = {}
+        for name, marker in markers.items():
+            adapt = _same
+            if isinstance(marker, datetime):
+                adapt = connections[alias].ops.adapt_datetimefield_value
+            for how in (_same, adapt):
+                found = [i for i, value in enumerate(params) if value == how(marker)]
+                if found:
+                    places[name] = (how, found)
+                    break
+        missing = [name for name in markers if name not in places]
         if missing:
             raise ImproperlyConfigured(
                 f"{self.build.__qualname__}: the values {missing} do not reach the SQL "
@@ -81,9 +96,10 @@ class CompiledRead:
                 compiled = self._compiled.setdefault(alias, self._compile(alias))
         base, sql, params, places, fetch_mode, as_tuples = compiled
         bound = list(params)
-        for name, positions in places.items():
+        for name, (how, positions) in places.items():
+            value = how(values[name])
             for position in positions:
-                bound[position] = values[name]
+                bound[position] = value
         compiler = copy.copy(base)
         compiler.connection = connections[alias]  # this thread's connection
         compiler.as_sql = lambda *args, **kwargs: (sql, tuple(bound))

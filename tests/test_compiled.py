@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from crm import selectors, services, tokens
 from crm.compiled import CompiledRead
 from crm.models import ApiKey, User
 from crm.roles import Role
+from crm.sessions import SessionStore
 from leads import selectors as lead_selectors
 from leads.models import Source, Status
 
@@ -73,7 +78,7 @@ def test_a_value_that_does_not_reach_the_sql_unchanged_is_refused():
     read = CompiledRead(User, lambda name: User.objects.filter(username__icontains=name), name=str)
     with pytest.raises(ImproperlyConfigured, match="cannot be compiled once"):
         read(name="sales")
-    with pytest.raises(ImproperlyConfigured, match="int and str"):
+    with pytest.raises(ImproperlyConfigured, match="int, str and datetime"):
         CompiledRead(User, lambda when: User.objects.filter(last_login=when), when=float)(when=1.0)
 
 
@@ -102,3 +107,14 @@ def test_a_session_of_a_deactivated_user_is_refused_on_its_next_page(client):
     user.is_active = False
     user.save()
     assert client.get("/leads/").status_code == 302  # to the sign-in page
+
+
+def test_an_expired_session_is_not_read(client):
+    user = services.user_create(
+        username="a-salesperson", role=Role.SALESPERSON, password="x" * 12, validate=False
+    )
+    client.force_login(user)
+    assert client.get("/leads/").status_code == 200
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    assert client.get("/leads/").status_code == 302  # to the sign-in page
+    assert SessionStore("\x00" * 9).load() == {}  # a key no database stores reads as none
