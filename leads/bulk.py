@@ -19,8 +19,16 @@ from django.utils import timezone
 
 from crm.domain import READ_ONLY_CODE, READ_ONLY_KEY, Actor, Forbidden
 from leads import access
-from leads.models import DELETED_STATUS, CallLog, Event, EventType, Lead, Tag
-from leads.services import LeadChoices, Plan, plan_create, plan_update, update_events
+from leads.models import CallLog, Event, EventType, Lead, Tag
+from leads.services import (
+    DELETE_FIELDS,
+    LeadChoices,
+    Plan,
+    plan_create,
+    plan_delete,
+    plan_update,
+    update_events,
+)
 from leads.signals import announce_changes
 
 # Model field -> column attribute; a changed name not listed is a custom field.
@@ -360,26 +368,24 @@ def leads_delete_many(*, actor: Actor, ids: Sequence[int]) -> list[Outcome]:
         if lead is None or pk in deleted:
             outcomes.append(_refused(NOT_FOUND, "Entry does not exist"))
             continue
-        if not access.can_delete(actor, lead):
-            outcomes.append(_refused(FORBIDDEN, "You can't delete this lead."))
+        try:
+            data = plan_delete(actor=actor, lead=lead, now=now)
+        except Forbidden as exc:
+            outcomes.append(_refused(FORBIDDEN, exc.message))
             continue
-        previous = lead.status_id
-        lead.status_before_delete_id = previous
-        lead.status_id = DELETED_STATUS
-        lead.updated_at = now
         deleted[pk] = lead
         events.append(
             Event(
                 lead=lead,
                 type=EventType.DELETED,
-                data={"from": previous},
+                data=data,
                 created_at=now,
                 **actor.event_fields(),
             )
         )
         outcomes.append(Outcome(lead=lead))
     if deleted:
-        update_all(Lead, list(deleted.values()), ["status", "status_before_delete", "updated_at"])
+        update_all(Lead, list(deleted.values()), DELETE_FIELDS)
         insert_all(Event, events)
         announce_changes(deleted)
     return outcomes

@@ -519,6 +519,19 @@ def lead_update(
 def lead_delete(*, actor: Actor, lead: Lead) -> Lead:
     """Soft delete: the status becomes ``deleted``; an administrator can restore the lead."""
     access.ensure_can_write(actor)
+    data = plan_delete(actor=actor, lead=lead, now=timezone.now())
+    lead.save(update_fields=DELETE_FIELDS)
+    record_event(lead=lead, type=EventType.DELETED, actor=actor, data=data)
+    return lead
+
+
+# What a soft delete changes, and the one place that decides it (single and batch deletes).
+DELETE_FIELDS = ["status", "status_before_delete", "updated_at"]
+
+
+def plan_delete(*, actor: Actor, lead: Lead, now: dt.datetime) -> dict[str, Any]:
+    """Check that ``actor`` may delete ``lead`` and mark it deleted (``DELETE_FIELDS``, not
+    saved); the ``deleted`` event's data. Restorable: the status it had is kept."""
     if lead.is_deleted:
         raise RuleViolation("This lead is already deleted.", code="lead_deleted")
     if not access.can_delete(actor, lead):
@@ -526,10 +539,8 @@ def lead_delete(*, actor: Actor, lead: Lead) -> Lead:
     previous = lead.status_id
     lead.status_before_delete_id = previous
     lead.status_id = DELETED_STATUS
-    lead.updated_at = timezone.now()
-    lead.save(update_fields=["status", "status_before_delete", "updated_at"])
-    record_event(lead=lead, type=EventType.DELETED, actor=actor, data={"from": previous})
-    return lead
+    lead.updated_at = now
+    return {"from": previous}
 
 
 @transaction.atomic
