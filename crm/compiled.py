@@ -1,8 +1,9 @@
 """Reads whose SQL Django compiles once per process, then runs again with new values.
 
 Compiling a queryset to SQL costs more than running a small indexed query: about 0.7 ms for
-the API key lookup, every request, before the database sees it. The reads every API request
-makes have a fixed shape (the same tables, joins and conditions; only the values change), so
+the API key lookup, every request, before the database sees it. The reads every request makes
+(the API key and token user, the session and its user, the choice lists of every form) have a
+fixed shape: the same tables, joins and conditions; only the values change. So
 ``CompiledRead`` builds the queryset once with a marker for each value, compiles it, finds the
 markers among the SQL's parameters, and from then on only puts the request's values in their
 places. The rows come back as model instances, with ``select_related`` relations and
@@ -44,11 +45,12 @@ def _same(value: Any) -> Any:
 
 
 class CompiledRead:
-    """``CompiledRead(Model, build, a=int, b=str, c=datetime)(a=..., b=..., c=...)``: the instances
-    ``build(a=..., b=...)`` gives, as a list (or tuples, when it ends with
+    """``CompiledRead(Model, build, a=int, b=str, c=datetime)(a=..., b=..., c=...)``: the
+    instances ``build(a=..., b=..., c=...)`` gives, as a list (or tuples, when it ends with
     ``values_list()``). ``build`` returns the queryset of ``Model`` for the given values and
     must pass each value to the query unchanged (as a lookup's right-hand side), once or
-    more; a read of a fixed list takes no values."""
+    more; anything else it reads (the time, a setting) is fixed at the first call. A read of a
+    fixed list takes no values."""
 
     def __init__(self, model: type[Model], build: Callable[..., QuerySet], **kinds: type) -> None:
         self.model = model
