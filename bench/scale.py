@@ -163,7 +163,8 @@ def fill(total: int, t: Team) -> None:
             end = min(start + CHUNK - 1, last)
             cursor.execute(
                 f"INSERT INTO leads_lead ({names}) SELECT {values} FROM "
-                "(SELECT i, abs(hashtext(i::text)) AS r FROM generate_series(%(a)s, %(b)s) i) s",
+                "(SELECT i, abs(hashtext(i::text)) AS r "
+                "FROM generate_series(%(a)s::bigint, %(b)s::bigint) i) s",
                 {"a": start, "b": end, "last": last},
             )
             cursor.execute(
