@@ -17,10 +17,11 @@ from crm.domain import Actor
 from crm.models import ApiKey, KeyScope
 from crm.roles import Role
 from crm.services import api_key_authenticate, api_key_create
+from leads import access
 from leads.access import READ_ONLY_KEY
 from leads.models import CallLog, Event, Lead, LeadNote
 from tests.conftest import PartnerClient, error_of
-from tests.factories import PASSWORD, LeadFactory
+from tests.factories import PASSWORD, AppointmentFactory, LeadFactory, NoteFactory
 from tests.rpc import RpcClient
 from webhooks.delivery import dispatch_pending_changes, render_body
 from webhooks.models import Delivery, LeadChange
@@ -114,6 +115,32 @@ def test_a_user_key_stops_with_its_user(users, seller_key, world):
     assert api_key_authenticate(seller_key) is None
     body = rpc.send({"method": "getLeads", "params": {"where": {}}, "id": 1}).json()
     assert body["result"] is None and body["error"]["code"] == 105  # refused on the next call
+
+
+def test_a_read_only_key_has_no_permission_to_change_anything(api_key, read_only_key, world):
+    """leads.access itself answers no to a read-only key, whatever it asks (the services also
+    refuse it before asking), where a full key, an administrator, is answered yes."""
+    lead = world["owned"]
+    note = NoteFactory(lead=lead)
+    appointment = AppointmentFactory(lead=lead)
+
+    def answers(raw_key: str) -> dict[str, bool]:
+        actor = Actor.for_key(api_key_authenticate(raw_key))
+        return {
+            "edit": access.can_edit(actor, lead),
+            "give": access.can_give(actor),
+            "change a person": access.can_change_person(actor, lead.owner_id, None),
+            "delete": access.can_delete(actor, lead),
+            "write activity": access.can_write_activity(actor, lead),
+            "delete a note": access.can_delete_note(actor, note),
+            "change an appointment": access.can_change_appointment(actor, appointment),
+            "delete in bulk": access.can_bulk_delete(actor),
+            "handle personal data": access.can_handle_personal_data(actor),
+        }
+
+    full, read_only = answers(api_key), answers(read_only_key)
+    assert all(full.values()), full
+    assert not any(read_only.values()), read_only
 
 
 def test_the_admin_sets_and_shows_the_scope(admin_client, users):

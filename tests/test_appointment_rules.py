@@ -85,6 +85,19 @@ def test_moving_records_the_previous_times(manager, lead, booked, soon):
     }
 
 
+def test_a_move_may_overlap_the_appointments_own_time(manager, lead, booked, soon):
+    """An appointment never clashes with itself: half an hour later, or longer, is free."""
+    moved = appointment_update(
+        actor=Actor(user=manager),
+        appointment=booked,
+        changes={"start": soon + timedelta(minutes=30), "end": soon + timedelta(minutes=90)},
+    )
+    longer = appointment_update(
+        actor=Actor(user=manager), appointment=moved, changes={"end": soon + timedelta(hours=2)}
+    )
+    assert (longer.start, longer.end) == (soon + timedelta(minutes=30), soon + timedelta(hours=2))
+
+
 def test_moving_into_the_past_is_refused_but_a_status_change_is_not(manager, lead, booked):
     with pytest.raises(RuleViolation) as refused:
         appointment_update(

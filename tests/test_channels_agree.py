@@ -537,6 +537,19 @@ def test_an_update_gives_the_same_lead_or_refusal_singly_and_in_a_batch(people, 
     assert _written(one) == _written(other)
 
 
+@pytest.mark.parametrize("name", ["phone", "mobile_phone", "office_phone", "fax"])
+def test_every_phone_number_is_stored_without_separators_singly_and_in_a_batch(users, name):
+    actor = Actor(user=users["sales_manager"])
+    single = lead_create(actor=actor, data={"email": "one@example.com", name: "(555) 123-4567"})
+    [batch] = bulk.leads_create_many(
+        actor=actor,
+        items=[bulk.LeadInput(data={"email": "two@example.com", name: "+1 555.123.4567"})],
+    )
+    stored = Lead.objects.in_bulk([single.pk, batch.lead.pk])
+    assert getattr(stored[single.pk], name) == "5551234567"
+    assert getattr(stored[batch.lead.pk], name) == "+15551234567"
+
+
 def test_a_value_given_as_stored_is_not_checked_again_singly_or_in_a_batch(people):
     """An update checks the values that change the lead: an email stored before today's rule
     (here written past the services) does not block an edit that sends it back unchanged."""

@@ -74,6 +74,25 @@ def test_the_token_user_read_sees_a_revocation_at_once():
         assert selectors.token_user(bad, refresh_id) is None
 
 
+def test_a_value_used_in_several_places_takes_each_of_them():
+    def named(name: str):
+        return User.objects.filter(Q(username=name) | Q(email=name)).order_by("pk")
+
+    by_username = services.user_create(
+        username="pat@example.com", role=Role.SALESPERSON, password="x" * 12, validate=False
+    )
+    by_email = services.user_create(
+        username="sam",
+        email="pat@example.com",
+        role=Role.SALESPERSON,
+        password="x" * 12,
+        validate=False,
+    )
+    read = CompiledRead(User, named, name=str)
+    assert read(name="pat@example.com") == list(named("pat@example.com")) == [by_username, by_email]
+    assert read(name="sam") == [by_email]
+
+
 def test_a_value_that_does_not_reach_the_sql_unchanged_is_refused():
     read = CompiledRead(User, lambda name: User.objects.filter(username__icontains=name), name=str)
     with pytest.raises(ImproperlyConfigured, match="cannot be compiled once"):

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from leads.models import Field, Lead
+from leads.models import Field, Lead, phone_validator
 from leads.services import field_create
 from tests.conftest import error_of
 
@@ -78,6 +78,8 @@ def fields(db):
         "plan": field_create(label="Plan", data_type="picklist", options=["basic", "pro"]),
         "vip": field_create(label="VIP", data_type="boolean"),
         "site": field_create(label="Site", data_type="url"),
+        "contact": field_create(label="Contact", data_type="email"),
+        "hotline": field_create(label="Hotline", data_type="phone"),
     }
 
 
@@ -91,6 +93,8 @@ def test_values_set_by_system_name_are_stored_typed_and_returned(api, fields):
         names["plan"]: "pro",
         names["vip"]: "yes",
         names["site"]: "https://example.com",
+        names["contact"]: "pat@example.com",
+        names["hotline"]: "(555) 123-4567",
     }
     created = api.post("create/lead/", body)
     assert created.status_code == 201, created.json()
@@ -101,6 +105,8 @@ def test_values_set_by_system_name_are_stored_typed_and_returned(api, fields):
         names["plan"]: "pro",
         names["vip"]: True,
         names["site"]: "https://example.com",
+        names["contact"]: "pat@example.com",
+        names["hotline"]: "5551234567",  # stored as every phone number: without separators
     }
     assert created.json()["data"]["custom_fields"] == expected
     slug = created.json()["data"]["slug"]
@@ -125,6 +131,8 @@ def test_values_set_by_system_name_are_stored_typed_and_returned(api, fields):
         ("plan", "gold", '"gold" is not a valid choice.'),
         ("vip", "maybe", "Enter yes or no."),
         ("site", "not a url", "Enter a valid URL."),
+        ("contact", "pat at example", "Invalid email."),
+        ("hotline", "call me", phone_validator.message),
     ],
 )
 def test_invalid_values_are_refused_by_system_name(api, fields, key, value, message):

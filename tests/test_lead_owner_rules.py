@@ -4,7 +4,7 @@ import pytest
 
 from crm.domain import Actor, Forbidden
 from crm.roles import Role
-from leads.services import lead_update
+from leads.services import lead_assign, lead_update
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +40,23 @@ def test_a_salesperson_releases_its_lead_to_the_pool_but_edits_no_pool_lead(user
     with pytest.raises(Forbidden) as refused:
         lead_update(actor=actor, lead=lead, data={"owner": salesperson})
     assert refused.value.code == "not_owner"  # a salesperson edits only the leads it owns
+
+
+def test_a_salesperson_may_not_take_its_lead_from_the_colleague_working_it(users):
+    """Releasing is for one's own slot: the owner may not unassign a colleague (nor hand the
+    slot to itself); a manager may."""
+    salesperson, colleague = users["salesperson"], users["jr_salesperson"]
+    lead = LeadFactory(owner=salesperson, assignee=colleague)
+    for person in (None, salesperson):
+        with pytest.raises(Forbidden) as refused:
+            lead_assign(actor=Actor(user=salesperson), lead=lead, people={"assignee": person})
+        assert refused.value.code == "cannot_assign"
+    lead.refresh_from_db()
+    assert lead.assignee == colleague
+    assert not lead.events.filter(type="assigned").exists()
+    lead_assign(actor=Actor(user=users["sales_manager"]), lead=lead, people={"assignee": None})
+    lead.refresh_from_db()
+    assert lead.assignee is None
 
 
 def test_an_api_key_acting_alone_has_administrator_rights(users):

@@ -124,6 +124,14 @@ def test_several_leads_with_one_external_id_are_ambiguous(partner):
     assert totals() == before
 
 
+def test_an_ambiguous_reference_lists_the_twenty_oldest_matches(partner):
+    leads = [LeadFactory(external_id="MANY") for _ in range(21)]
+    command = LeadUpsert(mode=UPDATE, data={"external_id": "MANY", "city": "Salem"})
+    with pytest.raises(upsert.Ambiguous) as refused:
+        lead_upsert(actor=partner, command=command)
+    assert refused.value.matches == [lead.pk for lead in leads[:20]]  # docs/lead_set.md
+
+
 def test_matching_updates_the_one_lead_found_and_refuses_several(partner):
     lead = LeadFactory(email="Pat@Example.com")
     command = LeadUpsert(

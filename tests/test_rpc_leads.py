@@ -316,6 +316,15 @@ def test_a_mixed_create_creates_exactly_the_valid_objects_and_reports_each_in_or
     assert creates[0]["id"] == str(Lead.objects.get(email="one@example.com").pk)
 
 
+def test_the_email_of_a_deleted_lead_may_be_created_again(rpc):
+    gone = new_lead(email="gone@example.com")
+    assert rpc.result("deleteLeads", {"objects": [{"id": gone.pk}]})["deletes"][0]["error"] is None
+    again = rpc.result("createLeads", {"objects": [{"emailAddress": "Gone@example.com"}]})
+    [created] = again["creates"]
+    assert (created["success"], created["error"]) == ("true", None)
+    assert Lead.objects.alive().get().pk == int(created["id"]) != gone.pk
+
+
 @pytest.mark.parametrize(
     ("value", "field", "message"),
     [

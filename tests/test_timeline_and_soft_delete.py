@@ -6,7 +6,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from appointments.services import lead_followup_set
+from crm.domain import Actor, RuleViolation
 from leads.models import Event, Lead
+from leads.services import (
+    lead_assign,
+    lead_delete,
+    lead_file_attach,
+    lead_restore,
+    lead_update,
+    note_create,
+)
 from tests.conftest import error_of
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory
 
@@ -175,6 +185,53 @@ def test_a_deleted_lead_disappears_from_every_endpoint(api, deleted_lead):
         },
     )
     assert error_of(booking)[2] == {"slug": ["You can't take appointment under this lead."]}
+
+
+# Every change of a lead, called on a deleted one (the services, below the adapters that
+# answer such a lead as unknown).
+WRITES_TO_A_LEAD = {
+    "update": lambda actor, lead, u: lead_update(actor=actor, lead=lead, data={"city": "Salem"}),
+    "assign": lambda actor, lead, u: lead_assign(
+        actor=actor, lead=lead, people={"assignee": u["salesperson"]}
+    ),
+    "note": lambda actor, lead, u: note_create(actor=actor, lead=lead, text="Called."),
+    "file": lambda actor, lead, u: lead_file_attach(
+        actor=actor, lead=lead, name="quote.txt", content=b"quote"
+    ),
+    "follow-up": lambda actor, lead, u: lead_followup_set(
+        actor=actor, lead=lead, when=timezone.now() + timedelta(days=2)
+    ),
+}
+
+
+@pytest.mark.parametrize("write", WRITES_TO_A_LEAD)
+def test_the_services_refuse_every_write_to_a_deleted_lead(users, write):
+    """A deleted lead changes again only once restored, whoever asks (here a manager, who may
+    change any lead) and whichever way they reached it."""
+    manager = users["sales_manager"]
+    actor = Actor(user=manager)
+    lead = LeadFactory(by=manager, owner=manager)
+    lead_delete(actor=actor, lead=lead)
+    before = events_of(lead)
+    with pytest.raises(RuleViolation) as refused:
+        WRITES_TO_A_LEAD[write](actor, lead, users)
+    assert refused.value.code == "lead_deleted"
+    lead = Lead.objects.get(pk=lead.pk)
+    assert (lead.city, lead.assignee, lead.followup_date) == ("", None, None)
+    assert not (lead.notes.exists() or lead.files.exists() or lead.appointments.exists())
+    assert events_of(lead) == before
+
+
+def test_a_restore_brings_back_the_status_the_lead_had_before(users):
+    manager = users["sales_manager"]
+    lead = LeadFactory(by=manager, owner=manager, status="customer")
+    lead_delete(actor=Actor(user=manager), lead=lead)
+    lead.refresh_from_db()
+    assert (lead.status_id, lead.status_before_delete_id) == ("deleted", "customer")
+    lead_restore(actor=Actor(user=users["administrator"]), lead=lead)
+    lead.refresh_from_db()
+    assert (lead.status_id, lead.status_before_delete_id) == ("customer", None)
+    assert Event.objects.filter(lead=lead).latest("id").data == {"to": "customer"}
 
 
 def test_the_admin_restores_a_deleted_lead(api, deleted_lead, users, client):

@@ -219,6 +219,25 @@ def test_custom_values_of_the_kept_lead_win_unless_chosen(client, users):
     assert a.custom_fields[colour.system_name] == "green"
 
 
+def test_people_of_the_other_lead_are_taken_only_when_chosen(client, users):
+    """A blank value of the kept lead takes the other's, but a blank owner or assignee stays
+    blank: a lead is only given to someone on purpose."""
+    manager, salesperson = users["sales_manager"], users["salesperson"]
+    keep = LeadFactory(by=manager, owner=None, company="")
+    other = LeadFactory(
+        by=manager, owner=salesperson, assignee=users["jr_salesperson"], company="Acme"
+    )
+    client.force_login(manager)
+    client.post("/leads/merge/", {"a": keep.slug, "b": other.slug})
+    keep.refresh_from_db()
+    assert (keep.company, keep.owner, keep.assignee) == ("Acme", None, None)
+
+    third = LeadFactory(by=manager, owner=salesperson)
+    client.post("/leads/merge/", {"a": keep.slug, "b": third.slug, "choose_owner": "other"})
+    keep.refresh_from_db()
+    assert keep.owner == salesperson
+
+
 @pytest.mark.parametrize("role", [Role.SALESPERSON, Role.MARKETING_MANAGER])
 def test_no_merge_of_a_lead_the_user_may_not_delete(client, users, role):
     manager = users["sales_manager"]
