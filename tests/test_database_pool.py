@@ -53,13 +53,18 @@ def test_threads_share_at_most_the_pools_connections(size):
 
 
 @pytest.mark.parametrize(("value", "disabled"), [("1", "True"), ("0", "False")])
-def test_pgbouncer_mode_turns_server_side_cursors_off(value, disabled):
+def test_pgbouncer_mode_turns_server_side_cursors_and_binding_off(value, disabled):
+    """Behind PgBouncer, no server-side cursor and no statement prepared on a server
+    connection; without it, statements are bound (and prepared) on the server."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "crm.settings", "DATABASE_PGBOUNCER": value,
            "DATABASE_URL": "postgres://user:password@127.0.0.1:6432/crm"}  # fmt: skip
     script = (
         "import django; django.setup(); from django.conf import settings; "
-        "print(settings.DATABASES['default'].get('DISABLE_SERVER_SIDE_CURSORS', False))"
+        "db = settings.DATABASES['default']; "
+        "print(db.get('DISABLE_SERVER_SIDE_CURSORS', False), db['OPTIONS']['server_side_binding'])"
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=60, check=True).stdout  # fmt: skip
-    assert out.strip() == disabled
+    cursors_off, binding = out.split()
+    assert cursors_off == disabled
+    assert binding == ("False" if disabled == "True" else "True")
