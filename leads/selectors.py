@@ -37,6 +37,7 @@ from leads.models import (
     Field,
     Lead,
     LeadCount,
+    LeadFile,
     LeadNote,
     ListMembership,
     Source,
@@ -445,15 +446,15 @@ def followups_due(*, actor: Actor, until, limit: int = 10) -> QuerySet[Lead]:
     )
 
 
-# Columns the web app's leads table sorts by, each walked by keyset pages on (column, id).
-# Creation order is the id's: ids are given as leads are created and ``created_at`` never
-# changes, and every filter's index (status, owner, assignee, live) already ends in the id.
 # What a row of the leads table shows (and the sort keys its pages walk by).
 TABLE_COLUMNS = (
     *("slug", "first_name", "last_name", "email", "phone", "company", "created_at"),
     *("updated_at", "status__label", "status__color"),
     *(f"{who}__{name}" for who in ("owner", "assignee") for name in USER_NAME_COLUMNS),
 )
+# Columns the web app's leads table sorts by, each walked by keyset pages on (column, id).
+# Creation order is the id's: ids are given as leads are created and ``created_at`` never
+# changes, and every filter's index (status, owner, assignee, live) already ends in the id.
 TABLE_SORTS = {
     "created_at": "id",
     "updated_at": "updated_at",
@@ -873,13 +874,13 @@ def lead_page_queryset() -> QuerySet[Lead]:
     )
 
 
-def lead_files(lead: Lead) -> list[Any]:
+def lead_files(lead: Lead) -> list[LeadFile]:
     """The files attached to the lead (lead_set uploads), newest first, without their
     storage details: one query."""
     return list(lead.files.only("pk", "name", "size", "created_at", "lead_id"))
 
 
-def attached_file(*, lead: Lead, pk: int) -> Any:
+def attached_file(*, lead: Lead, pk: int) -> LeadFile | None:
     """The file ``pk`` attached to the lead, or None."""
     return lead.files.filter(pk=pk).first()
 

@@ -45,8 +45,6 @@ from leads.models import (
     LeadFile,
     LeadNote,
     ListMembership,
-    Source,
-    Status,
     Tag,
     phone_validator,
     system_name_for,
@@ -60,7 +58,7 @@ from leads.rules import (
     split_tags,
     tag_errors,
 )
-from leads.selectors import active_custom_fields
+from leads.selectors import active_custom_fields, assignable_sources, assignable_statuses
 from leads.signals import announce_changes
 
 DEFAULT_STATUS = "prospect"
@@ -211,11 +209,11 @@ class LeadChoices:
 
     @cached_property
     def statuses(self) -> dict[str, str]:
-        return dict(Status.objects.assignable().values_list("key", "label"))
+        return dict(assignable_statuses())
 
     @cached_property
     def sources(self) -> dict[str, str]:
-        return dict(Source.objects.assignable().values_list("key", "label"))
+        return dict(assignable_sources())
 
     @cached_property
     def fields(self) -> dict[str, Field]:
