@@ -201,6 +201,12 @@ def can_bulk_delete(actor: Actor) -> bool:
     return actor.role in roles.DELETES_ALL or actor.role in roles.DELETES_OWNED
 
 
+def can_merge_into(actor: Actor, lead: Lead) -> bool:
+    """May merge another lead into ``lead``: edit it, and delete at least some leads (the
+    other one is soft-deleted; ``lead_merge`` decides for that lead)."""
+    return can_edit(actor, lead) and can_bulk_delete(actor)
+
+
 @_writes
 def can_handle_personal_data(actor: Actor) -> bool:
     """May export and erase a lead's personal data (a person's right of access and erasure)."""

@@ -341,3 +341,19 @@ def test_search_query_count_does_not_grow(client, users, django_assert_num_queri
     with django_assert_num_queries(4):
         response = client.get(url(a, q="Acme"), headers={"HX-Request": "true"})
     assert response.content.decode().count("<li><a href") == n
+
+
+@pytest.mark.parametrize(
+    ("role", "offered"),
+    [
+        (Role.SALES_MANAGER, True),
+        (Role.SALESPERSON, True),  # it deletes the leads it owns
+        (Role.JR_SALESPERSON, False),  # it deletes none
+        (Role.MARKETING_MANAGER, False),
+    ],
+)
+def test_the_lead_page_offers_a_merge_only_to_a_role_that_can_merge(client, users, role, offered):
+    lead = LeadFactory(by=users["sales_manager"], owner=users[role])
+    client.force_login(users[role])
+    page = client.get(f"/leads/{lead.slug}/").content.decode()
+    assert ("Merge with another lead" in page) is offered

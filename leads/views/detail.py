@@ -66,6 +66,7 @@ class LeadPage:
         give = access.can_give(actor)
         return {
             "edit": access.can_edit(actor, lead),
+            "merge": access.can_merge_into(actor, lead),
             "give": give,
             "delete": access.can_delete(actor, lead),
             "personal_data": access.can_handle_personal_data(actor),
