@@ -201,6 +201,12 @@ def can_bulk_delete(actor: Actor) -> bool:
     return actor.role in roles.DELETES_ALL or actor.role in roles.DELETES_OWNED
 
 
+def can_bulk_assign(actor: Actor) -> bool:
+    """May change some lead's assignee (the services decide lead by lead): managers give
+    leads, salespeople claim or release their own; marketing managers change neither."""
+    return can_give(actor) or actor.role in roles.CLAIMS_OWN
+
+
 def can_merge_into(actor: Actor, lead: Lead) -> bool:
     """May merge another lead into ``lead``: edit it, and delete at least some leads (the
     other one is soft-deleted; ``lead_merge`` decides for that lead)."""

@@ -806,3 +806,19 @@ def test_rows_created_today_are_in_a_filter_ending_today(client, users):
         r.slug for r in client.get("/leads/", {"created_before": today}).context["page"].rows
     ] == [lead.slug]
     assert client.get("/leads/", {"created_before": yesterday}).context["page"].rows == []
+
+
+@pytest.mark.parametrize(
+    ("role", "offered"),
+    [
+        (Role.SALES_MANAGER, True),
+        (Role.SALESPERSON, True),  # claims or releases its own
+        (Role.JR_SALESPERSON, True),
+        (Role.MARKETING_MANAGER, False),  # changes no one's leads
+    ],
+)
+def test_the_bulk_bar_offers_assign_only_to_a_role_that_can_assign(client, users, role, offered):
+    client.force_login(users[role])
+    page = client.get("/leads/").content.decode()
+    assert ('<option value="assign">Assign</option>' in page) is offered
+    assert ('id="id_bulk_assignee"' in page) is offered

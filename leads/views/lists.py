@@ -75,6 +75,7 @@ def _table_context(request: AuthedRequest, query: QueryDict) -> dict:
         "export_url": f"{reverse('leads:export')}?{urlencode(kept)}",
         "bulk_form": BulkForm(actor=actor, statuses=form.statuses, people=form.people),
         "can_bulk_delete": access.can_bulk_delete(actor),
+        "can_bulk_assign": access.can_bulk_assign(actor),
         "can_give": access.can_give(actor),
     }
 
