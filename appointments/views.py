@@ -34,8 +34,8 @@ from django_htmx.http import push_url, trigger_client_event
 from appointments import calendar, selectors, services
 from appointments.forms import BookForm, MoveForm, NewAppointmentForm
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed
+from crm import filters
 from crm.domain import Actor, Forbidden, NotFound, RuleViolation
-from crm.templatetags import crm as filters
 from crm.web import (
     INVALID,
     AuthedRequest,
@@ -463,7 +463,7 @@ def move(request: AuthedRequest, pk: int) -> HttpResponse:
             "target": BACK_PAGES[place.back] if is_fragment(request) else None,
             "back_url": _place_url(place, appointment),
         }
-        return render_page(request, MOVE, context, partial="move-form")
+        return render_page(request, MOVE, context, partial="move_form")
     form = MoveForm(request.POST, prefix=f"move-{pk}")
     if form.is_valid():
         try:

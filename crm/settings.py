@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django.forms
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -104,7 +105,24 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "crm.urls"
 
+# The web app's pages render with Jinja2 (crm/jinja.py, templates/jinja2); the admin and the API
+# docs page with Django's template language (templates/).
 TEMPLATES = [
+    {
+        "BACKEND": "crm.jinja.Pages",
+        "NAME": "pages",
+        "DIRS": [BASE_DIR / "templates" / "jinja2", Path(django.forms.__file__).parent / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "crm.jinja.environment",
+            "context_processors": [
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "crm.web.navigation",
+                "django.template.context_processors.csp",
+            ],
+        },
+    },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],

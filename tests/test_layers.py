@@ -27,7 +27,7 @@ PACKAGES = ("crm", "leads", "appointments", "webhooks")
 # Path parts (packages or modules) that make a module an adapter: it turns a wire format or a
 # page into service calls, and nothing below it may depend on it.
 ADAPTER_PARTS = frozenset(
-    {"api", "rpc", "views", "forms", "admin", "urls", "management", "templatetags"}
+    {"api", "rpc", "views", "forms", "admin", "urls", "management", "jinja", "filters"}
 )
 ADAPTER_SUFFIXES = ("_forms", "_views")
 # (importing module, imported module): why the import stays inside a function. Empty: every
@@ -333,7 +333,7 @@ def test_adapters_query_through_selectors():
     assert reads_through_selectors("leads.api.lead_set")
     assert reads_through_selectors("leads.list_forms") and reads_through_selectors("crm.forms")
     assert reads_through_selectors("crm.management.commands.issue_token")
-    assert reads_through_selectors("crm.templatetags.crm")
+    assert reads_through_selectors("crm.jinja") and reads_through_selectors("crm.filters")
     assert not reads_through_selectors("leads.admin") and not reads_through_selectors("crm.admin")
     wrong = [
         f"{MODULES[name].relative_to(ROOT)}:{line}"

@@ -276,7 +276,7 @@ def test_rows_with_errors_are_listed_and_not_written(client, sp):
     assert "Rows with errors (4)" in html
     assert "<strong>Row 2</strong> (Ann Lee): Email: Invalid email." in html
     assert "<strong>Row 3</strong> (Bob Stone): Phone: Phone number must be entered" in html
-    assert "<strong>Row 4</strong> (Cy Young): Status: &quot;nonsense&quot; is not a valid" in html
+    assert "<strong>Row 4</strong> (Cy Young): Status: &#34;nonsense&#34; is not a valid" in html
     assert "<strong>Row 6</strong>: This row has 10 cells" in html
 
     response = run(client, imp)

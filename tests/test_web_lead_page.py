@@ -458,7 +458,7 @@ def test_deleting_a_note_swaps_the_notes_in_place(web, salesperson, manager):
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="card" id="lead-notes"')
     assert "Mine to delete." not in html.split('id="lead-timeline"')[0]
-    assert "The manager&#x27;s." in html
+    assert "The manager&#39;s." in html
     assert "Note deleted." in html
 
 
@@ -868,4 +868,4 @@ def test_a_note_written_through_a_partner_api_names_its_api_key(web, salesperson
     lead = LeadFactory(owner=salesperson, by=manager)
     note_create(actor=Actor(api_key=key), lead=lead, text="Asked for a quote")
     page = web(salesperson).get(f"/leads/{lead.slug}/").content.decode()
-    assert f"{key} ·" in page.replace("&#x27;", "'")
+    assert f"{key} ·" in page.replace("&#39;", "'")

@@ -253,7 +253,7 @@ def test_no_merge_of_a_lead_the_user_may_not_delete(client, users, role):
     assert response.status_code == 302 and response["Location"] == url(mine, pool)
     page = client.get(response["Location"]).content.decode()
     assert (
-        "Nothing was merged: You can&#x27;t delete the other lead, so you can&#x27;t merge it."
+        "Nothing was merged: You can&#39;t delete the other lead, so you can&#39;t merge it."
         in page
     )
     mine.refresh_from_db()
@@ -269,7 +269,7 @@ def test_no_merge_into_a_lead_the_user_may_not_edit(client, users):
     mine = LeadFactory(by=manager, owner=sp)
     client.force_login(sp)
     response = client.post("/leads/merge/", {"a": pool.slug, "b": mine.slug}, follow=True)
-    assert "You can&#x27;t edit the lead to keep" in response.content.decode()
+    assert "You can&#39;t edit the lead to keep" in response.content.decode()
     mine.refresh_from_db()
     assert not mine.is_deleted
 
@@ -287,7 +287,7 @@ def test_a_refused_value_rolls_the_whole_merge_back(client, users, pair):
         "/leads/merge/", {"a": keep.slug, "b": other.slug, "choose_assignee": "other"}, follow=True
     )
     assert (
-        "Nothing was merged: You can&#x27;t give a lead to someone else."
+        "Nothing was merged: You can&#39;t give a lead to someone else."
         in response.content.decode()
     )
     keep.refresh_from_db()

@@ -246,7 +246,7 @@ def test_a_refused_move_changes_nothing_and_says_why(
         assert response.status_code == 200
         html = response.content.decode()
         assert 'hx-swap-oob="true"' in html and 'role="alert"' in html
-        assert expected.replace('"', "&quot;") in html
+        assert expected.replace('"', "&#34;") in html
         assert lead.slug in board_html(html)[before[0]]  # still in its column
     else:
         assert messages_of(response) == [expected]

@@ -231,7 +231,7 @@ def lead_status(request: AuthedRequest, slug: str) -> HttpResponse:
             messages.success(request, f"Status changed to {lead.status}.")
             if not is_fragment(request):
                 return redirect(_detail_url(lead))
-            return _answer(request, lead, "controls", oob=("head", "timeline"))
+            return _answer(request, lead, "controls", oob=("lead_head", "timeline"))
     return _answer(request, _reload(request, slug), "controls", status=INVALID, status_form=form)
 
 
@@ -260,7 +260,7 @@ def lead_assign(request: AuthedRequest, slug: str) -> HttpResponse:
             if not is_fragment(request):
                 return redirect(_detail_url(lead))
             # Who owns the lead decides what the user may do on every part of the page.
-            parts = ("head", "details", "timeline", "notes", "appointments")
+            parts = ("lead_head", "details", "timeline", "notes", "appointments")
             return _answer(request, lead, "controls", oob=parts)
     return _answer(request, _reload(request, slug), "controls", status=INVALID, people_form=form)
 
@@ -411,9 +411,8 @@ def lead_edit(request: AuthedRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, "Lead saved.")
             if inline:
-                return _answer(
-                    request, _reload(request, slug), "details", oob=("head", "controls", "timeline")
-                )
+                oob = ("lead_head", "controls", "timeline")
+                return _answer(request, _reload(request, slug), "details", oob=oob)
             return _redirect(request, _detail_url(lead))
     context = {"form": form, "lead": lead, "action": reverse("leads:edit", args=[slug])}
     context["inline"] = inline

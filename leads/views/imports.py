@@ -108,7 +108,7 @@ def upload(request: AuthedRequest) -> HttpResponse:
             return redirect("leads:import-review", pk=imp.pk)
     context = {**NAV, "form": form, "recent": imports.recent_imports(actor)}
     status = INVALID if form.errors else 200
-    return render_page(request, "leads/import.html", context, partial="upload-form", status=status)
+    return render_page(request, "leads/import.html", context, partial="upload_form", status=status)
 
 
 def _review_context(imp: LeadImport, form: ReviewForm, review: imports.Review) -> dict:
@@ -179,7 +179,7 @@ def review(request: AuthedRequest, pk: int) -> HttpResponse:
     checked = imports.review(actor=actor, imp=imp, choices=choices)
     context = _review_context(imp, form, checked)
     return render_page(
-        request, "leads/import_review.html", context, partial="review-form", status=status
+        request, "leads/import_review.html", context, partial="review_form", status=status
     )
 
 

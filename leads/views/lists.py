@@ -84,7 +84,7 @@ def _table_context(request: AuthedRequest, query: QueryDict) -> dict:
 @login_required
 def lead_list(request: AuthedRequest) -> HttpResponse:
     context = _table_context(request, request.GET)
-    response = render_page(request, "leads/list.html", context, partial="lead-table")
+    response = render_page(request, "leads/list.html", context, partial="lead_table")
     if is_fragment(request):
         # The address bar shows the filters in use, not every empty field of the filter form.
         cursor = {k: request.GET[k] for k in ("after", "before") if request.GET.get(k)}
@@ -125,7 +125,7 @@ def lead_bulk(request: AuthedRequest) -> HttpResponse:
                 messages.error(request, error)
     if is_fragment(request):
         context = _table_context(request, back)
-        return render_page(request, "leads/list.html", context, partial="lead-table")
+        return render_page(request, "leads/list.html", context, partial="lead_table")
     return redirect(f"{reverse('leads:list')}?{back.urlencode()}")
 
 
