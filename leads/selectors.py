@@ -14,6 +14,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.db import connections
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
@@ -535,22 +536,25 @@ def pipeline(
 ) -> list[tuple[Status, int, list]]:
     """The board: each active status with its count and its newest ``per_status`` leads.
 
-    Queries: the statuses, the counts (from the rollup), then one per status for its cards: an
-    index range scan that stops after ``per_status`` rows. Their number follows the statuses
-    an administrator configures, never the number of leads.
+    Queries: the statuses, the counts (from the rollup), then the cards: one index range scan
+    per status that stops after ``per_status`` rows, all in one UNION ALL statement where the
+    database allows a LIMIT in its parts (PostgreSQL), else one statement each (SQLite).
+    Neither the number of statements nor the rows read follow the number of leads.
     """
     statuses = list(Status.objects.assignable())
     leads = lead_list(actor=actor, list_type=list_type, filters={}).order_by()
     counts = lead_counts(actor=actor, list_type=list_type, filters={}).by_status
     cards = leads.select_related("owner", "assignee").only(*PIPELINE_CARD_FIELDS).order_by("-id")
-    return [
-        (
-            s,
-            counts.get(s.key, 0),
-            list(cards.filter(status_id=s.key)[:per_status]),
-        )
-        for s in statuses
-    ]
+    columns = [cards.filter(status_id=s.key)[:per_status] for s in statuses]
+    by_status: dict[str, list[Lead]] = {s.key: [] for s in statuses}
+    if columns and connections[cards.db].features.supports_slicing_ordering_in_compound:
+        columns = [columns[0].union(*columns[1:], all=True)]
+    for column in columns:
+        for lead in column:
+            by_status[lead.status_id].append(lead)
+    for column in by_status.values():
+        column.sort(key=lambda lead: lead.pk, reverse=True)  # a union keeps no order
+    return [(s, counts.get(s.key, 0), by_status[s.key]) for s in statuses]
 
 
 # --- duplicates (CSV import) --------------------------------------------------------------
