@@ -14,6 +14,8 @@ What Django's engine gives and Jinja2 does not, this module adds:
   ``lead_table`` of the page alone, for an HTMX request that swaps that part of the page.
 - ``csrf_input`` and ``csrf_token`` masked once per page, not once per use: the pipeline has a
   form on each of its cards, and each new mask costs 32 random characters.
+- What the view passes wins over the context processors (Django's Jinja2 backend lets the
+  processors win), as in Django's templates.
 - The ``template_rendered`` signal, so the test client's ``response.context`` and
   ``assertTemplateUsed`` work as with Django's engine.
 """
@@ -65,6 +67,9 @@ def htmx(context: jinja2.runtime.Context) -> str:
 
 
 def environment(**options: Any) -> jinja2.Environment:
+    # A missing variable renders empty in development too (Django's backend would print it
+    # there as "{{ name }}"), as in production and as Django's templates do.
+    options["undefined"] = jinja2.Undefined
     env = jinja2.Environment(**options)
     env.globals.update({"url": url, "static": static, "htmx_script": htmx})
     env.filters.update(
@@ -114,10 +119,12 @@ class Page(backend.Template):
     def render(self, context: dict[str, Any] | None = None, request=None) -> str:
         context = {} if context is None else context
         if request is not None:
-            context["request"] = request
-            context["csrf_input"], context["csrf_token"] = _csrf(request)
+            # What the view passes wins over the context processors, as in Django's templates.
+            shown = {"request": request}
+            shown["csrf_input"], shown["csrf_token"] = _csrf(request)
             for context_processor in self.backend.template_context_processors:
-                context.update(context_processor(request))
+                shown.update(context_processor(request))
+            context = shown | context
         template_rendered.send(sender=self, template=self, context=context)
         if self.block is None:
             return self.template.render(context)
