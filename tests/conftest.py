@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 
 @pytest.hookimpl(trylast=True)  # after pytest-django's order: database tests, then transactional
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    longest = [i for i in items if i.path.relative_to(HERE).as_posix() in LONGEST_FIRST]
+    longest = [i for i in items if i.path.parent == HERE and i.path.name in LONGEST_FIRST]
     rest = [i for i in items if i not in longest]
     first = next((n for n, item in enumerate(rest) if _transactional(item)), len(rest))
     items[:] = [*rest[:first], *longest, *rest[first:]]
