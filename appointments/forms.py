@@ -8,7 +8,7 @@ from django import forms
 from django.forms.models import fields_for_model
 
 from appointments.models import Appointment
-from leads.models import Lead
+from crm.forms import QuickSelect
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -43,20 +43,14 @@ class BookForm(MoveForm):
 
 
 class NewAppointmentForm(MoveForm):
-    """Book an appointment from the week calendar, choosing one of ``leads`` (those the user may
-    book on); ``cleaned_data["lead"]`` is the chosen ``Lead``."""
+    """Book an appointment from the week calendar, choosing one of ``leads`` ((slug, name) of
+    those the user may book on); ``cleaned_data["lead"]`` is the chosen lead's slug."""
 
-    lead = forms.ChoiceField(label="Lead")
+    lead = forms.ChoiceField(label="Lead", widget=QuickSelect)
     note = _FIELDS["note"]
 
     field_order = ["lead", "start", "end", "note"]
 
-    def __init__(self, *args, leads: list[Lead], **kwargs) -> None:
+    def __init__(self, *args, leads: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._leads = {lead.slug: lead for lead in leads}
-        self.fields["lead"].choices = [("", "Choose a lead")] + [
-            (lead.slug, str(lead)) for lead in leads
-        ]
-
-    def clean_lead(self) -> Lead:
-        return self._leads[self.cleaned_data["lead"]]
+        self.fields["lead"].choices = [("", "Choose a lead"), *leads]

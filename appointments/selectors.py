@@ -9,7 +9,7 @@ from django.utils import timezone
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed
 from crm.domain import Actor, NotFound
 from leads.access import activity_filter, manages_activity, on_visible_leads, visible_leads
-from leads.models import DELETED_STATUS, Lead
+from leads.models import DELETED_STATUS, Lead, lead_name
 from leads.selectors import TextFilter, latest_worked
 
 
@@ -99,10 +99,11 @@ def hosted_by(*, actor: Actor, start: datetime, end: datetime | None = None) -> 
     return qs.select_related("lead").order_by("start", "id")
 
 
-def bookable_leads(*, actor: Actor, limit: int) -> list[Lead]:
-    """Up to ``limit`` live leads the actor may book appointments on, by name: for those who
-    book on any lead the most recently updated ones, for the others the ones they worked
-    last (``latest_worked``, never a walk through other users' leads)."""
+def bookable_leads(*, actor: Actor, limit: int) -> list[tuple[str, str]]:
+    """Up to ``limit`` live leads the actor may book appointments on, as (slug, name) by name:
+    for those who book on any lead the most recently updated ones, for the others the ones they
+    worked last (``latest_worked``, never a walk through other users' leads). Only the name's
+    columns are read, into tuples: a page offers them all."""
     leads = visible_leads(actor).filter(activity_filter(actor))
     if manages_activity(actor):
         leads = leads.order_by("-updated_at", "-id")
@@ -110,8 +111,9 @@ def bookable_leads(*, actor: Actor, limit: int) -> list[Lead]:
         leads = leads.filter(id__in=latest_worked(actor, limit)).order_by(
             "-last_activity_at", "-id"
         )
-    chosen = list(leads.only("id", "slug", "first_name", "last_name", "email")[:limit])
-    return sorted(chosen, key=lambda lead: (str(lead).casefold(), lead.pk))
+    rows = leads.values_list("id", *Lead.NAME_COLUMNS)[:limit]
+    named = sorted((lead_name(*columns).casefold(), pk, columns) for pk, *columns in rows)
+    return [(columns[0], lead_name(*columns)) for _key, _pk, columns in named]
 
 
 def calendar_feed_by_token(token: str) -> CalendarFeed:

@@ -373,14 +373,14 @@ def week(request: AuthedRequest) -> HttpResponse:
         try:
             appointment = services.appointment_create(
                 actor=actor,
-                lead=data["lead"],
+                lead=access.lead_for_actor(actor, slug=data["lead"]),
                 start=data["start"],
                 end=data["end"],
                 note=data["note"],
             )
         except Forbidden as exc:
             raise PermissionDenied(exc.message) from None
-        except (RuleViolation, ValidationError) as exc:
+        except (NotFound, RuleViolation, ValidationError) as exc:  # NotFound: deleted meanwhile
             add_domain_errors(form, exc)
         else:
             messages.success(

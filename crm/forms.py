@@ -10,10 +10,14 @@ Widgets that ship only Django templates (the admin's) render with those.
 
 from __future__ import annotations
 
+from django import forms
 from django.forms.renderers import BaseRenderer
+from django.forms.utils import flatatt
 from django.template import TemplateDoesNotExist, engines
 from django.template.loader import get_template
 from django.utils.functional import cached_property
+from django.utils.html import conditional_escape as esc
+from django.utils.safestring import SafeString, mark_safe
 
 from crm.jinja import Pages
 
@@ -36,3 +40,24 @@ class FormRenderer(BaseRenderer):
             except TemplateDoesNotExist:
                 self._only_django.add(template_name)
         return get_template(template_name)
+
+
+class QuickSelect(forms.Select):
+    """A ``<select>`` of flat choices written in Python: the markup of Django's ``Select``
+    without a template per option, which counts on long lists (the week calendar's booking form
+    offers 200 leads; the list filters offer every active person). Grouped choices render as
+    Django renders them."""
+
+    def render(self, name, value, attrs=None, renderer=None) -> SafeString:
+        choices = list(self.choices)
+        if any(isinstance(label, (list, tuple)) for _value, label in choices):
+            return super().render(name, value, attrs, renderer)
+        chosen = self.format_value(value)
+        options, has_selected = [], False
+        for option, label in choices:
+            selected = not has_selected and str(option) in chosen  # Django's rule: the first
+            has_selected |= selected
+            mark = " selected" if selected else ""
+            options.append(f'<option value="{esc(option)}"{mark}>{esc(label)}</option>')
+        tag = f'<select name="{esc(name)}"{flatatt(self.build_attrs(self.attrs, attrs))}>'
+        return mark_safe(tag + "".join(options) + "</select>")

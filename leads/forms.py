@@ -20,6 +20,7 @@ from rest_framework.serializers import CharField as ApiCharField
 
 from crm import selectors as user_selectors
 from crm.domain import Actor
+from crm.forms import QuickSelect
 from crm.models import User
 from leads import access, rules, selectors
 from leads.models import DataType, Field, Lead, LeadNote
@@ -47,6 +48,8 @@ def _text(
 
 class PersonField(forms.ChoiceField):
     """A user picked from a list, or nobody; cleans to a ``User`` or None."""
+
+    widget = QuickSelect
 
     def __init__(self, *, label: str, people: list[User], empty: str = "Nobody", **kwargs: Any):
         self.people = {str(u.pk): u for u in people}
@@ -101,7 +104,7 @@ def _custom_form_field(field: Field, *, editable: bool) -> forms.Field:
         return forms.BooleanField(**common)
     if kind == DataType.PICKLIST:
         options = [("", "—"), *((str(o), str(o)) for o in field.options or [])]
-        return forms.CharField(widget=forms.Select(choices=options), **common)
+        return forms.CharField(widget=QuickSelect(choices=options), **common)
     widgets = {
         DataType.TEXTAREA: forms.Textarea(attrs={"rows": 3}),
         DataType.NUMBER: forms.NumberInput(attrs={"step": "any"}),
@@ -138,8 +141,8 @@ class LeadForm(forms.Form):
     phone = _text("Phone", widget=forms.TextInput(attrs={"type": "tel"}))
     company = _text("Company")
     title = _text("Title")
-    status = forms.CharField(label="Status", required=False, widget=forms.Select())
-    source = forms.CharField(label="Source", required=False, widget=forms.Select())
+    status = forms.CharField(label="Status", required=False, widget=QuickSelect())
+    source = forms.CharField(label="Source", required=False, widget=QuickSelect())
     location = _text("Location")
     message = _text("Message", widget=forms.Textarea(attrs={"rows": 3}))
     tags = forms.CharField(
@@ -234,7 +237,7 @@ class StatusForm(forms.Form):
     """The lead page's status control."""
 
     status = forms.CharField(
-        label="Status", widget=forms.Select(), error_messages={"required": REQUIRED}
+        label="Status", widget=QuickSelect(), error_messages={"required": REQUIRED}
     )
 
     def __init__(self, data: Any = None, *, choices: list[tuple[str, str]], **kwargs: Any):

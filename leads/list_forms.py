@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from crm import selectors as user_selectors
 from crm.domain import Actor
+from crm.forms import QuickSelect
 from leads import access, selectors
 from leads.models import Lead
 
@@ -32,12 +33,14 @@ def _active_users() -> list[tuple[str, str]]:
 
 class LeadListForm(forms.Form):
     search = forms.CharField(label="Search", required=False, max_length=255)
-    list_type = forms.ChoiceField(label="Show", choices=LIST_TYPES, required=False)
-    status = forms.ChoiceField(label="Status", required=False)
-    source = forms.ChoiceField(label="Source", required=False)
-    owner = forms.ChoiceField(label="Owner", required=False)
-    assignee = forms.ChoiceField(label="Assignee", required=False)
-    campaign_slug = forms.ChoiceField(label="Campaign", required=False)
+    list_type = forms.ChoiceField(
+        label="Show", choices=LIST_TYPES, required=False, widget=QuickSelect
+    )
+    status = forms.ChoiceField(label="Status", required=False, widget=QuickSelect)
+    source = forms.ChoiceField(label="Source", required=False, widget=QuickSelect)
+    owner = forms.ChoiceField(label="Owner", required=False, widget=QuickSelect)
+    assignee = forms.ChoiceField(label="Assignee", required=False, widget=QuickSelect)
+    campaign_slug = forms.ChoiceField(label="Campaign", required=False, widget=QuickSelect)
     created_after = forms.DateField(
         label="Created from", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -125,9 +128,9 @@ class BulkForm(forms.Form):
     ACTIONS = [("status", "Change status"), ("assign", "Assign"), ("delete", "Delete")]
 
     leads = SlugListField(label="Leads", required=True)
-    action = forms.ChoiceField(label="Bulk action", choices=ACTIONS)
-    status = forms.ChoiceField(label="Status", required=False)
-    assignee = forms.ChoiceField(label="Assignee", required=False)
+    action = forms.ChoiceField(label="Bulk action", choices=ACTIONS, widget=QuickSelect)
+    status = forms.ChoiceField(label="Status", required=False, widget=QuickSelect)
+    assignee = forms.ChoiceField(label="Assignee", required=False, widget=QuickSelect)
 
     def __init__(
         self,

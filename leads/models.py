@@ -110,6 +110,11 @@ class LeadQuerySet(models.QuerySet):
         return self.filter(status_id=DELETED_STATUS)
 
 
+def lead_name(slug: str, first_name: str, last_name: str, email: str) -> str:
+    """How pages and messages name a lead: its full name, else its email, else its slug."""
+    return f"{first_name} {last_name}".strip() or email or slug
+
+
 class Lead(models.Model):
     """A prospect. ``id`` and ``slug`` are immutable; deleting only sets the status ``deleted``."""
 
@@ -231,8 +236,11 @@ class Lead(models.Model):
             ),
         ]
 
+    # The columns a lead's name is made of (``lead_name``), for reads that need no more.
+    NAME_COLUMNS = ("slug", "first_name", "last_name", "email")
+
     def __str__(self) -> str:
-        return self.full_name or self.email or self.slug
+        return lead_name(self.slug, self.first_name, self.last_name, self.email)
 
     @property
     def full_name(self) -> str:
