@@ -112,8 +112,9 @@ def bookable_leads(*, actor: Actor, limit: int) -> list[tuple[str, str]]:
             "-last_activity_at", "-id"
         )
     rows = leads.values_list("id", *Lead.NAME_COLUMNS)[:limit]
-    named = sorted((lead_name(*columns).casefold(), pk, columns) for pk, *columns in rows)
-    return [(columns[0], lead_name(*columns)) for _key, _pk, columns in named]
+    named = [(lead_name(*columns), pk, columns[0]) for pk, *columns in rows]
+    named.sort(key=lambda row: (row[0].casefold(), row[1]))
+    return [(slug, name) for name, _pk, slug in named]
 
 
 def calendar_feed_by_token(token: str) -> CalendarFeed:
