@@ -23,6 +23,14 @@ class AppointmentFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
+# A listed appointment: all of it, and of its lead what names and links it (its
+# ``select_related`` lead, whose other columns, custom fields included, stay unread).
+LISTED_COLUMNS = (
+    *(field.name for field in Appointment._meta.concrete_fields),
+    *(f"lead__{name}" for name in (*Lead.NAME_COLUMNS, "status_id")),
+)
+
+
 def appointment_list(
     *, actor: Actor, filters: dict, day: date | None = None, relation: str = "on"
 ) -> QuerySet[Appointment]:
@@ -73,7 +81,7 @@ def hosted_between(*, user, start: datetime, end: datetime | None = None) -> Que
     )
     if end is not None:
         qs = qs.filter(start__lt=end)
-    return qs.select_related("lead").order_by("start", "id")
+    return qs.select_related("lead").only(*LISTED_COLUMNS).order_by("start", "id")
 
 
 def lead_appointments(*, lead: Lead, limit: int) -> list[Appointment]:
@@ -96,7 +104,7 @@ def hosted_by(*, actor: Actor, start: datetime, end: datetime | None = None) -> 
     )
     if end is not None:
         qs = qs.filter(start__lt=end)
-    return qs.select_related("lead").order_by("start", "id")
+    return qs.select_related("lead").only(*LISTED_COLUMNS).order_by("start", "id")
 
 
 def bookable_leads(*, actor: Actor, limit: int) -> list[tuple[str, str]]:

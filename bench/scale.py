@@ -376,13 +376,16 @@ def report(sizes: list[int], by_size: dict[int, dict[str, Result]]) -> None:
 
 def create_leads(key: str, calls: int, clients: int) -> None:
     """createLeads of 500 leads a call over HTTP into the full table, then the raw COPY of
-    the same rows' columns (the ceiling of any insert path) for comparison."""
+    the same rows' columns (the ceiling of any insert path) for comparison. The new leads bear
+    the team's names, as the filled ones do: the newest rows are the ones the list and its
+    search read first."""
     account_id, _dot, secret = key.partition(".")
     run = str(int(time.time()))
     bodies = []
     for call in range(calls):
         objects = [
-            {"firstName": f"First{i}", "lastName": f"Last {call}-{i}",
+            {"firstName": FIRST[i % len(FIRST)],
+             "lastName": f"{LAST[(call * 500 + i) % len(LAST)]} {call}-{i}",
              "emailAddress": f"{run}.{call}.{i}@create.example.com",
              "phoneNumber": f"555{call:03d}{i:04d}", "companyName": f"Company {i % 97}",
              "leadStatus": "open"}

@@ -14,6 +14,11 @@ from crm.roles import Role
 USER_NAME_COLUMNS = ("username", "first_name", "last_name")
 
 
+def user_name(username: str, first_name: str, last_name: str) -> str:
+    """How pages name a user (``User.__str__``): the full name, else the username."""
+    return f"{first_name} {last_name}".strip() or username
+
+
 class User(AbstractUser):
     """A person who signs in. Every user has exactly one role (SPEC §3)."""
 
@@ -26,7 +31,7 @@ class User(AbstractUser):
         ordering = ["username"]
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.username  # reads USER_NAME_COLUMNS
+        return user_name(self.username, self.first_name, self.last_name)
 
     def save(self, *args, **kwargs) -> None:
         # ``_password`` is set by set_password() (not by a hash upgrade at sign-in, which

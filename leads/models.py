@@ -355,7 +355,9 @@ class Event(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["lead", "-created_at"], name="event_lead_created_idx"),
-            models.Index(fields=["created_at"], name="event_created_idx"),
+            # (created_at, id): the newest events in the order the dashboard shows them, read
+            # backwards from the index with no sort, however many share a creation time.
+            models.Index(fields=["created_at", "id"], name="event_created_id_idx"),
         ]
 
     def __str__(self) -> str:

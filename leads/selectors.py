@@ -23,9 +23,10 @@ from django.utils.text import capfirst
 from django_filters.fields import IsoDateTimeField
 
 from appointments.models import Appointment
+from crm import pagination
 from crm.compiled import CompiledRead
 from crm.domain import NOT_A_CHOICE, Actor
-from crm.models import USER_NAME_COLUMNS, User
+from crm.models import USER_NAME_COLUMNS, User, user_name
 from crm.pagination import bounded_count, keyset_page
 from leads import access, rollup
 from leads.access import visible_leads
@@ -43,6 +44,7 @@ from leads.models import (
     ListMembership,
     Source,
     Status,
+    lead_name,
 )
 from leads.rules import merge_default, normalize_phone
 
@@ -306,11 +308,12 @@ def lead_list_count(
 ) -> tuple[int, bool]:
     """How many leads ``lead_list`` gave (``leads``, for the same arguments): ``(count,
     exact)``. From the rollup when it answers the filters; otherwise counted, but at most
-    ``crm.pagination.COUNT_LIMIT`` rows (``exact`` is then False when there are more)."""
+    ``crm.pagination.COUNT_LIMIT`` rows, ``SEARCH_COUNT_LIMIT`` for a search (``exact`` is
+    then False when there are more)."""
     counts = lead_counts(actor=actor, list_type=list_type, filters=filters)
     if counts is not None:
         return counts.total, True
-    return bounded_count(leads)
+    return bounded_count(leads, pagination.SEARCH_COUNT_LIMIT if filters.get("search") else None)
 
 
 def overview(*, actor: Actor) -> dict:
@@ -423,6 +426,15 @@ def latest_worked(actor: Actor, limit: int) -> RawSQL:
     )
 
 
+# What a timeline entry shows: the event, its lead's name and who did it.
+EVENT_COLUMNS = (
+    *("type", "created_at", "data", "lead_id", "actor_id", "api_key_id"),
+    *(f"lead__{name}" for name in Lead.NAME_COLUMNS),
+    *(f"actor__{name}" for name in USER_NAME_COLUMNS),
+    *("api_key__name", "api_key__account_id"),
+)
+
+
 def recent_activity(*, actor: Actor, limit: int = 10) -> QuerySet[Event]:
     """The latest timeline events on the live leads the actor works (owns or is assigned), or
     on every live lead for roles that see all.
@@ -434,7 +446,11 @@ def recent_activity(*, actor: Actor, limit: int = 10) -> QuerySet[Event]:
     events = Event.objects.exclude(lead__status_id=DELETED_STATUS)
     if not access.sees_all(actor):
         events = events.filter(lead_id__in=latest_worked(actor, limit))
-    return events.select_related("lead", "actor", "api_key").order_by("-created_at", "-id")[:limit]
+    return (
+        events.select_related("lead", "actor", "api_key")
+        .only(*EVENT_COLUMNS)
+        .order_by("-created_at", "-id")[:limit]
+    )
 
 
 def followups_due(*, actor: Actor, until, limit: int = 10) -> QuerySet[Lead]:
@@ -442,7 +458,7 @@ def followups_due(*, actor: Actor, until, limit: int = 10) -> QuerySet[Lead]:
     return (
         visible_leads(actor)
         .filter(_mine(actor), followup_date__isnull=False, followup_date__lt=until)
-        .select_related("status")
+        .only(*Lead.NAME_COLUMNS, "followup_date")
         .order_by("followup_date", "id")[:limit]
     )
 
@@ -522,18 +538,42 @@ def lead_export_rows(*, actor: Actor, list_type: str, filters: dict):
     return qs.values_list(*EXPORT_COLUMNS.values(), "custom_fields").iterator(chunk_size=2000)
 
 
-# What a pipeline card shows and its move controls ask (``access.can_edit``): the board loads
-# hundreds of cards, so it reads these columns rather than whole leads.
-PIPELINE_CARD_FIELDS = (
-    *("slug", "first_name", "last_name", "email", "company", "status_id"),
-    *("owner_id", "owner__username", "owner__first_name", "owner__last_name"),
-    *("assignee_id", "assignee__username", "assignee__first_name", "assignee__last_name"),
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A pipeline card: what the board shows of a lead, and what its move controls ask
+    (``access.can_edit`` reads ``owner_id``). The board holds hundreds of cards, so they are
+    read as plain rows rather than as leads with their owner and assignee."""
+
+    pk: int
+    slug: str
+    name: str
+    company: str
+    status_id: str
+    owner_id: int | None
+    owner: str | None  # the owner's name
+    assignee: str | None  # the assignee's name
+
+    def __str__(self) -> str:
+        return self.name
+
+
+CARD_COLUMNS = (
+    *("id", "status_id", "owner_id", "company", *Lead.NAME_COLUMNS),
+    *(f"{who}__{name}" for who in ("owner", "assignee") for name in USER_NAME_COLUMNS),
 )
+
+
+def _card(row: tuple) -> Card:
+    pk, status_id, owner_id, company, slug, first, last, email, *people = row
+    owner = user_name(*people[:3]) if people[0] is not None else None
+    assignee = user_name(*people[3:]) if people[3] is not None else None
+    return Card(pk, slug, lead_name(slug, first, last, email), company, status_id, owner_id,
+                owner, assignee)  # fmt: skip
 
 
 def pipeline(
     *, actor: Actor, list_type: str, per_status: int = 50
-) -> list[tuple[Status, int, list]]:
+) -> list[tuple[Status, int, list[Card]]]:
     """The board: each active status with its count and its newest ``per_status`` leads.
 
     Queries: the statuses, the counts (from the rollup), then the cards: one index range scan
@@ -544,16 +584,16 @@ def pipeline(
     statuses = list(Status.objects.assignable())
     leads = lead_list(actor=actor, list_type=list_type, filters={}).order_by()
     counts = lead_counts(actor=actor, list_type=list_type, filters={}).by_status
-    cards = leads.select_related("owner", "assignee").only(*PIPELINE_CARD_FIELDS).order_by("-id")
+    cards = leads.order_by("-id").values_list(*CARD_COLUMNS)
     columns = [cards.filter(status_id=s.key)[:per_status] for s in statuses]
-    by_status: dict[str, list[Lead]] = {s.key: [] for s in statuses}
+    by_status: dict[str, list[Card]] = {s.key: [] for s in statuses}
     if columns and connections[cards.db].features.supports_slicing_ordering_in_compound:
         columns = [columns[0].union(*columns[1:], all=True)]
     for column in columns:
-        for lead in column:
-            by_status[lead.status_id].append(lead)
+        for row in column:
+            by_status[row[1]].append(_card(row))
     for column in by_status.values():
-        column.sort(key=lambda lead: lead.pk, reverse=True)  # a union keeps no order
+        column.sort(key=lambda card: card.pk, reverse=True)  # a union keeps no order
     return [(s, counts.get(s.key, 0), by_status[s.key]) for s in statuses]
 
 

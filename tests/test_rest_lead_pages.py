@@ -78,11 +78,24 @@ def test_the_count_comes_from_the_rollup_and_is_exact(client_for, world, params,
     assert body["count"] == len(body["results"])
 
 
-def test_filters_the_rollup_cannot_answer_are_counted_up_to_a_bound(api, world, monkeypatch):
-    body = data(api.get("list/", {"list_type": "all", "search": "Lead", "limit": 5}))
+@pytest.mark.parametrize(
+    ("params", "bound"),
+    [
+        ({"search": "Lead"}, "SEARCH_COUNT_LIMIT"),
+        ({"created_after": "2000-01-01T00:00:00Z"}, "COUNT_LIMIT"),
+    ],
+)
+def test_filters_the_rollup_cannot_answer_are_counted_up_to_a_bound(
+    api, world, monkeypatch, params, bound
+):
+    body = data(api.get("list/", {"list_type": "all", **params, "limit": 5}))
     assert (body["count"], body["count_exact"]) == (30, True)
-    monkeypatch.setattr(pagination, "COUNT_LIMIT", 10)
-    body = data(api.get("list/", {"list_type": "all", "search": "Lead", "limit": 5}))
+    other = {"SEARCH_COUNT_LIMIT": "COUNT_LIMIT", "COUNT_LIMIT": "SEARCH_COUNT_LIMIT"}[bound]
+    monkeypatch.setattr(pagination, other, 3)  # the other bound leaves this list alone
+    body = data(api.get("list/", {"list_type": "all", **params, "limit": 5}))
+    assert (body["count"], body["count_exact"]) == (30, True)
+    monkeypatch.setattr(pagination, bound, 10)
+    body = data(api.get("list/", {"list_type": "all", **params, "limit": 5}))
     assert (body["count"], body["count_exact"]) == (10, False)
     assert body["next"] is not None
 

@@ -203,7 +203,7 @@ def page_of(serializer_class, name: str):
             "previous": serializers.URLField(allow_null=True),
             "results": serializer_class(many=True),
             "count_exact": serializers.BooleanField(
-                help_text="False when ``count`` stopped at 1,000 rows."
+                help_text="False when ``count`` stopped at its bound: 1,000 rows, 100 for a search."
             ),
         },
     )
