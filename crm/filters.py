@@ -84,3 +84,12 @@ def hm(value: datetime | None) -> str:
     if not isinstance(value, datetime):
         return ""
     return f"{timezone.localtime(value) if timezone.is_aware(value) else value:%H:%M}"
+
+
+def stamp(value: datetime | None, day_format: str = "M j, Y") -> str:
+    """``{{ value|stamp }}`` is ``{{ value|date:"M j, Y H:i" }}`` (``stamp("D M j")`` that of
+    "D M j H:i"): the day, formatted once per day, then the time of day."""
+    if not isinstance(value, datetime):
+        return ""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return f"{_day(local.date(), day_format, get_language())} {local:%H:%M}"

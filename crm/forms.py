@@ -45,7 +45,7 @@ class FormRenderer(BaseRenderer):
 class QuickSelect(forms.Select):
     """A ``<select>`` of flat choices written in Python: the markup of Django's ``Select``
     without a template per option, which counts on long lists (the week calendar's booking form
-    offers 200 leads; the list filters offer every active person). Grouped choices render as
+    offers 100 leads; the list filters offer every active person). Grouped choices render as
     Django renders them."""
 
     def render(self, name, value, attrs=None, renderer=None) -> SafeString:

@@ -32,7 +32,7 @@ from django.template import defaultfilters
 from django.template.backends import jinja2 as backend
 from django.templatetags.static import static
 from django.test.signals import template_rendered
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.html import format_html
@@ -42,8 +42,18 @@ from django_htmx.jinja import htmx_script
 from crm import filters
 
 
+@functools.lru_cache(maxsize=256)
+def _fixed_url(name: str, prefix: str) -> str:
+    return reverse(name)
+
+
 def url(name: str, *args: Any, **kwargs: Any) -> str:
-    """``{{ url("leads:detail", lead.slug) }}`` is ``{% url "leads:detail" lead.slug %}``."""
+    """``{{ url("leads:detail", lead.slug) }}`` is ``{% url "leads:detail" lead.slug %}``; a
+    URL without arguments is resolved once (per script prefix), one argument by ``url_of``."""
+    if not kwargs and len(args) <= 1:
+        if not args:
+            return _fixed_url(name, get_script_prefix())
+        return filters.url_of(args[0], name)
     return reverse(name, args=args or None, kwargs=kwargs or None)
 
 
@@ -78,6 +88,7 @@ def environment(**options: Any) -> jinja2.Environment:
             "time": time,
             "day": filters.day,
             "hm": filters.hm,
+            "stamp": filters.stamp,
             "iso": filters.iso,
             "when": filters.when,
             "url_of": filters.url_of,

@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 
 @dataclass(frozen=True)
 class Page:
-    rows: list[Model]
+    rows: list[Any]  # model instances, or ``values_list(named=True)`` rows with the pk's column
     next_cursor: str | None
     previous_cursor: str | None
 
@@ -119,7 +119,8 @@ def keyset_page(
     after: str | None = None,
     before: str | None = None,
 ) -> Page:
-    """One page of ``queryset`` ordered by ``(field, pk)``, both ascending or both descending.
+    """One page of ``queryset`` ordered by ``(field, pk)``, both ascending or both descending:
+    instances, or named rows of a ``values_list(named=True)`` that holds ``field`` and the pk.
 
     ``after`` continues past a page's last row, ``before`` goes back before a page's first row.
     An unreadable cursor gives the first page.
@@ -145,8 +146,11 @@ def keyset_page(
             Q(**{f"{attname}__{op}": value}) | Q(**{f"pk__{op}": pk})
         )
 
-    def cursor_of(row: Model) -> str:
-        return _encode(getattr(row, attname), row.pk)
+    pk_name = queryset.model._meta.pk.attname
+
+    def cursor_of(row: Any) -> str:
+        pk = row.pk if isinstance(row, Model) else getattr(row, pk_name)
+        return _encode(getattr(row, attname), pk)
 
     condition = beyond(before, going_forward=False) if before else None
     if condition is not None:

@@ -93,3 +93,24 @@ def test_a_day_near_midnight_is_the_local_day():
 def test_hm_is_the_time_filter(value, zone):
     with override_settings(TIME_ZONE=zone):
         assert render("{{ v|hm }}", v=value) == builtin('{{ v|time:"H:i" }}', v=value)
+
+
+@pytest.mark.parametrize("value", [v for v in VALUES if isinstance(v, datetime) or v is None])
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Tokyo"])
+@pytest.mark.parametrize("day_format", ["M j, Y", "D M j"])
+def test_stamp_is_the_date_filter_with_the_time_of_day(value, zone, day_format):
+    with override_settings(TIME_ZONE=zone):
+        ours = render("{{ v|stamp(fmt) }}", v=value, fmt=day_format)
+        django = builtin("{{ v|date:fmt }}", v=value, fmt=f"{day_format} H:i")
+    assert ours == django
+
+
+@pytest.mark.parametrize("name", ["dashboard", "leads:list", "appointments:week"])
+def test_a_url_without_arguments_is_the_url_tag_under_any_script_prefix(name):
+    assert render("{{ url(name) }}", name=name) == builtin("{% url name %}", name=name)
+    set_script_prefix("/crm/")
+    try:
+        assert render("{{ url(name) }}", name=name) == builtin("{% url name %}", name=name)
+        assert render("{{ url(name) }}", name=name).startswith("/crm/")
+    finally:
+        set_script_prefix("/")
