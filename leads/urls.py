@@ -32,6 +32,7 @@ urlpatterns = [
     path("leads/<str:slug>/notes/<int:note_id>/delete/", detail.note_delete, name="note-delete"),
     path("pipeline/", pipeline.board, name="pipeline"),
     path("pipeline/move/", pipeline.move, name="pipeline-move"),
+    path("pipeline/move/<str:slug>/", pipeline.move_menu, name="pipeline-move-menu"),
     path("import/", imports.upload, name="import"),
     path("import/<int:pk>/", imports.review, name="import-review"),
     path("import/<int:pk>/run/", imports.run, name="import-run"),

@@ -352,6 +352,8 @@ def answer_for(route, user, world: World) -> int:
     if route.name == "appointments:move":
         may = access.can_change_appointment(Actor(user=user), world.appointment)
         return 200 if may else 403
+    if route.name == "leads:pipeline-move-menu":
+        return 200 if access.can_edit(Actor(user=user), world.lead) else 403
     if route.name == "leads:personal-data":
         return 200 if access.can_handle_personal_data(Actor(user=user)) else 403
     return SIGNED_IN_ANSWERS.get(route.name, 200)

@@ -114,7 +114,7 @@ def test_cards_are_the_leads_the_role_sees(client, users, world, role, list_type
     client.force_login(users[role])
     response = client.get("/pipeline/", {"list_type": list_type})
     columns = response.context["columns"]
-    shown = {card.name.split()[0] for _, _, cards, _ in columns for card in cards}
+    shown = {card.name.split()[0] for _, _, cards in columns for card in cards}
     assert shown == expected
     assert sum(n for _, n, *_ in response.context["columns"]) == len(expected)
 
@@ -139,11 +139,32 @@ def test_cards_are_limited_per_column(client, users, monkeypatch):
 def test_every_card_has_a_keyboard_usable_move_menu(client, users, world):
     client.force_login(users["salesperson"])
     html = client.get("/pipeline/").content.decode()
-    card = html.split(f'data-slug="{world["Alice"].slug}"')[1].split("</li>")[0]
+    alice = world["Alice"].slug
+    card = html.split(f'data-slug="{alice}"')[1].split("</li>")[0]
     assert "<summary>Move" in card
-    assert '<form method="post" action="/pipeline/move/"' in card
-    targets = re.findall(r'<button type="submit" name="status" value="([^"]+)"', card)
-    assert targets == [k for k in active_keys() if k != "prospect"]
+    menu = f"/pipeline/move/{alice}/?list_type=all"
+    assert f'hx-get="{menu}" hx-trigger="toggle once"' in card  # fetched when opened
+    assert f'<a href="{menu}">Choose the new status</a>' in card  # without JavaScript
+    assert "<form" not in card  # the board carries no form per card
+    for headers, page in (({"HX-Request": "true"}, False), ({}, True)):
+        answer = client.get(menu, headers=headers).content.decode()
+        assert '<form method="post" action="/pipeline/move/"' in answer
+        assert ('hx-post="/pipeline/move/"' in answer) is not page
+        assert ("<h1>Move Alice" in answer) is page
+        assert f'name="slug" value="{alice}"' in answer
+        assert 'name="list_type" value="all"' in answer
+        targets = re.findall(r'<button type="submit" name="status" value="([^"]+)"', answer)
+        assert targets == [k for k in active_keys() if k != "prospect"]
+
+
+@pytest.mark.parametrize(("name", "status"), [("Bob", 403), ("Carol", 403), ("Dan", 404)])
+def test_the_move_menu_of_a_lead_the_user_may_not_change_is_refused(
+    client, users, world, name, status
+):
+    client.force_login(users["salesperson"])  # Bob is assigned, Carol in the pool, Dan unseen
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get(f"/pipeline/move/{world[name].slug}/", headers=headers)
+        assert response.status_code == status
 
 
 @pytest.mark.parametrize(

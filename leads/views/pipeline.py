@@ -1,5 +1,6 @@
 """The pipeline board: a column per status; moving a card changes the lead's status, by drag
-and drop or by the keyboard-usable move menu on every card (a plain form without JavaScript)."""
+and drop or by the keyboard-usable move menu on every card, fetched as it opens (without
+JavaScript, a page of its own with a plain form)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,13 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.domain import DomainError
 from crm.web import AuthedRequest, actor_of, is_fragment, render_page
 from leads import access, selectors, services
+from leads.forms import status_choices
 from leads.list_forms import LIST_TYPES
-from leads.models import Status
 from leads.views.common import lead_or_404
 
 CARDS_PER_COLUMN = 25  # the newest per column; the rest are a click away in the list
@@ -26,24 +26,11 @@ def _list_type(value: str | None) -> str:
     return value if value in dict(LIST_TYPES) else "all"
 
 
-def _move_buttons(status: Status, columns: list) -> str:
-    """The Move menu's buttons, the same for every card of a column: built once per column
-    rather than once per card (a board holds hundreds of cards)."""
-    return format_html_join(
-        "",
-        '<button type="submit" name="status" value="{}" class="btn btn-small">{}</button>',
-        ((target.key, target.label) for target, _, _ in columns if target.key != status.key),
-    )
-
-
 def _board(request: AuthedRequest, list_type: str) -> HttpResponse:
     actor = actor_of(request)
     columns = selectors.pipeline(actor=actor, list_type=list_type, per_status=CARDS_PER_COLUMN)
     context = {
-        "columns": [
-            (status, count, cards, _move_buttons(status, columns))
-            for status, count, cards in columns
-        ],
+        "columns": columns,
         # Cards the user may move (change the status of): the others show no move controls.
         "movable": {
             lead.pk for _, _, cards in columns for lead in cards if access.can_edit(actor, lead)
@@ -77,3 +64,23 @@ def move(request: AuthedRequest) -> HttpResponse:
     if is_fragment(request):
         return _board(request, list_type)
     return redirect(f"{reverse('leads:pipeline')}?list_type={list_type}")
+
+
+@require_GET
+@login_required
+def move_menu(request: AuthedRequest, slug: str) -> HttpResponse:
+    """A card's Move menu, fetched when the user opens it (a board of 150 cards would carry
+    150 forms otherwise); without JavaScript, a page of its own."""
+    lead = lead_or_404(request, slug)
+    if not access.can_edit(actor_of(request), lead):
+        return HttpResponse(
+            f"You may not change the status of {lead}.",
+            status=403,
+            content_type="text/plain; charset=utf-8",
+        )
+    context = {
+        "lead": lead,
+        "list_type": _list_type(request.GET.get("list_type")),
+        "targets": [(k, label) for k, label in status_choices() if k != lead.status_id],
+    }
+    return render_page(request, "leads/pipeline_move.html", context, partial="move_menu")

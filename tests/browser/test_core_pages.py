@@ -17,7 +17,7 @@ from crm.domain import Actor
 from crm.roles import Role
 from leads.models import Event, EventType, Lead
 from leads.services import lead_assign, lead_update
-from tests.browser.conftest import BROWSER_DB, assert_accessible, shoot
+from tests.browser.conftest import BROWSER_DB, assert_accessible, shoot, take_errors
 from tests.factories import PASSWORD, AppointmentFactory, LeadFactory
 
 pytestmark = BROWSER_DB
@@ -342,6 +342,9 @@ def test_move_a_card_with_the_keyboard_only(page_for, users, leads):
     expect(summary).to_be_focused()
     page.keyboard.press("Enter")
     expect(card(page, alice).locator("details")).to_have_attribute("open", "")
+    # The menu is fetched as it opens; focus stays on its summary meanwhile.
+    expect(card(page, alice).get_by_role("button", name="Closed")).to_be_visible()
+    expect(summary).to_be_focused()
     shoot(page, "core-pipeline-move-menu")
     wanted = "Closed"
     for _ in range(10):
@@ -370,16 +373,33 @@ def test_a_card_the_user_may_not_change_offers_no_move(page_for, users, leads):
     expect(card(page, leads["Alice"]).locator("summary")).to_have_count(1)
 
 
+def test_a_move_menu_opened_too_late_says_why(page_for, users, leads):
+    page = page_for(users["salesperson"])
+    page.goto("/pipeline/")
+    alice = leads["Alice"]
+    people = {"owner": users["sales_manager"], "assignee": users["salesperson"]}
+    lead_assign(actor=Actor(user=users["sales_manager"]), lead=alice, people=people)
+    card(page, alice).locator("summary").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "You may not change the status of Alice Archer."
+    )
+    expect(card(page, alice).get_by_role("button")).to_have_count(0)
+    errors = take_errors(page)  # the refusal (403), as htmx and chromium log it: expected
+    assert errors and all("403" in error for error in errors), errors
+
+
 def test_a_refused_move_shows_the_error(page_for, users, leads):
     page = page_for(users["salesperson"])
     page.goto("/pipeline/")
     alice = leads["Alice"]
-    # After the page was shown, a manager takes the lead over and leaves it assigned to the
+    card(page, alice).locator("summary").click()
+    customer = card(page, alice).get_by_role("button", name="Customer")
+    expect(customer).to_be_visible()
+    # After the menu was shown, a manager takes the lead over and leaves it assigned to the
     # salesperson: still seen, no longer theirs to change. The move is refused, and says why.
     people = {"owner": users["sales_manager"], "assignee": users["salesperson"]}
     lead_assign(actor=Actor(user=users["sales_manager"]), lead=alice, people=people)
-    card(page, alice).locator("summary").click()
-    card(page, alice).get_by_role("button", name="Customer").click()
+    customer.click()
     expect(page.get_by_role("alert")).to_contain_text(
         "Alice Archer was not moved: You are not owner of this lead."
     )
