@@ -171,6 +171,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABAS
 PGBOUNCER = os.environ.get("DATABASE_PGBOUNCER", "0") == "1"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = not PGBOUNCER
+    # Django turns psycopg's preparing off unless asked (for poolers): asked here.
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None if PGBOUNCER else 5
 if PGBOUNCER:
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

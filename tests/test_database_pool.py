@@ -61,10 +61,29 @@ def test_pgbouncer_mode_turns_server_side_cursors_and_binding_off(value, disable
     script = (
         "import django; django.setup(); from django.conf import settings; "
         "db = settings.DATABASES['default']; "
-        "print(db.get('DISABLE_SERVER_SIDE_CURSORS', False), db['OPTIONS']['server_side_binding'])"
+        "print(db.get('DISABLE_SERVER_SIDE_CURSORS', False), db['OPTIONS']['server_side_binding'],"
+        " db['OPTIONS']['prepare_threshold'])"
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=60, check=True).stdout  # fmt: skip
-    cursors_off, binding = out.split()
+    cursors_off, binding, threshold = out.split()
     assert cursors_off == disabled
     assert binding == ("False" if disabled == "True" else "True")
+    assert threshold == ("None" if disabled == "True" else "5")
+
+
+@pytest.mark.skipif(not URL.startswith("postgres"), reason="a PostgreSQL setting")
+@pytest.mark.django_db
+def test_a_statement_sent_again_and_again_is_prepared_on_the_server():
+    """PostgreSQL then neither parses nor plans it again (Django leaves psycopg's preparing
+    off unless the settings ask for it)."""
+    from django.db import connection
+
+    from leads.models import Status
+
+    for _ in range(6):
+        list(Status.objects.filter(key="prospect"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "leads_status"' in statement for statement in statements), statements

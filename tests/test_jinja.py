@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 
 from crm.jinja import environment
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, NoteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,12 +35,14 @@ def test_a_partial_that_does_not_exist_is_an_error(rf: RequestFactory):
 
 
 def test_the_csrf_token_is_masked_once_per_page_and_read_only_if_shown(client, users):
-    client.force_login(users["sales_manager"])
+    manager = users["sales_manager"]
+    client.force_login(manager)
+    lead = LeadFactory(by=manager, owner=manager)
     for _ in range(3):
-        LeadFactory(by=users["sales_manager"], owner=users["sales_manager"])
-    html = client.get("/pipeline/", {"list_type": "all"}).content.decode()
+        NoteFactory(lead=lead, by=manager)
+    html = client.get(f"/leads/{lead.slug}/").content.decode()
     tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-    assert len(tokens) > 3 and len(set(tokens)) == 1  # a Move form on each card, one mask
+    assert len(tokens) > 3 and len(set(tokens)) == 1  # a Delete form on each note, one mask
     # The token every form carries is the one the page's HTMX headers send.
     assert f'"X-CSRFToken": "{tokens[0]}"' in html
 

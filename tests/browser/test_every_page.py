@@ -122,6 +122,11 @@ PAGES: dict[str, tuple[str, Callable[[Data], str], str]] = {
         "Ann Lee",
     ),
     "pipeline": ("leads:pipeline", lambda d: reverse("leads:pipeline"), "Pipeline"),
+    "pipeline-move": (
+        "leads:pipeline-move-menu",
+        lambda d: reverse("leads:pipeline-move-menu", args=[d.ann.slug]),
+        "Move Ann Lee",
+    ),
     "agenda": ("appointments:agenda", lambda d: reverse("appointments:agenda"), "Appointments"),
     "week": (
         "appointments:week",
