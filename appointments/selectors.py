@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed
+from crm.compiled import CompiledRead
 from crm.domain import Actor, NotFound
 from leads.access import activity_filter, manages_activity, on_visible_leads, visible_leads
 from leads.models import DELETED_STATUS, Lead, lead_name
@@ -84,6 +85,22 @@ def hosted_between(*, user, start: datetime, end: datetime | None = None) -> Que
     return qs.select_related("lead").only(*LISTED_COLUMNS).order_by("start", "id")
 
 
+DASHBOARD_LIMIT = 21  # the dashboard shows 20, and one more tells there are more
+_dashboard_agenda = CompiledRead(
+    Appointment,
+    lambda host, start, end: hosted_between(user=host, start=start, end=end)[:DASHBOARD_LIMIT],
+    host=int,
+    start=datetime,
+    end=datetime,
+)
+
+
+def dashboard_agenda(*, user_id: int, start: datetime, end: datetime) -> list[Appointment]:
+    """``hosted_between``'s first ``DASHBOARD_LIMIT`` rows: the dashboard's read, compiled
+    once (crm.compiled)."""
+    return _dashboard_agenda(host=user_id, start=start, end=end)
+
+
 def lead_appointments(*, lead: Lead, limit: int) -> list[Appointment]:
     """The lead's live appointments (cancelled ones included) with their hosts, oldest first;
     the latest ``limit`` when there are more."""
@@ -116,7 +133,7 @@ def bookable_leads(*, actor: Actor, limit: int) -> list[tuple[str, str]]:
     if manages_activity(actor):
         leads = leads.order_by("-updated_at", "-id")
     else:
-        leads = leads.filter(id__in=latest_worked(actor, limit)).order_by(
+        leads = leads.filter(id__in=latest_worked(actor.user_id, limit)).order_by(
             "-last_activity_at", "-id"
         )
     rows = leads.values_list("id", *Lead.NAME_COLUMNS)[:limit]

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject, empty
 from django_htmx.middleware import HtmxDetails
 
 from crm.domain import Actor, DomainError
@@ -36,7 +37,15 @@ class AuthedRequest(HtmxHttpRequest):
 
 
 def actor_of(request: HttpRequest) -> Actor:
-    return Actor(user=request.user)
+    """The signed-in user as the actor of the domain's rules: the user itself, not the lazy
+    object of AuthenticationMiddleware, whose every attribute read is a wrapper call (a page
+    asks the actor's id and role for each of its rows)."""
+    user = request.user
+    if type(user) is SimpleLazyObject:
+        if user._wrapped is empty:
+            user._setup()
+        user = user._wrapped
+    return Actor(user=user)
 
 
 def json_download(data: Any, filename: str) -> JsonResponse:

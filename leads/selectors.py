@@ -407,14 +407,14 @@ def _mine(actor: Actor) -> Q:
     return Q(owner_id=actor.user_id) | Q(assignee_id=actor.user_id)
 
 
-def latest_worked(actor: Actor, limit: int) -> RawSQL:
-    """The ids of the ``limit`` live leads the actor owns and the ``limit`` it is assigned
+def latest_worked(user_id: int | None, limit: int) -> RawSQL:
+    """The ids of the ``limit`` live leads the user owns and the ``limit`` it is assigned
     with the latest activity (``Lead.last_activity_at``): an index range each, which together
     hold the actor's ``limit`` most recently worked leads; never a walk through other users'
     leads. For ``filter(id__in=...)``."""
     live = Lead.objects.exclude(status_id=DELETED_STATUS).order_by("-last_activity_at", "-id")
     parts = [
-        live.filter(**{field: actor.user_id}).values("id")[:limit].query.sql_with_params()
+        live.filter(**{field: user_id}).values("id")[:limit].query.sql_with_params()
         for field in ("owner_id", "assignee_id")
     ]
     # UNION ALL of two limited subqueries, each in a FROM (as SQLite wants it).
@@ -435,22 +435,36 @@ EVENT_COLUMNS = (
 )
 
 
-def recent_activity(*, actor: Actor, limit: int = 10) -> QuerySet[Event]:
-    """The latest timeline events on the live leads the actor works (owns or is assigned), or
-    on every live lead for roles that see all.
-
-    For all: the events newest first, stopping after ``limit``. For the actor's own leads: the
-    events of its most recently worked leads (``latest_worked``), which hold the latest
-    ``limit`` events of all the actor's leads.
-    """
+def _activity(user_id: int | None = None, *, limit: int) -> QuerySet[Event]:
     events = Event.objects.exclude(lead__status_id=DELETED_STATUS)
-    if not access.sees_all(actor):
-        events = events.filter(lead_id__in=latest_worked(actor, limit))
+    if user_id is not None:
+        events = events.filter(lead_id__in=latest_worked(user_id, limit))
     return (
         events.select_related("lead", "actor", "api_key")
         .only(*EVENT_COLUMNS)
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+ACTIVITY_LIMIT = 10
+# The dashboard's reads, compiled once (crm.compiled): every role's dashboard runs one.
+_all_activity = CompiledRead(Event, lambda: _activity(limit=ACTIVITY_LIMIT))
+_my_activity = CompiledRead(
+    Event, lambda user_id: _activity(user_id, limit=ACTIVITY_LIMIT), user_id=int
+)
+
+
+def recent_activity(*, actor: Actor) -> list[Event]:
+    """The latest ``ACTIVITY_LIMIT`` timeline events on the live leads the actor works (owns
+    or is assigned), or on every live lead for roles that see all.
+
+    For all: the events newest first, stopping after the limit. For the actor's own leads:
+    the events of its most recently worked leads (``latest_worked``), which hold the latest
+    events of all the actor's leads.
+    """
+    if access.sees_all(actor):
+        return _all_activity()
+    return _my_activity(user_id=actor.user_id)
 
 
 def followups_due(*, actor: Actor, until, limit: int = 10) -> QuerySet[Lead]:

@@ -137,3 +137,29 @@ def test_an_expired_session_is_not_read(client):
     Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
     assert client.get("/leads/").status_code == 302  # to the sign-in page
     assert SessionStore("\x00" * 9).load() == {}  # a key no database stores reads as none
+
+
+def test_the_dashboard_reads_are_their_querysets(users):
+    from appointments import selectors as appointment_selectors
+    from crm.domain import Actor
+    from tests.factories import AppointmentFactory, LeadFactory, NoteFactory
+
+    seller, manager = users[Role.SALESPERSON], users[Role.SALES_MANAGER]
+    for who in (seller, manager):
+        lead = LeadFactory(by=manager, owner=who)
+        NoteFactory(lead=lead, by=who)
+        AppointmentFactory(lead=lead, by=who)
+    start = timezone.now() - timedelta(days=1)
+    end = start + timedelta(days=30)
+    for user in (seller, manager):
+        got = appointment_selectors.dashboard_agenda(user_id=user.pk, start=start, end=end)
+        want = list(appointment_selectors.hosted_between(user=user, start=start, end=end)[:21])
+        assert [_fields(a) for a in got] == [_fields(a) for a in want] and got
+        assert [str(a.lead) for a in got] == [str(a.lead) for a in want]
+        actor = Actor(user=user)
+        mine = None if lead_selectors.access.sees_all(actor) else user.pk
+        got = lead_selectors.recent_activity(actor=actor)
+        want = list(lead_selectors._activity(mine, limit=lead_selectors.ACTIVITY_LIMIT))
+        assert [(e.pk, str(e.lead), str(e.actor)) for e in got] == [
+            (e.pk, str(e.lead), str(e.actor)) for e in want
+        ] and got

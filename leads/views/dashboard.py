@@ -9,12 +9,12 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from appointments.selectors import hosted_between
+from appointments.selectors import DASHBOARD_LIMIT, dashboard_agenda
 from crm.web import AuthedRequest, actor_of, render_page
 from leads import selectors
 
 UPCOMING_DAYS = 7
-AGENDA_LIMIT = 20  # appointments shown (today's first); the agenda page has the rest
+AGENDA_LIMIT = DASHBOARD_LIMIT - 1  # appointments shown (today's first); the agenda has the rest
 
 
 @require_GET
@@ -25,10 +25,8 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     today = timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
     tomorrow = today + timedelta(days=1)
     counts = selectors.overview(actor=actor)
-    agenda = list(
-        hosted_between(user=request.user, start=today, end=today + timedelta(days=UPCOMING_DAYS))[
-            : AGENDA_LIMIT + 1
-        ]
+    agenda = dashboard_agenda(
+        user_id=request.user.pk, start=today, end=today + timedelta(days=UPCOMING_DAYS)
     )
     more = len(agenda) > AGENDA_LIMIT
     agenda = agenda[:AGENDA_LIMIT]
