@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta
 
 import django_filters
@@ -103,16 +104,27 @@ def dashboard_agenda(*, user_id: int, start: datetime, end: datetime) -> list[Ap
     return _dashboard_agenda(host=user_id, start=start, end=end)
 
 
+@functools.cache
+def _lead_appointments(limit: int) -> CompiledRead:
+    return CompiledRead(
+        Appointment,
+        lambda lead_id: (
+            Appointment.objects.alive()
+            .filter(lead_id=lead_id)
+            .select_related("host")
+            .order_by("-start", "-id")[:limit]
+        ),
+        lead_id=int,
+    )
+
+
 def lead_appointments(*, lead: Lead, limit: int) -> list[Appointment]:
     """The lead's live appointments (cancelled ones included) with their hosts, oldest first;
-    the latest ``limit`` when there are more."""
-    latest = (
-        Appointment.objects.alive()
-        .filter(lead=lead)
-        .select_related("host")
-        .order_by("-start", "-id")[:limit]
-    )
-    return list(reversed(latest))
+    the latest ``limit`` when there are more. Compiled once per limit (crm.compiled)."""
+    latest = _lead_appointments(limit)(lead_id=lead.pk)
+    for appointment in latest:
+        appointment.lead = lead  # as the lead's related manager would give them
+    return latest[::-1]
 
 
 def hosted_by(*, actor: Actor, start: datetime, end: datetime | None = None) -> QuerySet:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from crm import tokens
 from crm.compiled import CompiledRead
@@ -30,10 +30,12 @@ def users_by_id(ids: Iterable[int]) -> dict[int, User]:
 def people(*, also: Iterable[int] = ()) -> list[User]:
     """The active users by username, and the users ``also`` names even if inactive (a lead's
     current owner and assignee)."""
-    also = list(also)
-    if not also:
-        return _active_people()
-    return list(User.objects.filter(Q(is_active=True) | Q(pk__in=also)).order_by("username"))
+    active = _active_people()
+    missing = set(also) - {user.pk for user in active}
+    if not missing:  # the lead's people are active: the usual case, one compiled query
+        return active
+    inactive = list(User.objects.filter(pk__in=missing))
+    return sorted([*active, *inactive], key=lambda user: user.username)
 
 
 # Every form that offers people reads them: compiled once (crm.compiled).

@@ -1004,10 +1004,19 @@ def lead_page_queryset() -> QuerySet[Lead]:
     )
 
 
+_lead_files = CompiledRead(
+    LeadFile,
+    lambda lead_id: LeadFile.objects.filter(lead_id=lead_id).only(
+        "pk", "name", "size", "created_at", "lead_id"
+    ),
+    lead_id=int,
+)
+
+
 def lead_files(lead: Lead) -> list[LeadFile]:
     """The files attached to the lead (lead_set uploads), newest first, without their
-    storage details: one query."""
-    return list(lead.files.only("pk", "name", "size", "created_at", "lead_id"))
+    storage details: one query, compiled once (crm.compiled)."""
+    return _lead_files(lead_id=lead.pk)
 
 
 def attached_file(*, lead: Lead, pk: int) -> LeadFile | None:
@@ -1017,11 +1026,25 @@ def attached_file(*, lead: Lead, pk: int) -> LeadFile | None:
 
 def latest_events(*, lead: Lead, limit: int) -> tuple[list[Event], bool]:
     """The lead's latest ``limit`` timeline events, newest first, with who caused them (user
-    and API key), and whether older ones exist: one query."""
-    events = list(
-        lead.events.select_related("actor", "api_key").order_by("-created_at", "-id")[: limit + 1]
-    )
+    and API key), and whether older ones exist: one query, compiled once per limit."""
+    events = _latest_events(limit)(lead_id=lead.pk)
+    for event in events:
+        event.lead = lead  # as the lead's related manager would give them
     return events[:limit], len(events) > limit
+
+
+@functools.cache
+def _latest_events(limit: int) -> CompiledRead:
+    """``latest_events``' read for this limit, compiled once (crm.compiled)."""
+    return CompiledRead(
+        Event,
+        lambda lead_id: (
+            Event.objects.filter(lead_id=lead_id)
+            .select_related("actor", "api_key")
+            .order_by("-created_at", "-id")[: limit + 1]
+        ),
+        lead_id=int,
+    )
 
 
 def overview_appointment_values(

@@ -145,12 +145,13 @@ def test_the_dashboard_reads_are_their_querysets(users):
     from tests.factories import AppointmentFactory, LeadFactory, NoteFactory
 
     seller, manager = users[Role.SALESPERSON], users[Role.SALES_MANAGER]
+    start = timezone.now() - timedelta(days=1)
+    end = start + timedelta(days=30)
     for who in (seller, manager):
         lead = LeadFactory(by=manager, owner=who)
         NoteFactory(lead=lead, by=who)
-        AppointmentFactory(lead=lead, by=who)
-    start = timezone.now() - timedelta(days=1)
-    end = start + timedelta(days=30)
+        soon = timezone.now() + timedelta(days=2)
+        AppointmentFactory(lead=lead, by=who, start=soon, end=soon + timedelta(hours=1))
     for user in (seller, manager):
         got = appointment_selectors.dashboard_agenda(user_id=user.pk, start=start, end=end)
         want = list(appointment_selectors.hosted_between(user=user, start=start, end=end)[:21])
