@@ -99,15 +99,33 @@ class Row:
     def ends_another_day(self) -> bool:
         return self.end.date() != self.start.date()
 
-    @property
+    # The times as the item writes them: ``start`` and ``end`` are already in the current
+    # time zone, so these are the ``iso`` and ``hm`` filters without asking for it again.
+    @cached_property
+    def start_iso(self) -> str:
+        return self.start.isoformat()
+
+    @cached_property
+    def end_iso(self) -> str:
+        return self.end.isoformat()
+
+    @cached_property
+    def start_hm(self) -> str:
+        return f"{self.start:%H:%M}"
+
+    @cached_property
+    def end_hm(self) -> str:
+        return f"{self.end:%H:%M}"
+
+    @cached_property
     def move_url(self) -> str:
         return filters.url_of(self.appointment.pk, "appointments:move")
 
-    @property
+    @cached_property
     def cancel_url(self) -> str:
         return filters.url_of(self.appointment.pk, "appointments:cancel")
 
-    @property
+    @cached_property
     def ics_url(self) -> str:
         return filters.url_of(self.appointment.pk, "appointments:ics")
 

@@ -13,7 +13,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import connections
 from django.db.models import Prefetch, Q, QuerySet
@@ -663,24 +663,44 @@ def pipeline(
     """The board: each active status with its count and its newest ``per_status`` leads.
 
     Queries: the statuses, the counts (from the rollup), then the cards: one index range scan
-    per status that stops after ``per_status`` rows, all in one UNION ALL statement where the
-    database allows a LIMIT in its parts (PostgreSQL), else one statement each (SQLite).
-    Neither the number of statements nor the rows read follow the number of leads.
+    per status that stops after ``per_status`` rows, all in one UNION ALL statement
+    (``_newest_per_status``). Neither the number of statements nor the rows read follow the
+    number of leads.
     """
     statuses = list(Status.objects.assignable())
     leads = lead_list(actor=actor, list_type=list_type, filters={}).order_by()
     counts = lead_counts(actor=actor, list_type=list_type, filters={}).by_status
-    cards = leads.order_by("-id").values_list(*CARD_COLUMNS)
-    columns = [cards.filter(status_id=s.key)[:per_status] for s in statuses]
     by_status: dict[str, list[Card]] = {s.key: [] for s in statuses}
-    if columns and connections[cards.db].features.supports_slicing_ordering_in_compound:
-        columns = [columns[0].union(*columns[1:], all=True)]
-    for column in columns:
-        for row in column:
-            by_status[row[1]].append(_card(row))
+    for row in _newest_per_status(leads, [s.key for s in statuses], per_status):
+        by_status[row[1]].append(_card(row))
     for column in by_status.values():
         column.sort(key=lambda card: card.pk, reverse=True)  # a union keeps no order
     return [(s, counts.get(s.key, 0), by_status[s.key]) for s in statuses]
+
+
+_STATUS_MARK = "\x00status\x00"  # stands for a status key in the compiled column (no key is)
+
+
+def _newest_per_status(leads: QuerySet[Lead], keys: list[str], per_status: int) -> list[tuple]:
+    """``CARD_COLUMNS`` of the ``per_status`` newest of ``leads`` in each status of ``keys``,
+    in one UNION ALL statement of one index range scan per status. The ORM compiles one
+    column's query (the compiling, not the database, is what a board of six columns paid
+    most for), which is then repeated with each status in its place."""
+    column = leads.order_by("-id").values_list(*CARD_COLUMNS).filter(status_id=_STATUS_MARK)
+    try:
+        sql, params = column[:per_status].query.sql_with_params()
+    except EmptyResultSet:  # the actor sees no lead at all
+        return []
+    if not keys:
+        return []
+    places = [i for i, value in enumerate(params) if value == _STATUS_MARK]
+    union = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS c{i}" for i in range(len(keys)))
+    values = []
+    for key in keys:
+        values += [key if i in places else value for i, value in enumerate(params)]
+    with connections[column.db].cursor() as cursor:
+        cursor.execute(union, values)
+        return cursor.fetchall()
 
 
 # --- duplicates (CSV import) --------------------------------------------------------------
