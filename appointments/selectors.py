@@ -5,13 +5,14 @@ from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed
 from crm.compiled import CompiledRead
 from crm.domain import Actor, NotFound
+from crm.models import User
 from leads.access import activity_filter, manages_activity, on_visible_leads, visible_leads
 from leads.models import DELETED_STATUS, Lead, lead_name
 from leads.selectors import TextFilter
@@ -138,42 +139,83 @@ def hosted_by(*, actor: Actor, start: datetime, end: datetime | None = None) -> 
     return qs.select_related("lead").only(*LISTED_COLUMNS).order_by("start", "id")
 
 
+# The pages' reads of an actor's appointments and leads depend on the actor's role (its
+# visibility rules shape the statement) and id: compiled once per role (crm.compiled), with
+# a stand-in user of that role whose id is a marker.
+@functools.cache
+def _hosted_read(role: str, bounded: bool, limit: int) -> CompiledRead:
+    def build(user_id: int, start: datetime, end: datetime | None = None) -> QuerySet:
+        stand_in = Actor(user=User(pk=user_id, role=role))
+        return hosted_by(actor=stand_in, start=start, end=end)[:limit]
+
+    kinds = {"user_id": int, "start": datetime} | ({"end": datetime} if bounded else {})
+    return CompiledRead(Appointment, build, **kinds)
+
+
+def hosted_list(
+    *, actor: Actor, start: datetime, end: datetime | None = None, limit: int
+) -> list[Appointment]:
+    """The first ``limit`` of ``hosted_by``, read through a statement compiled once per role."""
+    if actor.user is None:
+        return list(hosted_by(actor=actor, start=start, end=end)[:limit])
+    read = _hosted_read(actor.role, end is not None, limit)
+    bounds = {"end": end} if end is not None else {}
+    return read(user_id=actor.user_id, start=start, **bounds)
+
+
 def bookable_leads(*, actor: Actor, limit: int) -> list[tuple[str, str]]:
     """Up to ``limit`` live leads the actor may book appointments on, as (slug, name) by name:
     for those who book on any lead the most recently updated ones, for the others the ones they
     worked last (``_latest_worked_names``, never a walk through other users' leads). Only the
     name's columns are read, into tuples: a page offers them all."""
-    leads = visible_leads(actor).filter(activity_filter(actor))
     if manages_activity(actor):
+        leads = visible_leads(actor).filter(activity_filter(actor))
         rows = leads.order_by("-updated_at", "-id").values_list("id", *Lead.NAME_COLUMNS)[:limit]
     else:
-        rows = _latest_worked_names(leads, actor.user_id, limit)
+        rows = _latest_worked_names(actor, limit)
     named = [(lead_name(*columns), pk, columns[0]) for pk, *columns in rows]
     named.sort(key=lambda row: (row[0].casefold(), row[1]))
     return [(slug, name) for name, _pk, slug in named]
 
 
-def _latest_worked_names(leads: QuerySet[Lead], user_id: int | None, limit: int) -> list[tuple]:
-    """(id, *``Lead.NAME_COLUMNS``) of the ``limit`` of ``leads`` the user owns or is assigned
-    with the latest activity: the ``limit`` newest of each index range (owner's, assignee's),
-    merged in one statement, so only those rows are read."""
+_USER_MARK = -2_000_000_123  # stands for the user's id in a statement compiled per role
+
+
+@functools.cache
+def _latest_worked_statement(role: str, limit: int) -> tuple[str, tuple, list[int]] | None:
+    """``_latest_worked_names``' statement for a role: its SQL, its parameters and where the
+    user's id goes in them; None for a role that books on no lead at all."""
+    stand_in = Actor(user=User(pk=_USER_MARK, role=role))
+    leads = visible_leads(stand_in).filter(activity_filter(stand_in))
     newest = leads.order_by("-last_activity_at", "-id").values_list(
         "id", *Lead.NAME_COLUMNS, "last_activity_at"
     )
     try:
         parts = [
-            newest.filter(**{field: user_id})[:limit].query.sql_with_params()
+            newest.filter(**{field: _USER_MARK})[:limit].query.sql_with_params()
             for field in ("owner_id", "assignee_id")
         ]
-    except EmptyResultSet:  # a role that books on no lead at all
-        return []
+    except EmptyResultSet:
+        return None
     # Each limited part in a FROM (as SQLite wants it); UNION drops a lead in both.
     activity = len(Lead.NAME_COLUMNS) + 2  # the position of last_activity_at
     sql = " UNION ".join(f"SELECT * FROM ({part}) AS part{i}" for i, (part, _) in enumerate(parts))
-    sql += f" ORDER BY {activity} DESC, 1 DESC LIMIT %s"
-    params = (*parts[0][1], *parts[1][1], limit)
-    with connections[newest.db].cursor() as cursor:
-        cursor.execute(sql, params)
+    sql += f" ORDER BY {activity} DESC, 1 DESC LIMIT {int(limit)}"
+    params = (*parts[0][1], *parts[1][1])
+    return sql, params, [i for i, value in enumerate(params) if value == _USER_MARK]
+
+
+def _latest_worked_names(actor: Actor, limit: int) -> list[tuple]:
+    """(id, *``Lead.NAME_COLUMNS``) of the ``limit`` leads the actor may book on that it owns
+    or is assigned with the latest activity: the ``limit`` newest of each index range
+    (owner's, assignee's), merged in one statement, so only those rows are read."""
+    statement = _latest_worked_statement(actor.role, limit)
+    if statement is None:
+        return []
+    sql, params, places = statement
+    values = [actor.user_id if i in places else value for i, value in enumerate(params)]
+    with connections[router.db_for_read(Lead)].cursor() as cursor:
+        cursor.execute(sql, values)
         return [row[:-1] for row in cursor.fetchall()]
 
 

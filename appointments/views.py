@@ -301,7 +301,7 @@ def _render_agenda(
     move_forms: dict[int, MoveForm] | None = None,
 ) -> HttpResponse:
     actor = actor_of(request)
-    found = list(selectors.hosted_by(actor=actor, start=_midnight(first_day))[: AGENDA_LIMIT + 1])
+    found = selectors.hosted_list(actor=actor, start=_midnight(first_day), limit=AGENDA_LIMIT + 1)
     later = None
     if len(found) > AGENDA_LIMIT:
         # Page by whole days: the next page starts on the first day not shown in full.
@@ -344,9 +344,12 @@ def _render_week(
     move_forms: dict[int, MoveForm] | None = None,
 ) -> HttpResponse:
     actor = actor_of(request)
-    found = selectors.hosted_by(
-        actor=actor, start=_midnight(monday), end=_midnight(monday + timedelta(days=7))
-    )[:WEEK_LIMIT]
+    found = selectors.hosted_list(
+        actor=actor,
+        start=_midnight(monday),
+        end=_midnight(monday + timedelta(days=7)),
+        limit=WEEK_LIMIT,
+    )
     by_day = {d.day: d for d in _days(_rows(actor, found, move_forms))}
     days = [
         by_day.get(day) or Day(day=day) for day in (monday + timedelta(days=i) for i in range(7))
@@ -578,7 +581,7 @@ def feed_ics(request: HtmxHttpRequest, token: str) -> HttpResponse:
         raise Http404("No such calendar.") from None
     user = found.user
     since = timezone.now() - timedelta(days=FEED_DAYS_BACK)
-    appointments = selectors.hosted_by(actor=Actor(user=user), start=since)[:FEED_LIMIT]
+    appointments = selectors.hosted_list(actor=Actor(user=user), start=since, limit=FEED_LIMIT)
     body = calendar.calendar(
         appointments,
         name=f"Appointments of {user}",

@@ -164,3 +164,29 @@ def test_the_dashboard_reads_are_their_querysets(users):
         assert [(e.pk, str(e.lead), str(e.actor)) for e in got] == [
             (e.pk, str(e.lead), str(e.actor)) for e in want
         ] and got
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("bounded", [True, False])
+def test_a_read_compiled_per_role_is_its_queryset_for_every_role(users, role, bounded):
+    """``hosted_list`` compiles ``hosted_by`` once per role, with a stand-in user: each role's
+    rules still decide, and each user gets its own appointments."""
+    from appointments import selectors as appointment_selectors
+    from crm.domain import Actor
+    from tests.factories import AppointmentFactory, LeadFactory
+
+    manager = users[Role.SALES_MANAGER]
+    soon = timezone.now() + timedelta(days=2)
+    for i, user in enumerate(users.values()):
+        for j, owner in enumerate((user, None, manager)):
+            lead = LeadFactory(by=manager, owner=owner)
+            start = soon + timedelta(hours=i, minutes=10 * j)
+            AppointmentFactory(lead=lead, by=manager, host=user, start=start,
+                               end=start + timedelta(minutes=5))  # fmt: skip
+    actor = Actor(user=users[role])
+    start = timezone.now()
+    end = start + timedelta(days=30) if bounded else None
+    got = appointment_selectors.hosted_list(actor=actor, start=start, end=end, limit=50)
+    want = list(appointment_selectors.hosted_by(actor=actor, start=start, end=end)[:50])
+    assert [(a.pk, str(a.lead)) for a in got] == [(a.pk, str(a.lead)) for a in want]
+    assert all(a.host_id == users[role].pk for a in got)
