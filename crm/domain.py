@@ -7,6 +7,7 @@ Everything else a rule refuses is a ``DomainError`` carrying a stable ``code``; 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from crm.models import ApiKey, KeyScope, User
@@ -63,11 +64,14 @@ def yes_no(text: str) -> bool | None:
     return True if word in YES else False if word in NO else None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def unstorable(text: str) -> str | None:
     """Why no database can store (or compare) this text, if so: a NUL or a lone surrogate."""
     if "\x00" in text:
         return "Null characters are not allowed."
-    if any("\ud800" <= char <= "\udfff" for char in text):
+    if _SURROGATE.search(text):
         return "Surrogate characters are not allowed."
     return None
 

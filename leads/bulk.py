@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -169,6 +170,32 @@ def update_all(model: type[models.Model], objs: list[Any], fields: list[str]) ->
         )
 
 
+def _an_int(value: Any) -> bool:
+    return type(value) is int
+
+
+# Column kinds whose values of the given Python type need no preparation on PostgreSQL.
+NATIVE: dict[str, Callable[[Any], bool]] = {
+    **dict.fromkeys(
+        (
+            "AutoField",
+            "BigAutoField",
+            "SmallAutoField",
+            "IntegerField",
+            "BigIntegerField",
+            "SmallIntegerField",
+            "PositiveIntegerField",
+            "PositiveBigIntegerField",
+            "PositiveSmallIntegerField",
+            "ForeignKey",
+        ),
+        _an_int,
+    ),  # fmt: skip
+    "BooleanField": lambda value: type(value) is bool,
+    "DateTimeField": lambda value: type(value) is datetime and value.tzinfo is not None,
+}
+
+
 def _db_values(fields: Sequence[models.Field], *, add: bool = True):
     """A function giving an object's database values for ``fields``, in order, as a save
     would write them. Thousands of rows go through it: the database connection is looked up
@@ -176,14 +203,22 @@ def _db_values(fields: Sequence[models.Field], *, add: bool = True):
     conn = connections[connection.alias]
     plain = [type(f).pre_save is models.Field.pre_save for f in fields]
     json = [isinstance(f, models.JSONField) for f in fields]
-    steps = list(zip(fields, plain, json, strict=True))
+    # A number, a flag or an aware moment in a column of its own kind is what PostgreSQL's
+    # COPY takes as it is (psycopg writes it): its preparation would give it back unchanged.
+    native = [
+        NATIVE.get(f.get_internal_type()) if conn.vendor == "postgresql" and not is_json else None
+        for f, is_json in zip(fields, json, strict=True)
+    ]
+    steps = list(zip(fields, plain, json, native, strict=True))
 
     def values(obj: models.Model) -> list[Any]:
         row = []
-        for f, is_plain, is_json in steps:
+        for f, is_plain, is_json, as_it_is in steps:
             value = getattr(obj, f.attname) if is_plain else f.pre_save(obj, add=add)
             if type(value) is str or (value is None and not is_json):
                 row.append(value)  # text and NULL need no preparation
+            elif as_it_is is not None and as_it_is(value):
+                row.append(value)
             else:
                 row.append(f.get_db_prep_save(value, conn))
         return row
