@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed
-from crm.compiled import CompiledRead
+from crm.compiled import CompiledRead, Statement, marker
 from crm.domain import Actor, NotFound
 from crm.models import User
 from leads.access import activity_filter, manages_activity, on_visible_leads, visible_leads
@@ -178,21 +178,21 @@ def bookable_leads(*, actor: Actor, limit: int) -> list[tuple[str, str]]:
     return [(slug, name) for name, _pk, slug in named]
 
 
-_USER_MARK = -2_000_000_123  # stands for the user's id in a statement compiled per role
+_USER = marker(int)  # stands for the user's id in a statement compiled per role
 
 
 @functools.cache
-def _latest_worked_statement(role: str, limit: int) -> tuple[str, tuple, list[int]] | None:
-    """``_latest_worked_names``' statement for a role: its SQL, its parameters and where the
-    user's id goes in them; None for a role that books on no lead at all."""
-    stand_in = Actor(user=User(pk=_USER_MARK, role=role))
+def _latest_worked_statement(role: str, limit: int) -> Statement | None:
+    """``_latest_worked_names``' statement for a role, to bind with the user's id; None for
+    a role that books on no lead at all."""
+    stand_in = Actor(user=User(pk=_USER, role=role))
     leads = visible_leads(stand_in).filter(activity_filter(stand_in))
     newest = leads.order_by("-last_activity_at", "-id").values_list(
         "id", *Lead.NAME_COLUMNS, "last_activity_at"
     )
     try:
         parts = [
-            newest.filter(**{field: _USER_MARK})[:limit].query.sql_with_params()
+            newest.filter(**{field: _USER})[:limit].query.sql_with_params()
             for field in ("owner_id", "assignee_id")
         ]
     except EmptyResultSet:
@@ -201,8 +201,7 @@ def _latest_worked_statement(role: str, limit: int) -> tuple[str, tuple, list[in
     activity = len(Lead.NAME_COLUMNS) + 2  # the position of last_activity_at
     sql = " UNION ".join(f"SELECT * FROM ({part}) AS part{i}" for i, (part, _) in enumerate(parts))
     sql += f" ORDER BY {activity} DESC, 1 DESC LIMIT {int(limit)}"
-    params = (*parts[0][1], *parts[1][1])
-    return sql, params, [i for i, value in enumerate(params) if value == _USER_MARK]
+    return Statement.of(sql, (*parts[0][1], *parts[1][1]), user_id=_USER)
 
 
 def _latest_worked_names(actor: Actor, limit: int) -> list[tuple]:
@@ -212,10 +211,8 @@ def _latest_worked_names(actor: Actor, limit: int) -> list[tuple]:
     statement = _latest_worked_statement(actor.role, limit)
     if statement is None:
         return []
-    sql, params, places = statement
-    values = [actor.user_id if i in places else value for i, value in enumerate(params)]
     with connections[router.db_for_read(Lead)].cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(statement.sql, statement.bind(user_id=actor.user_id))
         return [row[:-1] for row in cursor.fetchall()]
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +30,7 @@ from django.db.models.query import ModelIterable, ValuesListIterable, get_relate
 from django.db.models.sql.constants import MULTI
 
 
-def _marker(kind: type, n: int) -> Any:
+def marker(kind: type, n: int = 0) -> Any:
     """A value of ``kind`` no real parameter has, standing for the ``n``-th one."""
     if kind is int:  # negative, and within any integer column's range (Django turns a
         return -2_000_000_000 - n  # lookup past it into an empty query)
@@ -42,6 +43,35 @@ def _marker(kind: type, n: int) -> Any:
 
 def _same(value: Any) -> Any:
     return value
+
+
+@dataclass(frozen=True)
+class Statement:
+    """SQL compiled once with ``marker`` values among its parameters, bound again with real
+    ones: for what a ``CompiledRead`` does not give, a statement made of compiled parts (a
+    UNION of limited subqueries) read as plain tuples. ``places`` maps a parameter's position
+    to the name of the value it takes."""
+
+    sql: str
+    params: tuple
+    places: dict[int, str]
+
+    @classmethod
+    def of(cls, sql: str, params: Sequence[Any], **markers: Any) -> Statement:
+        places = {
+            i: name
+            for i, value in enumerate(params)
+            for name, mark in markers.items()
+            if type(value) is type(mark) and value == mark
+        }
+        return cls(sql, tuple(params), places)
+
+    def bind(self, **values: Any) -> list[Any]:
+        """The parameters, with ``values`` (by name) in their places."""
+        return [
+            values[self.places[i]] if i in self.places else value
+            for i, value in enumerate(self.params)
+        ]
 
 
 class CompiledRead:
@@ -60,19 +90,19 @@ class CompiledRead:
         self._lock = threading.Lock()
 
     def _compile(self, alias: str):
-        markers = {name: _marker(kind, n) for n, (name, kind) in enumerate(self.kinds.items())}
+        markers = {name: marker(kind, n) for n, (name, kind) in enumerate(self.kinds.items())}
         queryset = self.build(**markers)
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         # Where each value goes, and how it is written there: as it is, or as the database
         # adapter writes a moment (SQLite keeps it as text).
         places: dict[str, tuple[Callable[[Any], Any], list[int]]] = {}
-        for name, marker in markers.items():
+        for name, mark in markers.items():
             adapt = _same
-            if isinstance(marker, datetime):
+            if isinstance(mark, datetime):
                 adapt = connections[alias].ops.adapt_datetimefield_value
             for how in (_same, adapt):
-                found = [i for i, value in enumerate(params) if value == how(marker)]
+                found = [i for i, value in enumerate(params) if value == how(mark)]
                 if found:
                     places[name] = (how, found)
                     break

@@ -190,7 +190,7 @@ NATIVE: dict[str, Callable[[Any], bool]] = {
             "ForeignKey",
         ),
         _an_int,
-    ),  # fmt: skip
+    ),
     "BooleanField": lambda value: type(value) is bool,
     "DateTimeField": lambda value: type(value) is datetime and value.tzinfo is not None,
 }

@@ -26,7 +26,7 @@ from django_filters.fields import IsoDateTimeField
 
 from appointments.models import Appointment
 from crm import pagination
-from crm.compiled import CompiledRead
+from crm.compiled import CompiledRead, Statement, marker
 from crm.domain import NOT_A_CHOICE, Actor
 from crm.models import USER_NAME_COLUMNS, User, user_name
 from crm.pagination import bounded_count, keyset_page
@@ -707,7 +707,7 @@ def pipeline(
     return [(s, counts.get(s.key, 0), by_status[s.key]) for s in statuses]
 
 
-_STATUS_MARK = "\x00status\x00"  # stands for a status key in the compiled column (no key is)
+_STATUS = marker(str)  # stands for a status key in the compiled column
 
 
 def _newest_per_status(leads: QuerySet[Lead], keys: list[str], per_status: int) -> list[tuple]:
@@ -715,18 +715,15 @@ def _newest_per_status(leads: QuerySet[Lead], keys: list[str], per_status: int) 
     in one UNION ALL statement of one index range scan per status. The ORM compiles one
     column's query (the compiling, not the database, is what a board of six columns paid
     most for), which is then repeated with each status in its place."""
-    column = leads.order_by("-id").values_list(*CARD_COLUMNS).filter(status_id=_STATUS_MARK)
+    column = leads.order_by("-id").values_list(*CARD_COLUMNS).filter(status_id=_STATUS)
     try:
-        sql, params = column[:per_status].query.sql_with_params()
+        part = Statement.of(*column[:per_status].query.sql_with_params(), status=_STATUS)
     except EmptyResultSet:  # the actor sees no lead at all
         return []
     if not keys:
         return []
-    places = [i for i, value in enumerate(params) if value == _STATUS_MARK]
-    union = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS c{i}" for i in range(len(keys)))
-    values = []
-    for key in keys:
-        values += [key if i in places else value for i, value in enumerate(params)]
+    union = " UNION ALL ".join(f"SELECT * FROM ({part.sql}) AS c{i}" for i in range(len(keys)))
+    values = [value for key in keys for value in part.bind(status=key)]
     with connections[column.db].cursor() as cursor:
         cursor.execute(union, values)
         return cursor.fetchall()

@@ -190,3 +190,12 @@ def test_a_read_compiled_per_role_is_its_queryset_for_every_role(users, role, bo
     want = list(appointment_selectors.hosted_by(actor=actor, start=start, end=end)[:50])
     assert [(a.pk, str(a.lead)) for a in got] == [(a.pk, str(a.lead)) for a in want]
     assert all(a.host_id == users[role].pk for a in got)
+
+
+def test_a_statement_binds_its_markers_and_nothing_else():
+    from crm.compiled import Statement, marker
+
+    user, key = marker(int), marker(str)
+    made = Statement.of("sql", [user, "x", key, user, 5], user_id=user, status=key)
+    assert made.bind(user_id=7, status="open") == [7, "x", "open", 7, 5]
+    assert made.bind(user_id=8, status="won") == [8, "x", "won", 8, 5]
