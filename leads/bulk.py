@@ -8,6 +8,7 @@ Each object gets its own outcome, in order: one refused object never fails the o
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,10 +16,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, models, transaction
+from django.db.models import Field
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from crm.domain import READ_ONLY_CODE, READ_ONLY_KEY, Actor, Forbidden
+from crm.instances import Blank
 from leads import access
 from leads.models import CallLog, Event, EventType, Lead, Tag
 from leads.services import (
@@ -108,6 +111,24 @@ def lock_emails(emails: set[str]) -> None:
         )
 
 
+def reserve_ids(model: type[models.Model], objs: list[Any]) -> bool:
+    """On PostgreSQL, give new objects their primary keys from the table's sequence (one
+    query) before any row is written, and answer True; elsewhere nothing (the insert gives
+    them)."""
+    if connection.vendor != "postgresql":
+        return False
+    if objs:
+        meta = model._meta
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(objs)],
+            )
+            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+                obj.pk = pk
+    return True
+
+
 def insert_all(model: type[models.Model], objs: list[Any]) -> None:
     """Insert new rows, giving each object its primary key.
 
@@ -121,13 +142,8 @@ def insert_all(model: type[models.Model], objs: list[Any]) -> None:
         return
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.generated]
+    reserve_ids(model, [obj for obj in objs if obj.pk is None])
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
-        )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
         values = _db_values(fields)
@@ -170,12 +186,10 @@ def update_all(model: type[models.Model], objs: list[Any], fields: list[str]) ->
         )
 
 
-def _an_int(value: Any) -> bool:
-    return type(value) is int
-
-
-# Column kinds whose values of the given Python type need no preparation on PostgreSQL.
-NATIVE: dict[str, Callable[[Any], bool]] = {
+# Column kinds whose values of the given Python types need no preparation on PostgreSQL:
+# COPY takes them as they are (psycopg writes them), and their preparation would give them
+# back unchanged. An aware moment in a moment's column too (``_aware``).
+NATIVE: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(
         (
             "AutoField",
@@ -189,41 +203,63 @@ NATIVE: dict[str, Callable[[Any], bool]] = {
             "PositiveSmallIntegerField",
             "ForeignKey",
         ),
-        _an_int,
+        (int,),
     ),
-    "BooleanField": lambda value: type(value) is bool,
-    "DateTimeField": lambda value: type(value) is datetime and value.tzinfo is not None,
+    "BooleanField": (bool,),
 }
+
+
+def _aware(value: Any) -> bool:
+    return type(value) is datetime and value.tzinfo is not None
 
 
 def _db_values(fields: Sequence[models.Field], *, add: bool = True):
     """A function giving an object's database values for ``fields``, in order, as a save
-    would write them. Thousands of rows go through it: the database connection is looked up
-    once, and a field that saves what it holds (no ``pre_save`` of its own) is read as is."""
+    would write them. Thousands of rows go through it: the values are read in one step, and
+    only a value that needs it is prepared (text and NULL never do, outside JSON; a field
+    with a ``pre_save`` of its own always does)."""
     conn = connections[connection.alias]
-    plain = [type(f).pre_save is models.Field.pre_save for f in fields]
-    json = [isinstance(f, models.JSONField) for f in fields]
-    # A number, a flag or an aware moment in a column of its own kind is what PostgreSQL's
-    # COPY takes as it is (psycopg writes it): its preparation would give it back unchanged.
-    native = [
-        NATIVE.get(f.get_internal_type()) if conn.vendor == "postgresql" and not is_json else None
-        for f, is_json in zip(fields, json, strict=True)
-    ]
-    steps = list(zip(fields, plain, json, native, strict=True))
+    postgresql = conn.vendor == "postgresql"
+    read = operator.attrgetter(*(f.attname for f in fields))
+    single = len(fields) == 1
+    own_pre_save = [(i, f) for i, f in enumerate(fields) if type(f).pre_save is not Field.pre_save]
+    checks = []
+    for i, f in enumerate(fields):
+        if isinstance(f, models.JSONField):
+            checks.append((i, f, frozenset(), None))
+            continue
+        kind = f.get_internal_type()
+        passes = {str, type(None), *(NATIVE.get(kind, ()) if postgresql else ())}
+        moment = _aware if postgresql and kind == "DateTimeField" else None
+        checks.append((i, f, frozenset(passes), moment))
 
     def values(obj: models.Model) -> list[Any]:
-        row = []
-        for f, is_plain, is_json, as_it_is in steps:
-            value = getattr(obj, f.attname) if is_plain else f.pre_save(obj, add=add)
-            if type(value) is str or (value is None and not is_json):
-                row.append(value)  # text and NULL need no preparation
-            elif as_it_is is not None and as_it_is(value):
-                row.append(value)
-            else:
-                row.append(f.get_db_prep_save(value, conn))
+        row = [read(obj)] if single else list(read(obj))
+        for i, f in own_pre_save:
+            row[i] = f.pre_save(obj, add=add)
+        for i, f, passes, moment in checks:
+            value = row[i]
+            if type(value) in passes or (moment is not None and moment(value)):
+                continue
+            row[i] = f.get_db_prep_save(value, conn)
         return row
 
     return values
+
+
+new_event = Blank(Event)
+
+
+def _event(actor: Actor, lead: Lead, type: str, data: dict[str, Any], now: datetime) -> Event:
+    """A timeline event of a batch (its lead saved, or given its id by ``insert_all``)."""
+    event = new_event()
+    event.lead_id = lead.pk
+    event.type = type
+    event.data = data
+    event.created_at = now
+    event.actor_id = actor.user_id
+    event.api_key_id = actor.api_key.pk if actor.api_key is not None else None
+    return event
 
 
 def _email_key(data: dict[str, Any]) -> str:
@@ -286,20 +322,20 @@ def leads_create_many(
         new.append(plan)
         outcomes.append(Outcome(lead=lead))
 
-    insert_all(Lead, [plan.lead for plan in new])
-    insert_all(
-        Event,
-        [
-            Event(
-                lead=plan.lead,
-                type=EventType.CREATED,
-                data=plan.created(),
-                created_at=now,
-                **actor.event_fields(),
-            )
-            for plan in new
-        ],
-    )
+    leads = [plan.lead for plan in new]
+
+    def events() -> list[Event]:
+        return [_event(actor, plan.lead, EventType.CREATED, plan.created(), now) for plan in new]
+
+    # The leads' insert fires the rollup's trigger, whose row locks a concurrent batch of the
+    # same owner waits on until this one commits: when the leads have their ids beforehand
+    # (PostgreSQL, where the events' foreign key is checked at commit), it comes last.
+    if reserve_ids(Lead, leads):
+        insert_all(Event, events())
+        insert_all(Lead, leads)
+    else:
+        insert_all(Lead, leads)
+        insert_all(Event, events())
     _tag_all(new)
     announce_changes(plan.lead.pk for plan in new)
     return outcomes
@@ -375,10 +411,7 @@ def leads_update_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
         lead.updated_at = now
         changed_leads[lead.pk] = lead
         columns.update(_COLUMNS.get(name, "custom_fields") for name in changed)
-        events += [
-            Event(lead=lead, type=type, data=data, created_at=now, **actor.event_fields())
-            for type, data in update_events(changed)
-        ]
+        events += [_event(actor, lead, type, data, now) for type, data in update_events(changed)]
     if changed_leads:
         fields = sorted({*columns, "updated_at"})
         update_all(Lead, list(changed_leads.values()), fields)
@@ -409,15 +442,7 @@ def leads_delete_many(*, actor: Actor, ids: Sequence[int]) -> list[Outcome]:
             outcomes.append(_refused(FORBIDDEN, exc.message))
             continue
         deleted[pk] = lead
-        events.append(
-            Event(
-                lead=lead,
-                type=EventType.DELETED,
-                data=data,
-                created_at=now,
-                **actor.event_fields(),
-            )
-        )
+        events.append(_event(actor, lead, EventType.DELETED, data, now))
         outcomes.append(Outcome(lead=lead))
     if deleted:
         update_all(Lead, list(deleted.values()), DELETE_FIELDS)

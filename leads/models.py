@@ -145,12 +145,21 @@ class Lead(models.Model):
     location = models.CharField(max_length=255, blank=True)
     message = models.CharField(max_length=255, blank=True)
 
-    status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="+")
+    # Status and source are indexed by the composite indexes below (status or source first),
+    # and the status a deleted lead had by a partial one: every index is written by every
+    # insert, and a million-lead table pays for each one it does not read.
+    status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="+", db_index=False)
     status_before_delete = models.ForeignKey(
-        Status, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        Status,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
     source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     # Indexed by the composite indexes below (owner or assignee first), not on their own.
     owner = models.ForeignKey(
@@ -170,7 +179,12 @@ class Lead(models.Model):
         db_index=False,
     )
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        db_index=False,  # lead_campaign_idx: only the leads that have one
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="leads")
 
@@ -226,13 +240,29 @@ class Lead(models.Model):
             models.Index(Lower("email"), name="lead_email_lower_idx"),
             models.Index(fields=["phone"], name="lead_phone_idx"),
             models.Index(fields=["last_name", "first_name"], name="lead_name_idx"),
-            models.Index(fields=["external_id"], name="lead_external_id_idx"),
+            # Only the leads that have one: most have none, and their inserts skip it.
+            models.Index(
+                fields=["external_id"],
+                name="lead_external_id_idx",
+                condition=~models.Q(external_id=""),
+            ),
+            models.Index(
+                fields=["campaign"],
+                name="lead_campaign_idx",
+                condition=models.Q(campaign__isnull=False),
+            ),
             # Counts by source skip the deleted leads without reading the table.
             models.Index(fields=["source", "status"], name="lead_source_status_idx"),
             models.Index(
                 fields=["followup_date"],
                 name="lead_followup_idx",
                 condition=models.Q(followup_date__isnull=False),
+            ),
+            # A status's deletion checks the deleted leads that would return to it.
+            models.Index(
+                fields=["status_before_delete"],
+                name="lead_status_before_delete_idx",
+                condition=models.Q(status_before_delete__isnull=False),
             ),
         ]
 
@@ -340,7 +370,8 @@ class EventType(models.TextChoices):
 class Event(models.Model):
     """One entry of a lead's activity timeline, written with the change it describes."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    # Indexed by event_lead_created_idx (the lead first).
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", db_index=False)
     type = models.CharField(max_length=32, choices=EventType.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -30,6 +30,7 @@ from crm.domain import (
     unstorable,
     yes_no,
 )
+from crm.instances import Blank
 from crm.models import User
 from leads import access
 from leads.models import (
@@ -63,7 +64,7 @@ from leads.signals import announce_changes
 
 DEFAULT_STATUS = "prospect"
 REQUIRED = "This field is required."
-PHONE_FIELDS = ("phone", "mobile_phone", "office_phone", "fax")
+PHONE_FIELDS = frozenset({"phone", "mobile_phone", "office_phone", "fax"})
 
 
 NOT_OWNER = "You are not owner of this lead."
@@ -275,16 +276,13 @@ def apply_values(lead: Lead, data: dict[str, Any]) -> dict[str, list[Any]]:
 
     Foreign keys are given as objects, except ``status`` and ``source``, given by key.
     """
-    unknown = set(data) - WRITABLE_FIELDS
-    if unknown:
-        raise ValueError(f"Not writable lead fields: {sorted(unknown)}")
+    if not WRITABLE_FIELDS.issuperset(data):
+        raise ValueError(f"Not writable lead fields: {sorted(set(data) - WRITABLE_FIELDS)}")
     changed: dict[str, list[Any]] = {}
     for name, value in data.items():
-        if name in PHONE_FIELDS and isinstance(value, str):
-            value = normalize_phone(value)
         if isinstance(value, str):
-            value = value.strip()
-        attname = Lead._meta.get_field(name).attname
+            value = (normalize_phone(value) if name in PHONE_FIELDS else value).strip()
+        attname = _ATTNAME[name]
         old = getattr(lead, attname)
         new = value.pk if hasattr(value, "pk") else value
         if old != new:
@@ -294,13 +292,28 @@ def apply_values(lead: Lead, data: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 _IS_RELATION = {f.name: f.is_relation for f in Lead._meta.concrete_fields}
+_ATTNAME = {f.name: f.attname for f in Lead._meta.concrete_fields}
+_PLAIN = {f.name: f for f in Lead._meta.concrete_fields if not f.is_relation}
+new_lead = Blank(Lead)
 
 
 def _full_clean(lead: Lead, fields: set[str]) -> None:
-    """Validate the written plain fields (relations are checked by ``_check_lists`` and
-    ``check_people``)."""
-    exclude = [f.name for f in Lead._meta.concrete_fields if f.name not in fields or f.is_relation]
-    lead.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    """Validate the written plain fields, as ``Model.clean_fields`` would, but only those (a
+    batch checks 500 leads of 54 fields; relations are checked by ``_check_lists`` and
+    ``check_people``; a lead has no ``clean()`` of its own)."""
+    errors: dict[str, list[ValidationError]] = {}
+    for name, field in _PLAIN.items():  # in the model's order, as its errors are
+        if name not in fields:
+            continue
+        raw = getattr(lead, field.attname)
+        if field.blank and raw in field.empty_values:
+            continue
+        try:
+            setattr(lead, field.attname, field.clean(raw, lead))
+        except ValidationError as exc:
+            errors[name] = exc.error_list
+    if errors:
+        raise ValidationError(errors)
 
 
 def _add_errors(errors: dict[str, list[str]], refused: ValidationError) -> None:
@@ -377,7 +390,7 @@ def plan_create(
     the acting user as owner unless one is given. Writes and queries nothing but the lists
     ``choices`` has not read yet."""
     access.ensure_can_write(actor)
-    lead = Lead()
+    lead = new_lead()
     data, custom_values, wanted = _checked_values(
         lead=lead,
         data={"status": DEFAULT_STATUS, **data},

@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Count
 
 from crm.domain import Actor, DomainError
@@ -275,3 +276,15 @@ def test_emptying_the_rollup_before_the_leads_leaves_no_negative_counts():
     assert stored_rollup() == Counter()
     _create(w)
     assert stored_rollup() == expected_rollup()
+
+
+def test_the_migrated_tables_have_their_triggers():
+    """A migration that makes SQLite rebuild the leads or events table puts their triggers
+    back (a rebuilt table has lost them)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        names = {name for (name,) in cursor.fetchall()}
+    assert {"lead_count_insert", "lead_count_update", "lead_count_delete", "lead_activity"} <= names
