@@ -16,14 +16,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, models, transaction
-from django.db.models import Field
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from crm.domain import READ_ONLY_CODE, READ_ONLY_KEY, Actor, Forbidden
 from crm.instances import Blank
 from leads import access
-from leads.models import CallLog, Event, EventType, Lead, Tag
+from leads.models import ATTNAMES, CallLog, Event, EventType, Lead, Tag
 from leads.services import (
     DELETE_FIELDS,
     LeadChoices,
@@ -35,8 +34,6 @@ from leads.services import (
 )
 from leads.signals import announce_changes
 
-# Model field -> column attribute; a changed name not listed is a custom field.
-_COLUMNS = {f.name: f.attname for f in Lead._meta.concrete_fields}
 INVALID = "invalid"
 DUPLICATE = "duplicate"
 NOT_FOUND = "not_found"
@@ -222,7 +219,9 @@ def _db_values(fields: Sequence[models.Field], *, add: bool = True):
     postgresql = conn.vendor == "postgresql"
     read = operator.attrgetter(*(f.attname for f in fields))
     single = len(fields) == 1
-    own_pre_save = [(i, f) for i, f in enumerate(fields) if type(f).pre_save is not Field.pre_save]
+    own_pre_save = [
+        (i, f) for i, f in enumerate(fields) if type(f).pre_save is not models.Field.pre_save
+    ]
     checks = []
     for i, f in enumerate(fields):
         if isinstance(f, models.JSONField):
@@ -257,8 +256,8 @@ def _event(actor: Actor, lead: Lead, type: str, data: dict[str, Any], now: datet
     event.type = type
     event.data = data
     event.created_at = now
-    event.actor_id = actor.user_id
-    event.api_key_id = actor.api_key.pk if actor.api_key is not None else None
+    for name, value in actor.event_fields().items():
+        setattr(event, name, value)
     return event
 
 
@@ -410,7 +409,8 @@ def leads_update_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
             continue
         lead.updated_at = now
         changed_leads[lead.pk] = lead
-        columns.update(_COLUMNS.get(name, "custom_fields") for name in changed)
+        # a changed name that is no field of the model is a custom field
+        columns.update(ATTNAMES.get(name, "custom_fields") for name in changed)
         events += [_event(actor, lead, type, data, now) for type, data in update_events(changed)]
     if changed_leads:
         fields = sorted({*columns, "updated_at"})

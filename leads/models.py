@@ -281,6 +281,8 @@ class Lead(models.Model):
         return self.status_id == DELETED_STATUS
 
 
+# A lead's field names -> the attributes (and columns) that hold their values.
+ATTNAMES = {f.name: f.attname for f in Lead._meta.concrete_fields}
 # Fields a lead's create/update may set; everything else is managed by the domain.
 WRITABLE_FIELDS = frozenset(
     f.name

@@ -34,6 +34,7 @@ from crm.instances import Blank
 from crm.models import User
 from leads import access
 from leads.models import (
+    ATTNAMES,
     DELETED_STATUS,
     MERGE_FIELDS,
     WRITABLE_FIELDS,
@@ -282,7 +283,7 @@ def apply_values(lead: Lead, data: dict[str, Any]) -> dict[str, list[Any]]:
     for name, value in data.items():
         if isinstance(value, str):
             value = (normalize_phone(value) if name in PHONE_FIELDS else value).strip()
-        attname = _ATTNAME[name]
+        attname = ATTNAMES[name]
         old = getattr(lead, attname)
         new = value.pk if hasattr(value, "pk") else value
         if old != new:
@@ -292,28 +293,17 @@ def apply_values(lead: Lead, data: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 _IS_RELATION = {f.name: f.is_relation for f in Lead._meta.concrete_fields}
-_ATTNAME = {f.name: f.attname for f in Lead._meta.concrete_fields}
-_PLAIN = {f.name: f for f in Lead._meta.concrete_fields if not f.is_relation}
+_FIELDS = frozenset(f.name for f in Lead._meta.fields)
+_PLAIN = frozenset(name for name, relation in _IS_RELATION.items() if not relation)
 new_lead = Blank(Lead)
 
 
 def _full_clean(lead: Lead, fields: set[str]) -> None:
-    """Validate the written plain fields, as ``Model.clean_fields`` would, but only those (a
-    batch checks 500 leads of 54 fields; relations are checked by ``_check_lists`` and
-    ``check_people``; a lead has no ``clean()`` of its own)."""
-    errors: dict[str, list[ValidationError]] = {}
-    for name, field in _PLAIN.items():  # in the model's order, as its errors are
-        if name not in fields:
-            continue
-        raw = getattr(lead, field.attname)
-        if field.blank and raw in field.empty_values:
-            continue
-        try:
-            setattr(lead, field.attname, field.clean(raw, lead))
-        except ValidationError as exc:
-            errors[name] = exc.error_list
-    if errors:
-        raise ValidationError(errors)
+    """Validate the written plain fields (relations are checked by ``_check_lists`` and
+    ``check_people``); the others are left out as a set worked out from two kept ones, not
+    a list built anew for each of a batch's 500 leads."""
+    exclude = _FIELDS - (fields & _PLAIN)
+    lead.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
 
 
 def _add_errors(errors: dict[str, list[str]], refused: ValidationError) -> None:
@@ -373,7 +363,7 @@ class Plan:
 
     def created(self) -> dict[str, Any]:
         """What a new lead's ``created`` event records: the values it was given."""
-        return {k: _json(getattr(self.lead, Lead._meta.get_field(k).attname)) for k in self.data}
+        return {k: _json(getattr(self.lead, ATTNAMES[k])) for k in self.data}
 
 
 def plan_create(
