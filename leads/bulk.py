@@ -126,8 +126,10 @@ def reserve_ids(model: type[models.Model], objs: list[Any]) -> bool:
     return True
 
 
-def insert_all(model: type[models.Model], objs: list[Any]) -> None:
-    """Insert new rows, giving each object its primary key.
+def insert_all(model: type[models.Model], objs: list[Any], *, ids: bool = True) -> None:
+    """Insert new rows, giving each object its primary key. With ``ids=False``, for rows
+    nobody reads back by their objects (events), the rows on PostgreSQL take their ids from
+    the table as they go in, and the objects keep ``pk`` None.
 
     On PostgreSQL, with COPY: the ids are taken from the table's sequence in one query, then
     the rows stream in (psycopg's C dumpers), several times faster than a multi-row INSERT
@@ -139,7 +141,10 @@ def insert_all(model: type[models.Model], objs: list[Any]) -> None:
         return
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.generated]
-    reserve_ids(model, [obj for obj in objs if obj.pk is None])
+    if ids:
+        reserve_ids(model, [obj for obj in objs if obj.pk is None])
+    else:
+        fields.remove(meta.pk)
     with connection.cursor() as cursor:
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
@@ -210,6 +215,14 @@ def _aware(value: Any) -> bool:
     return type(value) is datetime and value.tzinfo is not None
 
 
+def _own_pre_save(field: models.Field) -> bool:
+    """Whether a save writes something else than the field's value (a date's only does when
+    it stamps the time: ``auto_now``, ``auto_now_add``)."""
+    if isinstance(field, models.DateField):
+        return field.auto_now or field.auto_now_add
+    return type(field).pre_save is not models.Field.pre_save
+
+
 def _db_values(fields: Sequence[models.Field], *, add: bool = True):
     """A function giving an object's database values for ``fields``, in order, as a save
     would write them. Thousands of rows go through it: the values are read in one step, and
@@ -219,9 +232,7 @@ def _db_values(fields: Sequence[models.Field], *, add: bool = True):
     postgresql = conn.vendor == "postgresql"
     read = operator.attrgetter(*(f.attname for f in fields))
     single = len(fields) == 1
-    own_pre_save = [
-        (i, f) for i, f in enumerate(fields) if type(f).pre_save is not models.Field.pre_save
-    ]
+    own_pre_save = [(i, f) for i, f in enumerate(fields) if _own_pre_save(f)]
     checks = []
     for i, f in enumerate(fields):
         if isinstance(f, models.JSONField):
@@ -330,11 +341,11 @@ def leads_create_many(
     # same owner waits on until this one commits: when the leads have their ids beforehand
     # (PostgreSQL, where the events' foreign key is checked at commit), it comes last.
     if reserve_ids(Lead, leads):
-        insert_all(Event, events())
+        insert_all(Event, events(), ids=False)
         insert_all(Lead, leads)
     else:
         insert_all(Lead, leads)
-        insert_all(Event, events())
+        insert_all(Event, events(), ids=False)
     _tag_all(new)
     announce_changes(plan.lead.pk for plan in new)
     return outcomes
@@ -415,7 +426,7 @@ def leads_update_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
     if changed_leads:
         fields = sorted({*columns, "updated_at"})
         update_all(Lead, list(changed_leads.values()), fields)
-        insert_all(Event, events)
+        insert_all(Event, events, ids=False)
         announce_changes(changed_leads)
     return outcomes
 
@@ -446,7 +457,7 @@ def leads_delete_many(*, actor: Actor, ids: Sequence[int]) -> list[Outcome]:
         outcomes.append(Outcome(lead=lead))
     if deleted:
         update_all(Lead, list(deleted.values()), DELETE_FIELDS)
-        insert_all(Event, events)
+        insert_all(Event, events, ids=False)
         announce_changes(deleted)
     return outcomes
 
