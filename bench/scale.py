@@ -238,6 +238,10 @@ class Result:
     mean: float = 0.0
     paced: Result | None = None  # the same case at the rate its share requires
 
+    @property
+    def errors_text(self) -> str:
+        return f"  ERRORS {self.errors}" if self.errors else ""
+
 
 # The share of its yardstick's req/s each kind of case must reach (issue "Flat cost at a
 # million leads"). At saturation the latency is the queue: by Little's law the mean is
@@ -365,8 +369,8 @@ def measure(total: int, t: Team, key: str, args) -> dict[str, Result]:
                                       args.duration, args.connections)  # fmt: skip
             yardstick = results[f"yardstick {case.kind}"].rps
             print(f"  {label:42} {r.rps:8.1f} req/s {r.rps / yardstick:6.1%}  "
-                  f"p50 {r.p50:7.1f} ms  p99 {r.p99:7.1f} ms"
-                  f"{'  ERRORS ' + str(r.errors) if r.errors else ''}", flush=True)  # fmt: skip
+                  f"p50 {r.p50:7.1f} ms  p99 {r.p99:7.1f} ms{r.errors_text}",
+                  flush=True)  # fmt: skip
         # The yardsticks again: the machine is shared, so take the better of two, and offer
         # each case the rate its share of that one requires.
         for kind, path in yard.items():
@@ -380,8 +384,7 @@ def measure(total: int, t: Team, key: str, args) -> dict[str, Result]:
             r.paced = paced(base + case.path, creds[case.who][case.kind], args.duration,
                             args.connections, REQUIRED_SHARE[case.kind] * yardstick, r)  # fmt: skip
             print(f"  {label:42} at {r.paced.rps:5.1f} req/s ({r.paced.rps / yardstick:4.0%}):"
-                  f" p50 {r.paced.p50:6.1f} ms  p99 {r.paced.p99:6.1f} ms"
-                  f"{'  ERRORS ' + str(r.paced.errors) if r.paced.errors else ''}",
+                  f" p50 {r.paced.p50:6.1f} ms  p99 {r.paced.p99:6.1f} ms{r.paced.errors_text}",
                   flush=True)  # fmt: skip
     finally:
         server.terminate()

@@ -127,13 +127,13 @@ def reserve_ids(model: type[models.Model], objs: list[Any]) -> bool:
 
 
 def insert_all(model: type[models.Model], objs: list[Any], *, ids: bool = True) -> None:
-    """Insert new rows, giving each object its primary key. With ``ids=False``, for rows
-    nobody reads back by their objects (events), the rows on PostgreSQL take their ids from
-    the table as they go in, and the objects keep ``pk`` None.
+    """Insert new rows, giving each object its primary key.
 
     On PostgreSQL, with COPY: the ids are taken from the table's sequence in one query, then
     the rows stream in (psycopg's C dumpers), several times faster than a multi-row INSERT
-    for hundreds of wide rows. Elsewhere, ``bulk_create``."""
+    for hundreds of wide rows. With ``ids=False``, for rows nobody reads back through their
+    objects (events), no ids are taken: the rows get theirs from the table's default as they
+    go in, and the objects keep ``pk`` None. Elsewhere, ``bulk_create``."""
     if not objs:
         return
     if connection.vendor != "postgresql":
