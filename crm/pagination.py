@@ -46,8 +46,8 @@ INTEGER_FIELDS = frozenset(
      "PositiveSmallIntegerField"}
 )  # fmt: skip
 COUNT_LIMIT = 1_000  # rows a list counts, at most, when nothing cheaper knows its size
-# ... and when the list is a substring search: each row costs five substring tests, and a
-# common word matches a tenth of the table, so counting 1,000 matches reads 10,000 rows.
+# ... and when the list is a substring search: each row costs a substring test, and a common
+# word matches a tenth of the table, so counting 1,000 matches reads 10,000 rows.
 SEARCH_COUNT_LIMIT = 100
 
 

@@ -449,6 +449,20 @@ def test_list_query_count_is_pinned(client, users, django_assert_num_queries, n,
     assert len(names(response)) == min(n, 50)
 
 
+@pytest.mark.parametrize("n", [5, 60])
+def test_search_query_count_is_pinned_and_rows_keep_their_order(
+    client, users, django_assert_num_queries, n
+):
+    grow(users["sales_manager"], n)
+    client.force_login(users["sales_manager"])
+    expected = list(Lead.objects.order_by("-id").values_list("slug", flat=True)[:50])
+    # as the list, but a search reads the page's ids (7), then their rows with status,
+    # owner and assignee (8)
+    with django_assert_num_queries(8):
+        response = client.get("/leads/", {"list_type": "all", "search": "lead"})
+    assert row_slugs(response.content.decode()) == expected
+
+
 # --- bulk actions -------------------------------------------------------------------------
 
 
