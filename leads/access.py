@@ -65,8 +65,12 @@ def visibility_terms(actor: Actor) -> list[tuple[int, int, int]] | None:
     return terms
 
 
-def visible_leads(actor: Actor, *, include_deleted: bool = False) -> LeadQuerySet:
-    qs = Lead.objects.filter(visibility_filter(actor))
+def visible_leads(
+    actor: Actor, *, include_deleted: bool = False, queryset: LeadQuerySet | None = None
+) -> LeadQuerySet:
+    """The leads (of ``queryset``, all by default) ``actor`` may see, live ones only unless
+    ``include_deleted``."""
+    qs = (queryset if queryset is not None else Lead.objects.all()).filter(visibility_filter(actor))
     return qs if include_deleted else qs.alive()
 
 
@@ -81,10 +85,7 @@ def lead_for_actor(
     """The lead ``actor`` may see, by slug or id; ``NotFound`` otherwise."""
     if slug is not None and (not isinstance(slug, str) or "\x00" in slug):
         raise NotFound("Lead not found.", code="lead_not_found")  # no row has such a slug
-    qs = queryset if queryset is not None else Lead.objects.all()
-    qs = qs.filter(visibility_filter(actor))
-    if not include_deleted:
-        qs = qs.alive()
+    qs = visible_leads(actor, include_deleted=include_deleted, queryset=queryset)
     lookup = {"slug": slug} if slug is not None else {"pk": pk}
     try:
         return qs.get(**lookup)

@@ -108,11 +108,12 @@ class LeadPage:
     @cached_property
     def notes(self) -> list[tuple[Any, bool]]:
         """Live notes, newest first, each with whether the user may delete it."""
-        return [(n, access.can_delete_note(self.actor, n)) for n in self.lead.notes.all()]
+        notes = selectors.live_notes(self.lead)
+        return [(n, access.can_delete_note(self.actor, n)) for n in notes]
 
     @cached_property
     def tags(self) -> list[str]:
-        return [tag.name for tag in self.lead.tags.all()]
+        return selectors.lead_tags(self.lead)
 
     @cached_property
     def files(self) -> list[Any]:
@@ -167,7 +168,10 @@ def _answer(
 
 
 def _reload(request: AuthedRequest, slug: str) -> Lead:
-    return lead_or_404(request, slug, queryset=selectors.lead_page_queryset())
+    try:
+        return selectors.lead_page(actor=actor_of(request), slug=slug)
+    except NotFound:
+        raise Http404("No such lead.") from None
 
 
 def _redirect(request: AuthedRequest, url: str) -> HttpResponse:
@@ -195,7 +199,7 @@ def _form_kwargs(request: AuthedRequest, lead: Lead | None = None, inline: bool 
         "sources": source_choices(),
         "custom_fields": selectors.active_custom_fields(),
         "lead": lead,
-        "tags": [tag.name for tag in lead.tags.all()] if lead is not None else None,
+        "tags": selectors.lead_tags(lead) if lead is not None else None,
         "inline": inline,
     }
 
