@@ -17,9 +17,11 @@ the load it must carry, where the saturated run's latency is its queue. Then eac
 at the largest size relative to the smallest; then createLeads into the full table (leads/s
 over HTTP) beside the raw COPY of the same rows.
 
-The salesperson's cases use a salesperson who sees about a quarter of the table (owned,
-assigned and the unowned pool). The deep offset case asks for the same far page again and
-again: after its first answer the page's place is remembered, as for a partner walking pages.
+Each case runs for a manager, who sees every lead, and for a salesperson who sees about a
+quarter of the table (owned, assigned and the unowned pool); each one's lead page is a lead
+in the middle of the table that they may see. The deep offset case asks for the page halfway
+through what each sees (500,000 for the manager at 1,000,000 leads) again and again: after
+its first answer the page's place is remembered, as for a partner walking pages.
 """
 
 from __future__ import annotations
@@ -299,39 +301,40 @@ class Case:
     who: str = "manager"  # or "salesperson"
 
 
-def cases(total: int, slug: str) -> list[Case]:
+def cases(total: int, slug: str, own_slug: str) -> list[Case]:
+    """Every case for a manager and for the salesperson, who sees about a quarter of the
+    table: half of it is the deep page of each (``own_slug``: a lead of the salesperson's
+    in the middle of the table)."""
     deep = min(500_000, total // 2)
-    return [
-        Case("REST list, all", "api", "/api/v1/leads/list/?list_type=all"),
-        Case("REST list, all", "api", "/api/v1/leads/list/?list_type=all", "salesperson"),
-        Case("REST list, owned", "api", "/api/v1/leads/list/", "salesperson"),
-        Case(
-            "REST list, status+source",
-            "api",
-            "/api/v1/leads/list/?list_type=all&status=contact&source=website",
-        ),  # fmt: skip
-        Case("REST list, search", "api", "/api/v1/leads/list/?list_type=all&search=Okafor"),
-        Case(
-            "REST list, deep offset", "api", f"/api/v1/leads/list/?list_type=all&offset={deep}"
-        ),  # fmt: skip
-        Case("REST list, cursor", "api", "/api/v1/leads/list/?list_type=all&cursor="),
-        Case("REST overview", "api", "/api/v1/leads/overview/"),
-        Case("REST overview", "api", "/api/v1/leads/overview/", "salesperson"),
-        Case("REST view/lead", "api", f"/api/v1/leads/view/lead/?slug={slug}"),
-        Case("REST appointments", "api", "/api/v1/leads/appointments/list/"),
-        Case("REST appointments", "api", "/api/v1/leads/appointments/list/", "salesperson"),
-        Case("web dashboard", "web", "/"),
-        Case("web dashboard", "web", "/", "salesperson"),
-        Case("web leads list", "web", "/leads/?list_type=all"),
-        Case("web leads list", "web", "/leads/?list_type=all", "salesperson"),
-        Case("web list search", "web", "/leads/?list_type=all&search=Okafor"),
-        Case("web list filters", "web", "/leads/?list_type=all&status=contact&source=website"),
-        Case("web pipeline", "web", "/pipeline/"),
-        Case("web pipeline", "web", "/pipeline/", "salesperson"),
-        Case("web lead page", "web", f"/leads/{slug}/"),
-        Case("web agenda", "web", "/appointments/", "salesperson"),
-        Case("web week", "web", "/appointments/week/", "salesperson"),
-    ]
+    out = []
+    for who in ("manager", "salesperson"):
+        lead = slug if who == "manager" else own_slug
+        offset = deep if who == "manager" else deep // 4
+        out += [
+            Case("REST list, all", "api", "/api/v1/leads/list/?list_type=all", who),
+            Case("REST list, status+source", "api",
+                 "/api/v1/leads/list/?list_type=all&status=contact&source=website", who),
+            Case("REST list, search", "api", "/api/v1/leads/list/?list_type=all&search=Okafor",
+                 who),
+            Case("REST list, deep offset", "api",
+                 f"/api/v1/leads/list/?list_type=all&offset={offset}", who),
+            Case("REST list, cursor", "api", "/api/v1/leads/list/?list_type=all&cursor=", who),
+            Case("REST overview", "api", "/api/v1/leads/overview/", who),
+            Case("REST view/lead", "api", f"/api/v1/leads/view/lead/?slug={lead}", who),
+            Case("REST appointments", "api", "/api/v1/leads/appointments/list/", who),
+            Case("web dashboard", "web", "/", who),
+            Case("web leads list", "web", "/leads/?list_type=all", who),
+            Case("web list search", "web", "/leads/?list_type=all&search=Okafor", who),
+            Case("web list filters", "web",
+                 "/leads/?list_type=all&status=contact&source=website", who),
+            Case("web pipeline", "web", "/pipeline/", who),
+            Case("web lead page", "web", f"/leads/{lead}/", who),
+            Case("web agenda", "web", "/appointments/", who),
+            Case("web week", "web", "/appointments/week/", who),
+        ]  # fmt: skip
+    out.insert(len(out) // 2 + 1, Case("REST list, owned", "api", "/api/v1/leads/list/",
+                                       "salesperson"))  # fmt: skip
+    return out
 
 
 def credentials(t: Team, key: str) -> dict[str, dict[str, dict[str, str]]]:
@@ -347,7 +350,12 @@ def credentials(t: Team, key: str) -> dict[str, dict[str, dict[str, str]]]:
 
 
 def measure(total: int, t: Team, key: str, args) -> dict[str, Result]:
-    slug = Lead.objects.order_by("-id").values_list("slug", flat=True)[total // 2]
+    middle = Lead.objects.order_by("-id").values_list("id", "slug")[total // 2]
+    slug = middle[1]
+    own_slug = (
+        Lead.objects.filter(owner=t.salespeople[0], id__lte=middle[0])
+        .order_by("-id").values_list("slug", flat=True).first()
+    )  # fmt: skip
     creds = credentials(t, key)
     connection.close()
     port = free_port()
@@ -355,14 +363,17 @@ def measure(total: int, t: Team, key: str, args) -> dict[str, Result]:
     base = f"http://127.0.0.1:{port}"
     results: dict[str, Result] = {}
     try:
-        for case in cases(total, slug):  # warm every path and check it answers
+        for case in cases(total, slug, own_slug):  # warm every path and check it answers
             request = urllib.request.Request(base + case.path, headers=creds[case.who][case.kind])
             with urllib.request.urlopen(request, timeout=60) as response:
                 assert response.status == 200, (case, response.status)
         yard = {"api": "/bench/drf/", "web": "/bench/page/"}
         for kind, path in yard.items():
             results[f"yardstick {kind}"] = load(base + path, {}, args.duration, args.connections)
-        chosen = [c for c in cases(total, slug) if not args.only or re.search(args.only, c.name)]
+        chosen = [
+            c for c in cases(total, slug, own_slug)
+            if not args.only or re.search(args.only, f"{c.name} ({c.who})")
+        ]  # fmt: skip
         for case in chosen:
             label = f"{case.name} ({case.who})"
             results[label] = r = load(base + case.path, creds[case.who][case.kind],
@@ -505,7 +516,11 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=20_000)
     parser.add_argument("--duration", type=int, default=8, help="seconds of load per case")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--only", help="a regular expression: only the cases it finds")
+    parser.add_argument(
+        "--only",
+        help="a regular expression: only the cases it finds "
+        "in their labels, e.g. 'search \\(salesperson'",
+    )
     parser.add_argument("--create-calls", type=int, default=40)
     args = parser.parse_args()
     if connection.vendor != "postgresql":
