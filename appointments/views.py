@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from functools import cached_property
 from itertools import groupby
 from typing import Any
@@ -57,7 +57,7 @@ FEED = "appointments/feed.html"
 MOVE = "appointments/move.html"
 
 LEAD_LIMIT = 100  # appointments listed on a lead's page (the latest)
-AGENDA_LIMIT = 100  # appointments per agenda page
+AGENDA_LIMIT = 50  # appointments per agenda page (as many as the leads list shows)
 WEEK_LIMIT = 500  # appointments shown in one week
 BOOKABLE_LIMIT = 100  # leads offered by the week's booking form (a longer select is unusable)
 FEED_DAYS_BACK = 30
@@ -79,21 +79,22 @@ class Row:
     appointment: Appointment
     can_change: bool
     move_form: MoveForm | None
+    tz: tzinfo  # the current time zone, asked for once per page
 
     # What the item shows, worked out once per row here: a template filter per use costs more
-    # than the rest of the item on a page of a hundred appointments.
+    # than the rest of the item on a page of many appointments.
     @cached_property
     def start(self) -> datetime:
-        return timezone.localtime(self.appointment.start)
+        return self.appointment.start.astimezone(self.tz)
 
     @cached_property
     def end(self) -> datetime:
-        return timezone.localtime(self.appointment.end)
+        return self.appointment.end.astimezone(self.tz)
 
     @cached_property
     def when(self) -> str:
         """How the item's hidden labels name it, e.g. "Mon Nov 30, 14:00"."""
-        return _starts(self.start)
+        return f"{filters.day(self.start.date(), 'D M j')}, {self.start_hm}"
 
     @property
     def ends_another_day(self) -> bool:
@@ -197,10 +198,11 @@ def _rows(
     actor: Actor, appointments: Iterable[Appointment], move_forms: dict[int, MoveForm] | None
 ) -> list[Row]:
     rows = []
+    tz = timezone.get_current_timezone()
     for appointment in appointments:
         can_change = _can_change(actor, appointment)
         form = (move_forms or {}).get(appointment.pk) if can_change else None
-        rows.append(Row(appointment=appointment, can_change=can_change, move_form=form))
+        rows.append(Row(appointment, can_change, form, tz))
     return rows
 
 
@@ -288,8 +290,7 @@ def lead_appointments(request: AuthedRequest, slug: str) -> HttpResponse:
 
 def _days(rows: list[Row]) -> list[Day]:
     return [
-        Day(day=day, rows=list(group))
-        for day, group in groupby(rows, key=lambda r: timezone.localdate(r.appointment.start))
+        Day(day=day, rows=list(group)) for day, group in groupby(rows, key=lambda r: r.start.date())
     ]
 
 

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from crm import outage
 from crm.domain import READ_ONLY_KEY
+from crm.pagination import COUNT_LIMIT, SEARCH_COUNT_LIMIT
 
 DOCUMENTED_PREFIXES = ("/api/v1/leads/", "/api/v1/user/")
 # The token endpoints answer the bare tokens, as the source API does; every other answer is
@@ -203,7 +204,8 @@ def page_of(serializer_class, name: str):
             "previous": serializers.URLField(allow_null=True),
             "results": serializer_class(many=True),
             "count_exact": serializers.BooleanField(
-                help_text="False when ``count`` stopped at its bound: 1,000 rows, 100 for a search."
+                help_text=f"False when ``count`` stopped at its bound: {COUNT_LIMIT:,} rows, "
+                f"{SEARCH_COUNT_LIMIT} for a search."
             ),
         },
     )
