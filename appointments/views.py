@@ -94,7 +94,7 @@ class Row:
     @cached_property
     def when(self) -> str:
         """How the item's hidden labels name it, e.g. "Mon Nov 30, 14:00"."""
-        return f"{filters.day(self.start.date(), 'D M j')}, {self.start_hm}"
+        return _day_and_time(self.start)
 
     @property
     def ends_another_day(self) -> bool:
@@ -175,7 +175,12 @@ def _monday(day: date) -> date:
 
 def _starts(start: datetime) -> str:
     """A start as the pages name it, e.g. "Mon Nov 30, 14:00" (the server's time zone)."""
-    return f"{filters.day(start, 'D M j')}, {filters.hm(start)}"
+    return _day_and_time(timezone.localtime(start))
+
+
+def _day_and_time(local: datetime) -> str:
+    """``_starts`` of a time already in the current time zone."""
+    return f"{filters.day(local.date(), 'D M j')}, {local:%H:%M}"
 
 
 def _when(appointment: Appointment) -> str:

@@ -74,6 +74,12 @@ def visible_leads(
     return qs if include_deleted else qs.alive()
 
 
+def no_such_slug(slug: Any) -> bool:
+    """Whether ``slug`` cannot name a lead: not a text, or a text with a NUL (no row has one,
+    and PostgreSQL refuses to compare with it)."""
+    return not isinstance(slug, str) or "\x00" in slug
+
+
 def lead_for_actor(
     actor: Actor,
     *,
@@ -83,7 +89,7 @@ def lead_for_actor(
     queryset: LeadQuerySet | None = None,
 ) -> Lead:
     """The lead ``actor`` may see, by slug or id; ``NotFound`` otherwise."""
-    if slug is not None and (not isinstance(slug, str) or "\x00" in slug):
+    if slug is not None and no_such_slug(slug):
         raise NotFound("Lead not found.", code="lead_not_found")  # no row has such a slug
     qs = visible_leads(actor, include_deleted=include_deleted, queryset=queryset)
     lookup = {"slug": slug} if slug is not None else {"pk": pk}

@@ -640,8 +640,9 @@ def lead_table(
     rows = page.rows
     if searching and rows:
         ids = [row.id for row in rows]
-        read = _table_rows(max(len(ids), settings.CRM["LEADS_PAGE_SIZE"]))
-        found = read(**{f"id{i}": pk for i, pk in enumerate(_padded(ids, read))})
+        size = max(len(ids), settings.CRM["LEADS_PAGE_SIZE"])
+        padded = ids + ids[:1] * (size - len(ids))  # the first again: one statement a size
+        found = _table_rows(size)(**{f"id{i}": pk for i, pk in enumerate(padded)})
         by_id = {values[0]: _TableValues._make(values) for values in found}
         rows = [by_id[pk] for pk in ids if pk in by_id]
     return replace(page, rows=[TableRow.of(row) for row in rows])
@@ -659,11 +660,6 @@ def _table_rows(size: int) -> CompiledRead:
         Lead, lambda **pks: Lead.objects.filter(pk__in=pks.values()).values_list(*TABLE_COLUMNS),
         **ids,
     )  # fmt: skip
-
-
-def _padded(ids: list[int], read: CompiledRead) -> list[int]:
-    """``ids``, the first repeated to the number of ids ``read`` takes."""
-    return ids + ids[:1] * (len(read.kinds) - len(ids))
 
 
 # The CSV export's columns: header -> the lead's value (custom fields follow, by system name).
@@ -1085,7 +1081,7 @@ def lead_page(*, actor: Actor, slug: str) -> Lead:
     its people, status and source; ``NotFound`` otherwise. The lead page asks for it with
     every request, so the statement is compiled once per role (crm.compiled); its notes,
     tags, files, timeline and appointments are read by their own compiled reads."""
-    if actor.user is None or not isinstance(slug, str) or "\x00" in slug:
+    if actor.user is None or access.no_such_slug(slug):
         return access.lead_for_actor(actor, slug=slug, queryset=_lead_page_queryset())
     read = _lead_page_read(actor.role)
     found = read(slug=slug, user_id=actor.user_id) if read.kinds.get("user_id") else read(slug=slug)

@@ -168,10 +168,7 @@ def _answer(
 
 
 def _reload(request: AuthedRequest, slug: str) -> Lead:
-    try:
-        return selectors.lead_page(actor=actor_of(request), slug=slug)
-    except NotFound:
-        raise Http404("No such lead.") from None
+    return lead_or_404(request, slug)
 
 
 def _redirect(request: AuthedRequest, url: str) -> HttpResponse:
