@@ -12,6 +12,7 @@ from django.utils import timezone
 from crm import selectors as user_selectors
 from crm.domain import Actor
 from crm.forms import QuickSelect
+from crm.models import user_name
 from leads import access, selectors
 from leads.models import Lead
 
@@ -26,9 +27,14 @@ MAX_BULK = 500
 DAY_START = {"created_after": 0, "created_before": 1}
 
 
+def _person(username: str, first_name: str, last_name: str) -> tuple[str, str]:
+    """A user as a choice: the name, and the username too when they differ."""
+    name = user_name(username, first_name, last_name)
+    return (username, name if name == username else f"{name} ({username})")
+
+
 def _active_users() -> list[tuple[str, str]]:
-    users = user_selectors.people()
-    return [(u.username, str(u) if str(u) == u.username else f"{u} ({u.username})") for u in users]
+    return [_person(u.username, u.first_name, u.last_name) for u in user_selectors.people()]
 
 
 class LeadListForm(forms.Form):
@@ -54,15 +60,15 @@ class LeadListForm(forms.Form):
     def __init__(self, data: Any, *, actor: Actor) -> None:
         super().__init__(data)
         any_ = [("", "Any")]
+        choices = selectors.list_choices()
         # Kept for the page's bulk form (BulkForm's statuses and people), read once.
-        self.statuses = selectors.assignable_statuses()
-        self.people = _active_users()
+        self.statuses = choices.statuses
+        self.people = [_person(*person) for person in choices.people]
         self.fields["status"].choices = any_ + self.statuses
-        self.fields["source"].choices = any_ + selectors.sources()
+        self.fields["source"].choices = any_ + choices.sources
         self.fields["owner"].choices = any_ + self.people
         self.fields["assignee"].choices = any_ + self.people
-        campaigns = selectors.active_campaigns()
-        self.fields["campaign_slug"].choices = any_ + [(c.slug, c.name) for c in campaigns]
+        self.fields["campaign_slug"].choices = any_ + choices.campaigns
         self.fields["search"].widget.attrs.update(
             {"type": "search", "placeholder": "Name, email, phone or company"}
         )

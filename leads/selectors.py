@@ -19,7 +19,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import connections, models
 from django.db.models import CharField, F, Func, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, RowNumber
 from django.db.models.lookups import IContains
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -410,8 +410,74 @@ _assignable_statuses = CompiledRead(
 _assignable_sources = CompiledRead(
     Source, lambda: Source.objects.assignable().values_list("key", "label")
 )
-_sources = CompiledRead(Source, lambda: Source.objects.values_list("key", "label"))
-_active_campaigns = CompiledRead(Campaign, lambda: Campaign.objects.filter(active=True))
+
+
+def _choices_part(queryset: QuerySet, kind: str, value: str, label: str, extra: str, order: list):
+    """One list of ``list_choices``' statement: (kind, value, label, extra, position)."""
+    return (
+        queryset.order_by()
+        .annotate(
+            kind=models.Value(kind),
+            value=F(value),
+            label_=F(label),
+            extra=F(extra),
+            position=models.Window(RowNumber(), order_by=order),
+        )
+        .values_list("kind", "value", "label_", "extra", "position")
+    )
+
+
+# The leads list's four choice lists, in one statement of four small reads: each list's
+# order is its own row number, as a UNION keeps none.
+_list_choices = CompiledRead(
+    Status,
+    lambda: (
+        _choices_part(
+            Status.objects.assignable(), "status", "key", "label", "label", ["order", "key"]
+        )
+        .union(
+            _choices_part(
+                Source.objects.all(), "source", "key", "label", "label", ["order", "key"]
+            ),
+            _choices_part(
+                Campaign.objects.filter(active=True), "campaign", "slug", "name", "name", ["name"]
+            ),
+            _choices_part(
+                User.objects.filter(is_active=True),
+                "person",
+                "username",
+                "first_name",
+                "last_name",
+                ["username"],
+            ),
+            all=True,
+        )
+        .order_by("kind", "position")
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ListChoices:
+    """What the leads list's filters and bulk bar offer, each list in its order."""
+
+    statuses: list[tuple[str, str]]  # (key, label) of the assignable statuses
+    sources: list[tuple[str, str]]  # (key, label) of every source, those no longer given too
+    campaigns: list[tuple[str, str]]  # (slug, name) of the active campaigns
+    people: list[tuple[str, str, str]]  # (username, first name, last name) of active users
+
+
+def list_choices() -> ListChoices:
+    """The choice lists of the leads list, read in one statement."""
+    lists: dict[str, list] = {"status": [], "source": [], "campaign": [], "person": []}
+    for kind, value, label, extra, _position in _list_choices():
+        lists[kind].append((value, label, extra))
+    return ListChoices(
+        statuses=[row[:2] for row in lists["status"]],
+        sources=[row[:2] for row in lists["source"]],
+        campaigns=[row[:2] for row in lists["campaign"]],
+        people=lists["person"],
+    )
 
 
 def assignable_statuses() -> list[tuple[str, str]]:
@@ -422,16 +488,6 @@ def assignable_statuses() -> list[tuple[str, str]]:
 def assignable_sources() -> list[tuple[str, str]]:
     """(key, label) of the sources a lead may be given."""
     return _assignable_sources()
-
-
-def sources() -> list[tuple[str, str]]:
-    """(key, label) of every source, those no longer given too (a list filters by them)."""
-    return _sources()
-
-
-def active_campaigns() -> list[Campaign]:
-    """The active campaigns, by name."""
-    return _active_campaigns()
 
 
 def campaigns_by_id(ids: Iterable[int]) -> dict[int, Campaign]:

@@ -17,7 +17,8 @@ from crm.models import ApiKey, User
 from crm.roles import Role
 from crm.sessions import SessionStore
 from leads import selectors as lead_selectors
-from leads.models import Source, Status
+from leads.models import Campaign, Source, Status
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +107,28 @@ def test_values_list_reads_give_tuples_and_see_each_change_at_once():
     assert lead_selectors.assignable_statuses() == plain and plain
     Status.objects.filter(pk=plain[0][0]).update(label="Renamed")  # as the admin would
     assert lead_selectors.assignable_statuses()[0] == (plain[0][0], "Renamed")
-    assert lead_selectors.sources() == list(Source.objects.values_list("key", "label"))
+
+
+def test_the_lists_choices_in_one_statement_equal_the_orms_lists(django_assert_num_queries):
+    Campaign.objects.create(name="Spring fair", slug="spring-fair")
+    Campaign.objects.create(name="Autumn mail", slug="autumn-mail")
+    Campaign.objects.create(name="Old one", slug="old-one", active=False)
+    User.objects.filter(pk=UserFactory(username="b-inactive").pk).update(is_active=False)
+    UserFactory(username="a-salesperson", first_name="A", last_name="Salesperson")
+    Source.objects.filter(pk="website").update(order=99)  # moved last, as the admin would
+    with django_assert_num_queries(1):
+        choices = lead_selectors.list_choices()
+    assert choices.statuses == list(Status.objects.assignable().values_list("key", "label"))
+    assert choices.sources == list(Source.objects.values_list("key", "label"))
+    assert choices.sources[-1][0] == "website"
+    assert choices.campaigns == [("autumn-mail", "Autumn mail"), ("spring-fair", "Spring fair")]
+    assert choices.people == list(
+        User.objects.filter(is_active=True)
+        .order_by("username")
+        .values_list("username", "first_name", "last_name")
+    )
+    assert ("a-salesperson", "A", "Salesperson") in choices.people
+    assert "b-inactive" not in [person[0] for person in choices.people]
 
 
 def test_flat_or_dict_rows_are_refused():

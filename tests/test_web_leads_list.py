@@ -441,10 +441,11 @@ def test_list_query_count_is_pinned(client, users, django_assert_num_queries, n,
     grow(users["sales_manager"], n)
     client.force_login(users["sales_manager"])
     # 1 session, 2 user,
-    # filter form: 3 statuses, 4 sources, 5 active users (owner and assignee), 6 campaigns,
-    # 7 the page of leads joined to status, source, owner and assignee
+    # 3 the filter form's statuses, sources, active users (owner and assignee) and campaigns
+    # in one statement (selectors.list_choices),
+    # 4 the page of leads joined to status, source, owner and assignee
     # (the bulk bar offers the filter form's statuses and users)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(4):
         response = client.get("/leads/", {"source": "website"}, headers=headers)
     assert len(names(response)) == min(n, 50)
 
@@ -456,9 +457,9 @@ def test_search_query_count_is_pinned_and_rows_keep_their_order(
     grow(users["sales_manager"], n)
     client.force_login(users["sales_manager"])
     expected = list(Lead.objects.order_by("-id").values_list("slug", flat=True)[:50])
-    # as the list, but a search reads the page's ids (7), then their rows with status,
-    # owner and assignee (8)
-    with django_assert_num_queries(8):
+    # as the list, but a search reads the page's ids (4), then their rows with status,
+    # owner and assignee (5)
+    with django_assert_num_queries(5):
         response = client.get("/leads/", {"list_type": "all", "search": "lead"})
     assert row_slugs(response.content.decode()) == expected
 
@@ -803,9 +804,9 @@ def test_export_of_an_invalid_filter_says_so(client, users, world):
 def test_export_query_count_does_not_grow(client, users, django_assert_num_queries):
     grow(users["sales_manager"], 30)
     client.force_login(users["sales_manager"])
-    # 1 session, 2 user, form: 3 statuses, 4 sources, 5 users, 6 campaigns,
-    # 7 the active custom fields, 8 the rows (one chunked SELECT)
-    with django_assert_num_queries(8):
+    # 1 session, 2 user, 3 the form's choice lists (one statement),
+    # 4 the active custom fields, 5 the rows (one chunked SELECT)
+    with django_assert_num_queries(5):
         rows = export(client, list_type="all")
     assert len(rows) == 31
 
