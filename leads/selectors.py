@@ -379,8 +379,8 @@ def lead_list_count(
 def overview(*, actor: Actor) -> dict:
     """Counts of visible leads by status (every active status, with zeros) and by source."""
     counts = lead_counts(actor=actor, list_type="all", filters={})
-    statuses = list(Status.objects.assignable())
-    sources = list(Source.objects.filter(active=True))
+    statuses = _assignable_status_rows()
+    sources = _active_source_rows()
     return {
         "status": [(s, counts.by_status.get(s.key, 0)) for s in statuses],
         "source": [(s, counts.by_source.get(s.key, 0)) for s in sources],
@@ -410,6 +410,9 @@ _assignable_statuses = CompiledRead(
 _assignable_sources = CompiledRead(
     Source, lambda: Source.objects.assignable().values_list("key", "label")
 )
+# The overview's and the board's rows: the statuses and sources with their colours.
+_assignable_status_rows = CompiledRead(Status, lambda: Status.objects.assignable())
+_active_source_rows = CompiledRead(Source, lambda: Source.objects.filter(active=True))
 
 
 def _choices_part(queryset: QuerySet, kind: str, value: str, label: str, extra: str, order: list):
@@ -583,14 +586,24 @@ def recent_activity(*, actor: Actor) -> list[Event]:
     return _my_activity(user_id=actor.user_id)
 
 
-def followups_due(*, actor: Actor, until, limit: int = 10) -> QuerySet[Lead]:
-    """The actor's own leads (owned or assigned) whose follow-up date falls before ``until``."""
-    return (
-        visible_leads(actor)
-        .filter(_mine(actor), followup_date__isnull=False, followup_date__lt=until)
-        .only(*Lead.NAME_COLUMNS, "followup_date")
-        .order_by("followup_date", "id")[:limit]
-    )
+def followups_due(*, actor: Actor, until: datetime, limit: int = 10) -> list[Lead]:
+    """The actor's own leads (owned or assigned) whose follow-up date falls before ``until``:
+    the dashboard's read, compiled once per role and limit (crm.compiled)."""
+    return _followups_read(actor.role, limit)(user_id=actor.user_id, until=until)
+
+
+@functools.cache
+def _followups_read(role: str, limit: int) -> CompiledRead:
+    def build(user_id: int, until: datetime) -> QuerySet[Lead]:
+        stand_in = Actor(user=User(pk=user_id, role=role))
+        return (
+            visible_leads(stand_in)
+            .filter(_mine(stand_in), followup_date__isnull=False, followup_date__lt=until)
+            .only(*Lead.NAME_COLUMNS, "followup_date")
+            .order_by("followup_date", "id")[:limit]
+        )
+
+    return CompiledRead(Lead, build, user_id=int, until=datetime)
 
 
 # What a row of the leads table shows (and the sort keys its pages walk by).
@@ -788,7 +801,7 @@ def pipeline(
     (``_newest_per_status``). Neither the number of statements nor the rows read follow the
     number of leads.
     """
-    statuses = list(Status.objects.assignable())
+    statuses = _assignable_status_rows()
     leads = lead_list(actor=actor, list_type=list_type, filters={}).order_by()
     counts = lead_counts(actor=actor, list_type=list_type, filters={}).by_status
     by_status: dict[str, list[Card]] = {s.key: [] for s in statuses}

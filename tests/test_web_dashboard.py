@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 
 from appointments.models import Appointment
@@ -318,3 +319,33 @@ def test_dashboard_query_count_is_pinned(client, users, django_assert_num_querie
     mine = role == Role.SALESPERSON  # the follow-ups are the salesperson's leads
     assert len(response.context["followups"]) == (min(n, 10) if mine else 0)
     assert len(response.context["activity"]) == min(3 * n, 10)  # created, note, booked
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_followups_due_read_once_per_role_gives_each_user_their_own(users, role):
+    """The follow-ups read is compiled once per role with the user's id as a value: two users
+    of one role each get their own due leads, as the queryset itself would give them."""
+    from leads import access, selectors
+    from leads.models import Lead
+
+    manager = users["sales_manager"]
+    first, second = UserFactory(role=role), UserFactory(role=role)
+    due = timezone.now() - timedelta(hours=1)
+    for owner, assignee in [(first, None), (manager, first), (second, None), (None, second)]:
+        LeadFactory(by=manager, owner=owner, assignee=assignee, followup_date=due)
+    LeadFactory(by=manager, owner=first, followup_date=due + timedelta(days=5))  # not yet due
+    gone = LeadFactory(by=manager, owner=first, followup_date=due)
+    lead_delete(actor=Actor(user=manager), lead=gone)
+    until = timezone.now() + timedelta(hours=1)
+    for user in (first, second, first):
+        actor = Actor(user=user)
+        expected = list(
+            access.visible_leads(actor)
+            .filter(followup_date__lt=until)
+            .filter(Q(owner=user) | Q(assignee=user))
+            .order_by("followup_date", "id")
+            .values_list("pk", flat=True)
+        )
+        found = selectors.followups_due(actor=actor, until=until)
+        assert [lead.pk for lead in found] == expected, (role, user.username)
+        assert all(isinstance(lead, Lead) and lead.followup_date for lead in found)
