@@ -182,6 +182,18 @@ def in_keyset_order(queryset: QuerySet, *, field: str, descending: bool) -> Quer
     return queryset.order_by(f"{sign}{field}", f"{sign}pk")
 
 
+def first_ids(queryset: QuerySet, limit: int) -> list:
+    """The ids of the first ``limit`` rows of ``queryset``, in its order: one query."""
+    return list(queryset.values_list("pk", flat=True)[:limit])
+
+
+def rows_of_ids(queryset: QuerySet, ids: list) -> list[Model]:
+    """The rows of ``queryset`` with these ids, in the ids' order: one query (none for no
+    ids)."""
+    found = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)} if ids else {}
+    return [found[pk] for pk in ids if pk in found]
+
+
 def offset_rows(queryset: QuerySet, window: slice) -> list[Model]:
     """The rows of ``window`` (an offset and a stop) of ``queryset``: past the first row, by a
     deferred join (an inner query picks the window's ids from the index, the outer one reads

@@ -363,17 +363,24 @@ def lead_counts(
     )
 
 
+def lead_list_total(
+    *, actor: Actor, list_type: str | None, filters: Mapping[str, Any]
+) -> tuple[int | None, int]:
+    """How many leads ``lead_list`` gives for these arguments, from the rollup when it
+    answers the filters (None otherwise); and how many rows a count stops at when it does
+    not: ``crm.pagination.SEARCH_COUNT_LIMIT`` for a search, ``COUNT_LIMIT`` otherwise."""
+    counts = lead_counts(actor=actor, list_type=list_type, filters=filters)
+    bound = pagination.SEARCH_COUNT_LIMIT if filters.get("search") else pagination.COUNT_LIMIT
+    return (counts.total if counts is not None else None), bound
+
+
 def lead_list_count(
     *, actor: Actor, list_type: str | None, filters: Mapping[str, Any], leads: QuerySet[Lead]
 ) -> tuple[int, bool]:
     """How many leads ``lead_list`` gave (``leads``, for the same arguments): ``(count,
-    exact)``. From the rollup when it answers the filters; otherwise counted, but at most
-    ``crm.pagination.COUNT_LIMIT`` rows, ``SEARCH_COUNT_LIMIT`` for a search (``exact`` is
-    then False when there are more)."""
-    counts = lead_counts(actor=actor, list_type=list_type, filters=filters)
-    if counts is not None:
-        return counts.total, True
-    return bounded_count(leads, pagination.SEARCH_COUNT_LIMIT if filters.get("search") else None)
+    exact)``, by ``lead_list_total``: past its bound, ``exact`` is False."""
+    total, bound = lead_list_total(actor=actor, list_type=list_type, filters=filters)
+    return (total, True) if total is not None else bounded_count(leads, bound)
 
 
 def overview(*, actor: Actor) -> dict:

@@ -100,6 +100,33 @@ def test_filters_the_rollup_cannot_answer_are_counted_up_to_a_bound(
     assert body["next"] is not None
 
 
+@pytest.mark.parametrize("ordering", [None, "last_name", "-status,id"])
+def test_a_search_counted_with_its_page_walks_the_whole_list_in_order(
+    api, world, monkeypatch, django_assert_num_queries, ordering
+):
+    """A search's count stops at ``SEARCH_COUNT_LIMIT``: while the page lies within it, the
+    ids of the rows up to the bound are read with the page, in the page's order (one read of
+    the search, not two); past it, counted as before. Either way every row comes once."""
+    monkeypatch.setattr(pagination, "SEARCH_COUNT_LIMIT", 12)
+    params = {"list_type": "all", "search": "Lead", "limit": 5}
+    if ordering:
+        params["ordering"] = ordering
+    everything = data(api.get("list/", {**params, "search": "", "limit": 100}))["results"]
+    seen = []
+    while True:
+        with django_assert_num_queries(5) as captured:  # key, user, rate counters, 2 reads
+            body = data(api.get("list/", params))
+        assert (body["count"], body["count_exact"]) == (12, False)
+        if int(params.get("offset", 0)) + 5 <= 12:
+            ids = captured.captured_queries[-2]["sql"]
+            assert "COUNT(" not in ids.upper() and "LIMIT 13" in ids
+        seen += [row["slug"] for row in body["results"]]
+        if not body["next"]:
+            break
+        params = params_of(body["next"])
+    assert seen == [row["slug"] for row in everything] and len(seen) == 30
+
+
 def test_offset_pages_walk_the_whole_list_in_order(api, world):
     leads, _campaign = world
     seen, params = [], {"list_type": "all", "limit": 7}

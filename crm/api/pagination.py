@@ -21,10 +21,12 @@ from crm.api.envelope import ok, validation_error
 from crm.pagination import (
     MAX_INT,
     bounded_count,
+    first_ids,
     in_keyset_order,
     keyset_page,
     offset_rows,
     row_cursor,
+    rows_of_ids,
 )
 
 CURSOR = "cursor"
@@ -76,14 +78,14 @@ class EnvelopeLimitOffsetPagination(LimitOffsetPagination):
 def paginated(view, queryset, serializer_class) -> Response:
     """An offset page of a list with no rollup to count it: counted up to ``COUNT_LIMIT``
     rows (``count_exact`` says whether that was all), read by deferred join."""
-    count, exact = bounded_count(queryset)
     paginator = CountedPagination()
-    page = paginator.page(queryset, view.request, count=count, exact=exact)
+    page = paginator.page(queryset, view.request, count=None)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 class CountedPagination(EnvelopeLimitOffsetPagination):
-    """Offset pages of a list whose count is known (``count``, ``exact``), in one query: past
+    """Offset pages of a list whose count is known (``count``, ``exact``) or counted up to a
+    bound (``count`` None, ``bound``), in one query (and the count's): past
     the first page, the rows whose ids an inner query picks from the index (a deferred join).
     One row more than the page tells whether ``next`` is there.
 
@@ -94,27 +96,41 @@ class CountedPagination(EnvelopeLimitOffsetPagination):
     query string decides the rows (the user)."""
 
     ANCHOR_SECONDS = 600
+    # A count of at most this many rows, when the page lies within them, is read as the
+    # rows' ids with the page itself: one read of the list instead of two (a search's).
+    IDS_COUNT_LIMIT = 100
 
     def page(
         self,
         queryset: QuerySet,
         request: Request,
         *,
-        count: int,
-        exact: bool,
+        count: int | None,
+        exact: bool = True,
+        bound: int | None = None,
         walk: tuple[str, bool] | None = None,
         scope: str = "",
     ) -> list:
+        """The page of ``queryset`` the request asks for. ``count`` None: not known, so
+        counted here, up to ``bound`` rows (``crm.pagination.COUNT_LIMIT`` by default)."""
         self.request = request
         self.limit = self.get_limit(request)
         self.offset = self.get_offset(request)
-        self.count, self.exact, self.more = count, exact, False
+        self.more = False
+        if walk is not None:
+            field, descending = walk
+            queryset = in_keyset_order(queryset, field=field, descending=descending)
+        if count is None and bound and self.offset + self.limit <= bound <= self.IDS_COUNT_LIMIT:
+            ids = first_ids(queryset, bound + 1)
+            self.count, self.exact = min(len(ids), bound), len(ids) <= bound
+            return self._by_ids(queryset, ids[self.offset : self.offset + self.limit + 1])
+        if count is None:
+            count, exact = bounded_count(queryset, bound)
+        self.count, self.exact = count, exact
         if self.offset > MAX_INT - self.limit - 1 or (exact and self.offset >= count):
             return []
         if walk is None:
             return self._read(queryset, self.offset)
-        field, descending = walk
-        queryset = in_keyset_order(queryset, field=field, descending=descending)
         self._anchors = f"crm:offset:{self._signature(request, scope)}:"
         rows = self._continue(queryset, field, descending) if self.offset else None
         if rows is None:
@@ -127,6 +143,11 @@ class CountedPagination(EnvelopeLimitOffsetPagination):
             cache.set(self._anchors + str(self.offset + self.limit), row_cursor(rows[-1], field),
                       self.ANCHOR_SECONDS)  # fmt: skip
         return rows
+
+    def _by_ids(self, queryset: QuerySet, ids: list) -> list:
+        """The rows of ``ids`` (the page's, and one more) in their order."""
+        self.more = len(ids) > self.limit
+        return rows_of_ids(queryset, ids[: self.limit])
 
     def _read(self, queryset: QuerySet, start: int, extra: int = 0) -> list:
         """The page from ``start``, after ``extra`` rows (kept as ``_before``)."""

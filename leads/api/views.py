@@ -112,17 +112,18 @@ class LeadListView(APIView):
         qs = selectors.lead_list(
             actor=actor, list_type=list_type, filters=params, columns=LeadSerializer.COLUMNS
         )
-        count, exact = selectors.lead_list_count(
-            actor=actor, list_type=list_type, filters=params, leads=qs
-        )
         if CURSOR in params:
+            count, exact = selectors.lead_list_count(
+                actor=actor, list_type=list_type, filters=params, leads=qs
+            )
             return cursor_page(
                 request, qs, LeadSerializer, fields=CURSOR_FIELDS, count=count, exact=exact
             )
+        total, bound = selectors.lead_list_total(actor=actor, list_type=list_type, filters=params)
         paginator = CountedPagination()
         walk = keyset_order(params.get("ordering"), CURSOR_FIELDS)
         scope = f"{actor.user_id}:{actor.role}"
-        page = paginator.page(qs, request, count=count, exact=exact, walk=walk, scope=scope)
+        page = paginator.page(qs, request, count=total, bound=bound, walk=walk, scope=scope)
         return paginator.get_paginated_response(LeadSerializer(page, many=True).data)
 
 
