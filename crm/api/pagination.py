@@ -84,10 +84,11 @@ def paginated(view, queryset, serializer_class) -> Response:
 
 
 class CountedPagination(EnvelopeLimitOffsetPagination):
-    """Offset pages of a list whose count is known (``count``, ``exact``) or counted up to a
-    bound (``count`` None, ``bound``), in one query (and the count's): past
-    the first page, the rows whose ids an inner query picks from the index (a deferred join).
-    One row more than the page tells whether ``next`` is there.
+    """Offset pages of a list whose count is known (``count``, ``exact``) or counted here up
+    to a bound (``count`` None, ``bound``), in one query besides the count's: past the first
+    page, the rows whose ids an inner query picks from the index (a deferred join). One row
+    more than the page tells whether ``next`` is there. A small bound (a search's) that the
+    page lies within is counted by the same read: the ids up to it, then the page's rows.
 
     With ``walk`` (the ``(field, descending)`` order of the list, by ``(field, pk)``), a page
     remembers where the list stands at its first row and after its last one, for
