@@ -15,7 +15,7 @@ from django.db.models import Q
 from crm import roles
 from crm.domain import READ_ONLY_CODE, READ_ONLY_KEY, Actor, Forbidden, NotFound
 from leads import rollup
-from leads.models import DELETED_STATUS, Lead, LeadNote, LeadQuerySet
+from leads.models import DELETED_STATUS, Lead, LeadNote, LeadQuerySet, Task
 
 if TYPE_CHECKING:
     from appointments.models import Appointment
@@ -193,6 +193,16 @@ def can_delete_note(actor: Actor, note: LeadNote) -> bool:
     if manages_activity(actor):
         return True
     return actor.user_id is not None and note.author_id == actor.user_id
+
+
+@_writes
+def can_change_task(actor: Actor, task: Task) -> bool:
+    """May complete, snooze or delete the task: its assignee and its author, and whoever
+    manages the activity of every lead (a task of a lead they may see)."""
+    uid = actor.user_id
+    if uid is not None and uid in (task.assignee_id, task.created_by_id):
+        return True
+    return task.lead_id is not None and manages_activity(actor)
 
 
 @_writes

@@ -347,6 +347,56 @@ class LeadNote(models.Model):
         return self.text[:50]
 
 
+class Task(models.Model):
+    """A to-do with a due time (SPEC §11): one of a lead's (its follow-up, when ``followup``:
+    what lead_set's ``followup_date`` sets) or a user's own. Done when ``done_at`` is set;
+    deleted softly."""
+
+    title = models.CharField(max_length=255)
+    due = models.DateTimeField()
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks",
+        db_index=False,  # task_lead_due_idx begins with it
+    )  # fmt: skip
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tasks"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    followup = models.BooleanField(default=False)
+    done_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due", "id"]
+        indexes = [
+            # a user's open tasks by due time: My day, overdue, reminders
+            models.Index(
+                fields=["assignee", "due"],
+                name="task_open_due_idx",
+                condition=models.Q(done_at__isnull=True, deleted_at__isnull=True),
+            ),
+            models.Index(fields=["lead", "due"], name="task_lead_due_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"],
+                condition=models.Q(followup=True, done_at__isnull=True, deleted_at__isnull=True),
+                name="task_one_open_followup",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def done(self) -> bool:
+        return self.done_at is not None
+
+
 class EventType(models.TextChoices):
     CREATED = "created", "Created"
     UPDATED = "updated", "Updated"
@@ -363,6 +413,11 @@ class EventType(models.TextChoices):
     MERGED = "merged", "Merged"
     FILE_ATTACHED = "file_attached", "File attached"
     FOLLOWUP_SET = "followup_set", "Follow-up set"
+    TASK_CREATED = "task_created", "Task added"
+    TASK_DONE = "task_done", "Task done"
+    TASK_SNOOZED = "task_snoozed", "Task snoozed"
+    TASK_REASSIGNED = "task_reassigned", "Task reassigned"
+    TASK_DELETED = "task_deleted", "Task deleted"
     PERSONAL_DATA_ERASED = "personal_data_erased", "Personal data erased"
     EMAIL_OPENED = "emailOpened", "Email opened"
     FORM_SUBMIT = "formSubmit", "Form submitted"

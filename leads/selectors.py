@@ -48,6 +48,7 @@ from leads.models import (
     Source,
     Status,
     Tag,
+    Task,
     lead_name,
 )
 from leads.rules import merge_default, normalize_phone
@@ -611,6 +612,43 @@ def _followups_read(role: str, limit: int) -> CompiledRead:
         )
 
     return CompiledRead(Lead, build, user_id=int, until=datetime)
+
+
+# --- tasks --------------------------------------------------------------------------------
+
+
+def visible_tasks(actor: Actor) -> QuerySet[Task]:
+    """The live tasks ``actor`` sees: those of the live leads it sees, and its own tasks of no
+    lead (assigned to it or written by it)."""
+    own = Q(lead__isnull=True) & (Q(assignee_id=actor.user_id) | Q(created_by_id=actor.user_id))
+    of_leads = Q(lead__in=visible_leads(actor).values("pk"))
+    return Task.objects.filter(deleted_at__isnull=True).filter(of_leads | own)
+
+
+def task_for_actor(actor: Actor, pk: Any) -> Task:
+    """A live task ``actor`` sees, with its lead and assignee; ``NotFound`` otherwise."""
+    try:
+        return visible_tasks(actor).select_related("lead", "assignee").get(pk=int(pk))
+    except (Task.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound("Task not found.", code="task_not_found") from None
+
+
+def lead_tasks(lead: Lead) -> list[Task]:
+    """The lead's live tasks, open ones first by due time, then the done ones, latest first."""
+    tasks = list(Task.objects.filter(lead=lead, deleted_at__isnull=True).select_related("assignee"))
+    return sorted(tasks, key=lambda t: (t.done, -t.done_at.timestamp() if t.done else 0, t.due))
+
+
+def open_tasks(*, user_id: int, until: datetime, limit: int = 50) -> list[Task]:
+    """The user's open tasks due before ``until`` (overdue ones included), by due time, with
+    their leads: My day's list."""
+    return list(
+        Task.objects.filter(
+            assignee_id=user_id, done_at__isnull=True, deleted_at__isnull=True, due__lt=until
+        )
+        .select_related("lead")
+        .order_by("due", "id")[:limit]
+    )
 
 
 # What a row of the leads table shows (and the sort keys its pages walk by).

@@ -26,6 +26,7 @@ from crm.domain import (
     Actor,
     DomainError,
     Forbidden,
+    NotFound,
     RuleViolation,
     unstorable,
     yes_no,
@@ -48,6 +49,7 @@ from leads.models import (
     LeadNote,
     ListMembership,
     Tag,
+    Task,
     phone_validator,
     system_name_for,
 )
@@ -623,6 +625,126 @@ def note_delete(*, actor: Actor, note: LeadNote) -> None:
     record_event(
         lead=note.lead, type=EventType.NOTE_DELETED, actor=actor, data={"note_id": note.pk}
     )
+
+
+# --- tasks --------------------------------------------------------------------------------
+
+TASK_TITLE_REQUIRED = "Enter what is to be done."
+
+
+def _task_title(title: str) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise RuleViolation(TASK_TITLE_REQUIRED, code="task_title_required")
+    if len(title) > Task._meta.get_field("title").max_length or unstorable(title):
+        raise RuleViolation("Enter a task of at most 255 characters.", code="task_title_invalid")
+    return title
+
+
+def _task_event(task: Task, type: str, actor: Actor, **data: Any) -> None:
+    """The change on the task's lead's timeline (a task of no lead has none)."""
+    if task.lead_id is not None:
+        record_event(lead=task.lead, type=type, actor=actor,
+                     data={"task_id": task.pk, "title": task.title, **data})  # fmt: skip
+
+
+def _check_assignee(actor: Actor, assignee: User, lead: Lead | None) -> None:
+    """Managers give a task to anyone active who sees its lead; others only take it
+    themselves."""
+    if not assignee.is_active:
+        raise RuleViolation("Assignee not found.", code="assignee_not_found")
+    if assignee.pk != actor.user_id and not access.can_give(actor):
+        raise Forbidden("You can't give tasks to others.", code="cannot_give_task")
+    if lead is not None:
+        try:
+            access.lead_for_actor(Actor(user=assignee), pk=lead.pk)
+        except NotFound:
+            raise RuleViolation(
+                f"{assignee} can't see this lead.", code="assignee_cannot_see_lead"
+            ) from None
+
+
+def _check_change(actor: Actor, task: Task, *, open_only: bool = True) -> None:
+    """The actor may change the task, which is live (and open, unless not ``open_only``)."""
+    access.ensure_can_write(actor)
+    if task.deleted_at is not None or (open_only and task.done_at is not None):
+        raise RuleViolation("This task is already done or deleted.", code="task_closed")
+    if not access.can_change_task(actor, task):
+        raise Forbidden("You can't change this task.", code="cannot_change_task")
+
+
+@transaction.atomic
+def task_create(
+    *,
+    actor: Actor,
+    title: str,
+    due: dt.datetime,
+    lead: Lead | None = None,
+    assignee: User | None = None,
+    followup: bool = False,
+) -> Task:
+    """A task due at ``due`` for ``assignee`` (the actor by default), on ``lead`` if given
+    (then by the rule of notes and appointments: ``access.can_write_activity``)."""
+    access.ensure_can_write(actor)
+    if lead is not None:
+        ensure_live(lead)
+        if not access.can_write_activity(actor, lead):
+            raise Forbidden("You can't add tasks to this lead.", code="cannot_add_task")
+    assignee = assignee or actor.user
+    if assignee is None:
+        raise RuleViolation("Choose who does the task.", code="assignee_required")
+    _check_assignee(actor, assignee, lead)
+    now = timezone.now()
+    task = Task.objects.create(
+        title=_task_title(title), due=due, lead=lead, assignee=assignee, created_by=actor.user,
+        followup=followup, created_at=now, updated_at=now,
+    )  # fmt: skip
+    _task_event(task, EventType.TASK_CREATED, actor, due=due.isoformat(), to=assignee.pk)
+    return task
+
+
+@transaction.atomic
+def task_complete(*, actor: Actor, task: Task) -> Task:
+    _check_change(actor, task)
+    task.done_at = task.updated_at = timezone.now()
+    task.save(update_fields=["done_at", "updated_at"])
+    _task_event(task, EventType.TASK_DONE, actor)
+    return task
+
+
+@transaction.atomic
+def task_snooze(*, actor: Actor, task: Task, due: dt.datetime) -> Task:
+    """Move the task's due time to ``due``, which is in the future."""
+    _check_change(actor, task)
+    now = timezone.now()
+    if due <= now:
+        raise RuleViolation("Snooze to a time in the future.", code="task_snooze_past")
+    previous, task.due, task.updated_at = task.due, due, now
+    task.save(update_fields=["due", "updated_at"])
+    _task_event(task, EventType.TASK_SNOOZED, actor, **{"from": previous.isoformat(),
+                                                          "to": due.isoformat()})  # fmt: skip
+    return task
+
+
+@transaction.atomic
+def task_reassign(*, actor: Actor, task: Task, assignee: User) -> Task:
+    _check_change(actor, task)
+    if assignee.pk == task.assignee_id:
+        return task
+    _check_assignee(actor, assignee, task.lead)
+    previous, task.assignee, task.updated_at = task.assignee_id, assignee, timezone.now()
+    task.save(update_fields=["assignee", "updated_at"])
+    _task_event(task, EventType.TASK_REASSIGNED, actor, **{"from": previous, "to": assignee.pk})
+    return task
+
+
+@transaction.atomic
+def task_delete(*, actor: Actor, task: Task) -> None:
+    """Delete the task softly (an open or a done one)."""
+    _check_change(actor, task, open_only=False)
+    task.deleted_at = task.updated_at = timezone.now()
+    task.save(update_fields=["deleted_at", "updated_at"])
+    _task_event(task, EventType.TASK_DELETED, actor)
 
 
 # --- files --------------------------------------------------------------------------------

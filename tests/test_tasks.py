@@ -1,0 +1,161 @@
+"""Tasks (SPEC §11): created on a lead or alone, completed, snoozed, reassigned and deleted
+by the rules of the roles, each change on the lead's timeline; seen like their lead."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crm.domain import Actor, Forbidden, NotFound, RuleViolation
+from crm.roles import Role
+from leads import selectors, services
+from leads.models import Event, EventType, Task
+from tests.factories import LeadFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def soon(hours: int = 2):
+    return timezone.now() + timedelta(hours=hours)
+
+
+@pytest.fixture
+def lead(salesperson, manager):
+    return LeadFactory(by=manager, owner=salesperson)
+
+
+def events(lead) -> list[str]:
+    return list(Event.objects.filter(lead=lead).order_by("id").values_list("type", flat=True))
+
+
+def test_a_salesperson_adds_a_task_to_its_lead_and_works_it_through(salesperson, lead):
+    me = Actor(user=salesperson)
+    task = services.task_create(actor=me, title="  Call back  ", due=soon(), lead=lead)
+    assert (task.title, task.assignee, task.created_by, task.done) == (
+        "Call back",
+        salesperson,
+        salesperson,
+        False,
+    )
+    later = soon(30)
+    services.task_snooze(actor=me, task=task, due=later)
+    services.task_complete(actor=me, task=task)
+    task.refresh_from_db()
+    assert task.due == later and task.done and task.done_at is not None
+    assert events(lead)[-3:] == [
+        EventType.TASK_CREATED,
+        EventType.TASK_SNOOZED,
+        EventType.TASK_DONE,
+    ]
+    snoozed = Event.objects.get(lead=lead, type=EventType.TASK_SNOOZED)
+    assert snoozed.data["to"] == later.isoformat() and snoozed.data["title"] == "Call back"
+    with pytest.raises(RuleViolation):  # done: no more changes
+        services.task_snooze(actor=me, task=task, due=soon(40))
+
+
+@pytest.mark.parametrize("title", ["", "   ", "x" * 256, "a\x00b"])
+def test_a_task_needs_a_title_it_can_store_and_saves_nothing_otherwise(salesperson, lead, title):
+    with pytest.raises(RuleViolation):
+        services.task_create(actor=Actor(user=salesperson), title=title, due=soon(), lead=lead)
+    assert not Task.objects.exists() and EventType.TASK_CREATED not in events(lead)
+
+
+def test_snoozing_goes_forward_only(salesperson, lead):
+    me = Actor(user=salesperson)
+    task = services.task_create(actor=me, title="Send the quote", due=soon(), lead=lead)
+    with pytest.raises(RuleViolation):
+        services.task_snooze(actor=me, task=task, due=timezone.now() - timedelta(minutes=1))
+
+
+def test_only_managers_give_tasks_to_others_and_only_to_people_who_see_the_lead(
+    users, salesperson, manager, lead
+):
+    other = UserFactory(role=Role.SALESPERSON)
+    with pytest.raises(Forbidden):  # a salesperson takes tasks, it does not give them
+        services.task_create(
+            actor=Actor(user=salesperson), title="Visit", due=soon(), lead=lead, assignee=other
+        )
+    with pytest.raises(RuleViolation):  # the other salesperson does not see this lead
+        services.task_create(
+            actor=Actor(user=manager), title="Visit", due=soon(), lead=lead, assignee=other
+        )
+    task = services.task_create(
+        actor=Actor(user=manager), title="Visit", due=soon(), lead=lead, assignee=salesperson
+    )
+    assert task.assignee == salesperson
+    services.task_reassign(actor=Actor(user=manager), task=task, assignee=manager)
+    assert Event.objects.get(lead=lead, type=EventType.TASK_REASSIGNED).data["to"] == manager.pk
+    with pytest.raises(Forbidden):  # not its task any more, nor one it wrote
+        services.task_complete(actor=Actor(user=salesperson), task=task)
+
+
+def test_a_marketing_manager_adds_no_task_to_a_lead(users, lead):
+    with pytest.raises(Forbidden):
+        services.task_create(
+            actor=Actor(user=users[Role.MARKETING_MANAGER]), title="x", due=soon(), lead=lead
+        )
+
+
+def test_tasks_are_seen_like_their_lead_and_own_tasks_by_their_people(salesperson, manager, lead):
+    other = UserFactory(role=Role.SALESPERSON)
+    on_lead = services.task_create(actor=Actor(user=salesperson), title="a", due=soon(), lead=lead)
+    alone = services.task_create(actor=Actor(user=salesperson), title="b", due=soon())
+    assert set(selectors.visible_tasks(Actor(user=salesperson))) == {on_lead, alone}
+    assert set(selectors.visible_tasks(Actor(user=manager))) == {on_lead}  # not its own task
+    assert set(selectors.visible_tasks(Actor(user=other))) == set()
+    with pytest.raises(NotFound):
+        selectors.task_for_actor(Actor(user=other), on_lead.pk)
+    for junk in ("x", None, 2**80, -1):
+        with pytest.raises(NotFound):
+            selectors.task_for_actor(Actor(user=salesperson), junk)
+    services.task_delete(actor=Actor(user=salesperson), task=alone)
+    assert set(selectors.visible_tasks(Actor(user=salesperson))) == {on_lead}
+    assert Task.objects.filter(pk=alone.pk, deleted_at__isnull=False).exists()  # soft
+
+
+def test_my_day_lists_open_tasks_due_before_the_end_of_the_day_overdue_first(salesperson, lead):
+    me = Actor(user=salesperson)
+    overdue = services.task_create(actor=me, title="late", due=soon(-5), lead=lead)
+    today = services.task_create(actor=me, title="today", due=soon(1), lead=lead)
+    services.task_create(actor=me, title="next week", due=soon(24 * 7), lead=lead)
+    done = services.task_create(actor=me, title="done", due=soon(-1), lead=lead)
+    services.task_complete(actor=me, task=done)
+    until = timezone.now() + timedelta(hours=3)
+    assert selectors.open_tasks(user_id=salesperson.pk, until=until) == [overdue, today]
+    assert [t.title for t in selectors.lead_tasks(lead)] == ["late", "today", "next week", "done"]
+
+
+def test_a_lead_has_one_open_follow_up_task(salesperson, lead):
+    me = Actor(user=salesperson)
+    first = services.task_create(actor=me, title="Follow up", due=soon(), lead=lead, followup=True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Task.objects.create(
+            title="Follow up", due=soon(), lead=lead, assignee=salesperson, followup=True
+        )
+    services.task_complete(actor=me, task=first)  # a done one leaves room for the next
+    services.task_create(actor=me, title="Follow up", due=soon(), lead=lead, followup=True)
+
+
+def test_a_read_only_key_changes_no_task(salesperson, lead):
+    from crm.models import KeyScope
+    from crm.services import api_key_create
+
+    key, _raw = api_key_create(name="Reader", scope=KeyScope.READ_ONLY)
+    task = services.task_create(actor=Actor(user=salesperson), title="a", due=soon(), lead=lead)
+    with pytest.raises(Forbidden):
+        services.task_complete(actor=Actor.for_key(key), task=task)
+
+
+def test_the_lead_page_timeline_names_each_task_change(client, salesperson, lead):
+    me = Actor(user=salesperson)
+    task = services.task_create(actor=me, title="Send the brochure", due=soon(), lead=lead)
+    services.task_snooze(actor=me, task=task, due=soon(48))
+    services.task_complete(actor=me, task=task)
+    client.force_login(salesperson)
+    page = client.get(f"/leads/{lead.slug}/").content.decode()
+    for label in ("Task added", "Task snoozed", "Task done"):
+        assert label in page
+    assert page.count("Send the brochure") >= 3
