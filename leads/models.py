@@ -347,6 +347,16 @@ class LeadNote(models.Model):
         return self.text[:50]
 
 
+class TaskQuerySet(models.QuerySet):
+    def live(self) -> "TaskQuerySet":
+        """Not deleted."""
+        return self.filter(deleted_at__isnull=True)
+
+    def open(self) -> "TaskQuerySet":
+        """Live and not done."""
+        return self.live().filter(done_at__isnull=True)
+
+
 class Task(models.Model):
     """A to-do with a due time (SPEC §11): one of a lead's (its follow-up, when ``followup``:
     what lead_set's ``followup_date`` sets) or a user's own. Done when ``done_at`` is set;
@@ -369,6 +379,8 @@ class Task(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = TaskQuerySet.as_manager()
 
     class Meta:
         ordering = ["due", "id"]

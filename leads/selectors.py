@@ -622,7 +622,7 @@ def visible_tasks(actor: Actor) -> QuerySet[Task]:
     lead (assigned to it or written by it)."""
     own = Q(lead__isnull=True) & (Q(assignee_id=actor.user_id) | Q(created_by_id=actor.user_id))
     of_leads = Q(lead__in=visible_leads(actor).values("pk"))
-    return Task.objects.filter(deleted_at__isnull=True).filter(of_leads | own)
+    return Task.objects.live().filter(of_leads | own)
 
 
 def task_for_actor(actor: Actor, pk: Any) -> Task:
@@ -635,17 +635,20 @@ def task_for_actor(actor: Actor, pk: Any) -> Task:
 
 def lead_tasks(lead: Lead) -> list[Task]:
     """The lead's live tasks, open ones first by due time, then the done ones, latest first."""
-    tasks = list(Task.objects.filter(lead=lead, deleted_at__isnull=True).select_related("assignee"))
-    return sorted(tasks, key=lambda t: (t.done, -t.done_at.timestamp() if t.done else 0, t.due))
+    return list(
+        Task.objects.live()
+        .filter(lead=lead)
+        .select_related("assignee")
+        .order_by(F("done_at").desc(nulls_first=True), "due", "id")
+    )
 
 
 def open_tasks(*, user_id: int, until: datetime, limit: int = 50) -> list[Task]:
     """The user's open tasks due before ``until`` (overdue ones included), by due time, with
     their leads: My day's list."""
     return list(
-        Task.objects.filter(
-            assignee_id=user_id, done_at__isnull=True, deleted_at__isnull=True, due__lt=until
-        )
+        Task.objects.open()
+        .filter(assignee_id=user_id, due__lt=until)
         .select_related("lead")
         .order_by("due", "id")[:limit]
     )
