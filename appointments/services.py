@@ -18,7 +18,7 @@ from crm.domain import Actor, Forbidden, RuleViolation
 from crm.models import User
 from leads import access
 from leads.models import EventType, Lead
-from leads.services import ensure_editable, record_event
+from leads.services import record_event
 
 CANNOT_BOOK = "You can't take appointment under this lead."
 
@@ -173,54 +173,6 @@ def appointment_delete(*, actor: Actor, appointment: Appointment) -> None:
         actor=actor,
         data={"appointment_id": appointment.pk, **_times(appointment)},
     )
-
-
-# --- follow-ups: a lead's next date, booked as an appointment -----------------------------
-
-FOLLOWUP_DURATION = dt.timedelta(minutes=30)
-FOLLOWUP_NOTE = "Follow-up"
-
-
-@transaction.atomic
-def lead_followup_set(
-    *,
-    actor: Actor,
-    lead: Lead,
-    when: dt.datetime | None,
-    duration: dt.timedelta = FOLLOWUP_DURATION,
-    note: str = FOLLOWUP_NOTE,
-) -> Appointment | None:
-    """Set the lead's follow-up date (None clears it) and record it on the timeline.
-
-    A new date books a pending appointment of ``duration`` with the lead's owner as host,
-    through ``appointment_create``, so its rules apply (a start in the future, no
-    double-booking); a lead without an owner gets the date and the event only. The date the
-    lead already has changes nothing; appointments booked for earlier dates stay. Returns the
-    appointment booked, if any.
-    """
-    ensure_editable(actor, lead)
-    previous = lead.followup_date
-    if when == previous:
-        return None
-    appointment = None
-    if when is not None and lead.owner_id is not None:
-        appointment = appointment_create(
-            actor=actor, lead=lead, start=when, end=when + duration, note=note, host=lead.owner
-        )
-    lead.followup_date = when
-    lead.updated_at = timezone.now()
-    lead.save(update_fields=["followup_date", "updated_at"])
-    record_event(
-        lead=lead,
-        type=EventType.FOLLOWUP_SET,
-        actor=actor,
-        data={
-            "from": previous.isoformat() if previous else None,
-            "to": when.isoformat() if when else None,
-            "appointment_id": appointment.pk if appointment else None,
-        },
-    )
-    return appointment
 
 
 # --- calendar feeds -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from crm.models import User
 from crm.roles import Role
 from crm.services import user_create
 from leads.models import Source, Status
-from leads.services import lead_create, note_create
+from leads.services import lead_create, lead_followup_set, note_create
 
 DEMO_PASSWORD = "demo-password"
 TITLES = ["Buyer", "Owner", "Director", "Office manager", "Founder", "Planner", "Engineer"]
@@ -85,11 +85,12 @@ def seed(*, leads: int = 60, seed: int = 7) -> dict[str, User]:
                 "owner": owner,
                 "assignee": rng.choice(workers) if i % 3 == 0 else None,
                 "location": rng.choice(["Portland", "Austin", "Denver", "Boston", ""]),
-                # every fifth lead is due for a follow-up: some today, some overdue
-                "followup_date": now + timedelta(hours=rng.randint(-48, 6)) if i % 5 == 1 else None,
             },
             tags=rng.sample(TAGS, k=i % 3),
         )
+        if i % 5 == 1:  # every fifth lead is due for a follow-up: some today, some overdue
+            when = now + timedelta(hours=rng.randint(-48, 6))
+            lead_followup_set(actor=manager, lead=lead, when=when.replace(second=0, microsecond=0))
         if i % 2 == 0:
             note_create(actor=manager, lead=lead, text=rng.choice(NOTES))
         if i % 4 == 0 and owner is not None:

@@ -18,13 +18,14 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import format_lazy
 from rest_framework.serializers import CharField as ApiCharField
 
+from appointments.forms import DateTimeLocalInput
 from crm import selectors as user_selectors
 from crm.domain import Actor
 from crm.forms import QuickSelect
 from crm.models import User
 from leads import access, rules, selectors
-from leads.models import DataType, Field, Lead, LeadNote
-from leads.services import DEFAULT_STATUS, REQUIRED
+from leads.models import DataType, Field, Lead, LeadNote, Task
+from leads.services import DEFAULT_STATUS, REQUIRED, SNOOZE_CHOICES, snooze_time
 
 # The REST API's wording ("Ensure this field has no more than N characters.").
 TOO_LONG = ApiCharField.default_error_messages["max_length"]
@@ -264,3 +265,35 @@ class NoteForm(forms.Form):
     note = _text(
         "Note", required=True, max_length=NOTE_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class TaskForm(forms.Form):
+    """A new task: what and when, and (for those who give tasks) for whom."""
+
+    title = _text("Task", required=True, max_length=Task._meta.get_field("title").max_length)
+    due = forms.DateTimeField(
+        label="Due", widget=DateTimeLocalInput, error_messages={"required": REQUIRED}
+    )
+
+    def __init__(self, *args: Any, people: list[User] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "task")  # apart from the lead form's "title"
+        super().__init__(*args, **kwargs)
+        if people is not None:
+            self.fields["assignee"] = PersonField(label="For", people=people, empty="Me")
+
+
+class SnoozeForm(forms.Form):
+    """A task's new due time: ``until`` is "tomorrow", "next_week" or "date" (then ``due``)."""
+
+    until = forms.ChoiceField(choices=[*SNOOZE_CHOICES.items(), ("date", "A date")])
+    due = forms.DateTimeField(label="Until", required=False, widget=DateTimeLocalInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("until") == "date" and not data.get("due") and "due" not in self.errors:
+            self.add_error("due", "Enter the new due time.")
+        return data
+
+    def new_due(self, task: Task) -> Any:
+        data = self.cleaned_data
+        return data["due"] if data["until"] == "date" else snooze_time(data["until"], task.due)

@@ -594,26 +594,6 @@ def recent_activity(*, actor: Actor) -> list[Event]:
     return _my_activity(user_id=actor.user_id)
 
 
-def followups_due(*, actor: Actor, until: datetime, limit: int = 10) -> list[Lead]:
-    """The actor's own leads (owned or assigned) whose follow-up date falls before ``until``:
-    the dashboard's read, compiled once per role and limit (crm.compiled)."""
-    return _followups_read(actor.role, limit)(user_id=actor.user_id, until=until)
-
-
-@functools.cache
-def _followups_read(role: str, limit: int) -> CompiledRead:
-    def build(user_id: int, until: datetime) -> QuerySet[Lead]:
-        stand_in = Actor(user=User(pk=user_id, role=role))
-        return (
-            visible_leads(stand_in)
-            .filter(_mine(stand_in), followup_date__isnull=False, followup_date__lt=until)
-            .only(*Lead.NAME_COLUMNS, "followup_date")
-            .order_by("followup_date", "id")[:limit]
-        )
-
-    return CompiledRead(Lead, build, user_id=int, until=datetime)
-
-
 # --- tasks --------------------------------------------------------------------------------
 
 
@@ -621,7 +601,7 @@ def visible_tasks(actor: Actor) -> QuerySet[Task]:
     """The live tasks ``actor`` sees: those of the live leads it sees, and its own tasks of no
     lead (assigned to it or written by it)."""
     own = Q(lead__isnull=True) & (Q(assignee_id=actor.user_id) | Q(created_by_id=actor.user_id))
-    of_leads = Q(lead__in=visible_leads(actor).values("pk"))
+    of_leads = Q(lead__isnull=False) & access.on_visible_leads(actor)
     return Task.objects.live().filter(of_leads | own)
 
 
@@ -633,25 +613,40 @@ def task_for_actor(actor: Actor, pk: Any) -> Task:
         raise NotFound("Task not found.", code="task_not_found") from None
 
 
-def lead_tasks(lead: Lead) -> list[Task]:
-    """The lead's live tasks, open ones first by due time, then the done ones, latest first."""
-    return list(
+LEAD_TASKS_LIMIT = 30
+
+
+def lead_tasks(lead: Lead, limit: int = LEAD_TASKS_LIMIT) -> tuple[list[Task], bool]:
+    """The lead's live tasks, open ones first by due time, then the done ones, latest first:
+    the first ``limit``, and whether there are more."""
+    tasks = list(
         Task.objects.live()
         .filter(lead=lead)
         .select_related("assignee")
-        .order_by(F("done_at").desc(nulls_first=True), "due", "id")
+        .order_by(F("done_at").desc(nulls_first=True), "due", "id")[: limit + 1]
     )
+    return tasks[:limit], len(tasks) > limit
 
 
-def open_tasks(*, user_id: int, until: datetime, limit: int = 50) -> list[Task]:
-    """The user's open tasks due before ``until`` (overdue ones included), by due time, with
-    their leads: My day's list."""
-    return list(
-        Task.objects.open()
-        .filter(assignee_id=user_id, due__lt=until)
-        .select_related("lead")
-        .order_by("due", "id")[:limit]
-    )
+def open_tasks(*, actor: Actor, until: datetime, limit: int = 50) -> list[Task]:
+    """The actor's open tasks due before ``until`` (overdue ones included) that it still sees,
+    by due time, with their leads: My day's list, read by a statement compiled once per role
+    and limit (crm.compiled)."""
+    return _open_tasks_read(actor.role, limit)(user_id=actor.user_id, until=until)
+
+
+@functools.cache
+def _open_tasks_read(role: str, limit: int) -> CompiledRead:
+    def build(user_id: int, until: datetime) -> QuerySet[Task]:
+        stand_in = Actor(user=User(pk=user_id, role=role))
+        return (
+            visible_tasks(stand_in)
+            .filter(assignee_id=user_id, done_at__isnull=True, due__lt=until)
+            .select_related("lead")
+            .order_by("due", "id")[:limit]
+        )
+
+    return CompiledRead(Task, build, user_id=int, until=datetime)
 
 
 # What a row of the leads table shows (and the sort keys its pages walk by).

@@ -652,7 +652,7 @@ def _check_assignee(actor: Actor, assignee: User, lead: Lead | None) -> None:
     """Managers give a task to anyone active who sees its lead; others only take it
     themselves."""
     if not assignee.is_active:
-        raise RuleViolation("Assignee not found.", code="assignee_not_found")
+        raise RuleViolation("Assignee not found.", code="assignee_not_found", field="assignee")
     if assignee.pk != actor.user_id and not access.can_give(actor):
         raise Forbidden("You can't give tasks to others.", code="cannot_give_task")
     if lead is not None:
@@ -660,7 +660,9 @@ def _check_assignee(actor: Actor, assignee: User, lead: Lead | None) -> None:
             access.lead_for_actor(Actor(user=assignee), pk=lead.pk)
         except NotFound:
             raise RuleViolation(
-                f"{assignee} can't see this lead.", code="assignee_cannot_see_lead"
+                f"{assignee} can't see this lead.",
+                code="assignee_cannot_see_lead",
+                field="assignee",
             ) from None
 
 
@@ -703,13 +705,33 @@ def task_create(
     return task
 
 
+def _mirror_followup(task: Task, due: dt.datetime | None) -> None:
+    """A lead's ``followup_date`` is its open follow-up task's due time (None without one)."""
+    if task.followup and task.lead_id is not None:
+        Lead.objects.filter(pk=task.lead_id).update(followup_date=due)
+        task.lead.followup_date = due
+
+
 @transaction.atomic
 def task_complete(*, actor: Actor, task: Task) -> Task:
     _check_change(actor, task)
     task.done_at = task.updated_at = timezone.now()
     task.save(update_fields=["done_at", "updated_at"])
+    _mirror_followup(task, None)
     _task_event(task, EventType.TASK_DONE, actor)
     return task
+
+
+SNOOZE_CHOICES = {"tomorrow": "Tomorrow", "next_week": "Next week"}
+
+
+def snooze_time(choice: str, due: dt.datetime, now: dt.datetime | None = None) -> dt.datetime:
+    """The due time "tomorrow" or "next_week" snoozes a task to: one or seven days from today,
+    at the task's own time of day, in the current time zone."""
+    days = {"tomorrow": 1, "next_week": 7}[choice]
+    today = timezone.localdate(now or timezone.now())
+    at = timezone.localtime(due).time().replace(tzinfo=None)
+    return timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=days), at))
 
 
 @transaction.atomic
@@ -718,9 +740,10 @@ def task_snooze(*, actor: Actor, task: Task, due: dt.datetime) -> Task:
     _check_change(actor, task)
     now = timezone.now()
     if due <= now:
-        raise RuleViolation("Snooze to a time in the future.", code="task_snooze_past")
+        raise RuleViolation("Snooze to a time in the future.", code="task_snooze_past", field="due")
     previous, task.due, task.updated_at = task.due, due, now
     task.save(update_fields=["due", "updated_at"])
+    _mirror_followup(task, due)
     _task_event(task, EventType.TASK_SNOOZED, actor, **{"from": previous.isoformat(),
                                                           "to": due.isoformat()})  # fmt: skip
     return task
@@ -744,7 +767,58 @@ def task_delete(*, actor: Actor, task: Task) -> None:
     _check_change(actor, task, open_only=False)
     task.deleted_at = task.updated_at = timezone.now()
     task.save(update_fields=["deleted_at", "updated_at"])
+    if task.done_at is None:
+        _mirror_followup(task, None)
     _task_event(task, EventType.TASK_DELETED, actor)
+
+
+FOLLOWUP_TITLE = "Follow-up"
+
+
+@transaction.atomic
+def lead_followup_set(*, actor: Actor, lead: Lead, when: dt.datetime | None) -> Task | None:
+    """Set the lead's follow-up date (None clears it): its open follow-up task is created, moved
+    or (None) deleted, and the change recorded on the timeline as *Follow-up set*.
+
+    A follow-up is a to-do, not a meeting: any time is accepted (a past one is overdue at
+    once) and nothing is booked. The task is the lead's owner's (else its assignee's); a lead
+    of neither gets the date and the event only. The date the lead already has changes
+    nothing. Returns the open follow-up task, if any.
+    """
+    ensure_editable(actor, lead)
+    # The lead's row, locked: one open follow-up per lead however many calls set it at once.
+    previous = (
+        Lead.objects.select_for_update().values_list("followup_date", flat=True).get(pk=lead.pk)
+    )
+    task = Task.objects.open().filter(lead=lead, followup=True).first()
+    if when == previous:
+        return task
+    now = timezone.now()
+    if task is not None and when is None:
+        task.deleted_at = task.updated_at = now
+        task.save(update_fields=["deleted_at", "updated_at"])
+    elif task is not None:
+        task.due, task.updated_at = when, now
+        task.save(update_fields=["due", "updated_at"])
+    elif when is not None and (lead.owner_id or lead.assignee_id):
+        task = Task.objects.create(
+            title=FOLLOWUP_TITLE, due=when, lead=lead, followup=True,
+            assignee_id=lead.owner_id or lead.assignee_id, created_by=actor.user,
+            created_at=now, updated_at=now,
+        )  # fmt: skip
+    lead.followup_date, lead.updated_at = when, now
+    lead.save(update_fields=["followup_date", "updated_at"])
+    record_event(
+        lead=lead,
+        type=EventType.FOLLOWUP_SET,
+        actor=actor,
+        data={
+            "from": previous.isoformat() if previous else None,
+            "to": when.isoformat() if when else None,
+            "task_id": task.pk if task else None,
+        },
+    )
+    return task if when is not None else None
 
 
 # --- files --------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from appointments.services import lead_followup_set
 from crm.domain import Actor, DomainError, NotFound, RuleViolation
 from leads.access import lead_for_actor
 from leads.bulk import lock_emails
@@ -33,6 +32,7 @@ from leads.services import (
     lead_create,
     lead_errors,
     lead_file_attach,
+    lead_followup_set,
     lead_update,
     note_create,
 )
@@ -170,8 +170,7 @@ def _upsert(
         with _keyed({"text": key}):
             note_create(actor=actor, lead=lead, text=text)
     if command.followup_given:
-        with _keyed({"start": FOLLOWUP, "host": FOLLOWUP}):
-            lead_followup_set(actor=actor, lead=lead, when=command.followup)
+        lead_followup_set(actor=actor, lead=lead, when=command.followup)
     if command.upload is not None:
         name, content = command.upload
         with _keyed({"name": UPLOAD_NAME, "file": UPLOAD_CONTENT}):

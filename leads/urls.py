@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from leads.views import detail, imports, lists, merge, pipeline
+from leads.views import detail, imports, lists, merge, pipeline, tasks
 
 app_name = "leads"
 
@@ -30,6 +30,11 @@ urlpatterns = [
     path("leads/<str:slug>/files/<int:file_id>/", detail.lead_file, name="file"),
     path("leads/<str:slug>/notes/", detail.note_add, name="note-add"),
     path("leads/<str:slug>/notes/<int:note_id>/delete/", detail.note_delete, name="note-delete"),
+    path("leads/<str:slug>/tasks/", tasks.task_add, name="task-add"),
+    path("tasks/new/", tasks.task_add, name="task-new"),
+    path("tasks/<int:pk>/done/", tasks.task_done, name="task-done"),
+    path("tasks/<int:pk>/snooze/", tasks.task_snooze, name="task-snooze"),
+    path("tasks/<int:pk>/delete/", tasks.task_delete, name="task-delete"),
     path("pipeline/", pipeline.board, name="pipeline"),
     path("pipeline/move/", pipeline.move, name="pipeline-move"),
     path("pipeline/move/<str:slug>/", pipeline.move_menu, name="pipeline-move-menu"),

@@ -213,6 +213,17 @@ def client_for(api_key):
 
 
 @pytest.fixture
+def web(client):
+    """``web(user)``: the test client, signed in as ``user``."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
 def salesperson(users):
     return users[Role.SALESPERSON]
 

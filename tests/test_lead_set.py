@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import Appointment
 from crm import ratelimit
 from crm.domain import Actor, RuleViolation
 from crm.models import ApiKey
@@ -25,7 +25,7 @@ from crm.roles import Role
 from crm.services import api_key_create, api_key_revoke
 from leads import upsert
 from leads.api import lead_set as command
-from leads.models import Event, EventType, Lead, LeadFile, LeadNote, Tag
+from leads.models import Event, EventType, Lead, LeadFile, LeadNote, Tag, Task
 from leads.services import field_create, lead_delete, lead_update
 from tests.factories import AppointmentFactory, LeadFactory, UserFactory
 
@@ -113,7 +113,7 @@ def totals() -> dict[str, int]:
     """Rows of everything a call may write."""
     return {
         model.__name__: model.objects.count()
-        for model in (Lead, LeadNote, Event, Appointment, LeadFile, Tag)
+        for model in (Lead, LeadNote, Event, Appointment, LeadFile, Tag, Task)
     }
 
 
@@ -543,77 +543,93 @@ def test_a_note_too_long_writes_nothing(partner):
 # --- follow-ups -------------------------------------------------------------------------------
 
 
-def test_followup_date_books_a_pending_appointment_for_the_owner(partner, api_key, owner):
+def open_followup(lead_id: int) -> Task:
+    return Task.objects.open().get(lead_id=lead_id, followup=True)
+
+
+def test_followup_date_creates_the_owners_follow_up_task(partner, api_key, owner):
     when = in_days(3)
     lead_id = ok(partner.form({"mode": "insert", "ownerID": owner.pk, "followup_date": when}))
     lead = Lead.objects.get(pk=lead_id)
     assert lead.followup_date == aware(when)
-    appointment = Appointment.objects.get(lead=lead)
-    assert appointment.host == owner and appointment.status == AppointmentStatus.PENDING
-    assert appointment.start == aware(when)
-    assert appointment.end == aware(when) + timedelta(minutes=30)
-    assert appointment.note == "Follow-up"
+    task = open_followup(lead_id)
+    assert (task.assignee, task.due, task.title) == (owner, aware(when), "Follow-up")
+    assert not Appointment.objects.exists()  # a to-do, not a meeting
     event = Event.objects.get(lead=lead, type=EventType.FOLLOWUP_SET)
-    assert event.api_key == api_key and event.data["appointment_id"] == appointment.pk
-    # The same date again books nothing more.
+    assert event.api_key == api_key and event.data["task_id"] == task.pk
+    # The same date again changes nothing.
     ok(partner.form({"mode": "update", "lead_id": lead_id, "followup_date": when}), command.UPDATED)
-    assert Appointment.objects.filter(lead=lead).count() == 1
+    assert Task.objects.filter(lead=lead).count() == 1
+    assert Event.objects.filter(lead=lead, type=EventType.FOLLOWUP_SET).count() == 1
+
+
+def test_a_new_followup_date_moves_the_open_task(partner, owner):
+    lead_id = ok(partner.form({"mode": "insert", "ownerID": owner.pk, "followup_date": in_days(2)}))
+    first = open_followup(lead_id)
+    later = in_days(5)
+    ok(
+        partner.form({"mode": "update", "lead_id": lead_id, "followup_date": later}),
+        command.UPDATED,
+    )
+    moved = open_followup(lead_id)
+    assert moved.pk == first.pk and moved.due == aware(later)
+    assert Lead.objects.get(pk=lead_id).followup_date == aware(later)
+
+
+def test_a_followup_date_goes_to_the_assignee_of_a_lead_without_owner(partner, owner):
+    lead = LeadFactory(owner=None, assignee=owner)
+    ok(
+        partner.form({"mode": "update", "lead_id": lead.pk, "followup_date": in_days(1)}),
+        command.UPDATED,
+    )
+    assert open_followup(lead.pk).assignee == owner
 
 
 def test_followup_date_of_a_lead_without_owner_records_the_event_only(partner):
     when = in_days(2)
     lead_id = ok(partner.form({"mode": "insert", "followup_date": when}))
     assert Lead.objects.get(pk=lead_id).followup_date == aware(when)
-    assert not Appointment.objects.exists()
+    assert not Task.objects.exists() and not Appointment.objects.exists()
     assert Event.objects.filter(lead_id=lead_id, type=EventType.FOLLOWUP_SET).count() == 1
 
 
-def test_an_empty_followup_date_clears_it(partner, owner):
+def test_an_empty_followup_date_clears_it_and_deletes_the_task(partner, owner):
     lead_id = ok(partner.form({"mode": "insert", "ownerID": owner.pk, "followup_date": in_days(2)}))
     ok(partner.form({"mode": "update", "lead_id": lead_id, "followup_date": ""}), command.UPDATED)
     assert Lead.objects.get(pk=lead_id).followup_date is None
+    assert not Task.objects.open().exists()
+    assert Task.objects.filter(lead_id=lead_id, deleted_at__isnull=False).count() == 1
 
 
-def test_a_past_followup_date_is_refused_and_nothing_is_written(partner, owner):
-    before = totals()
-    response = partner.form(
-        {
-            "mode": "insert",
-            "ownerID": owner.pk,
-            "first_name": "John",
-            "note": "hello",
-            "followup_date": "2010-01-01 12:00:00",
-        }
+def test_a_past_followup_date_makes_an_overdue_task(partner, owner):
+    lead_id = ok(
+        partner.form(
+            {"mode": "insert", "ownerID": owner.pk, "followup_date": "2010-01-01 12:00:00"}
+        )
     )
-    body = failed(response, command.FOLLOWUP_IN_PAST)
-    assert body["errors"] == {"followup_date": ["Please Specify a date in the future."]}
-    assert totals() == before
+    assert open_followup(lead_id).due == aware("2010-01-01 12:00:00")
 
 
-def test_a_conflicting_followup_is_refused_and_nothing_is_written(partner, owner):
-    lead = LeadFactory(owner=owner, city="Before")
+def test_a_followup_at_the_time_of_an_appointment_is_no_conflict(partner, owner):
+    lead = LeadFactory(owner=owner)
     when = in_days(4)
     AppointmentFactory(
         lead=lead, host=owner, start=aware(when), end=aware(when) + timedelta(hours=1)
     )
+    ok(partner.form({"mode": "update", "lead_id": lead.pk, "followup_date": when}), command.UPDATED)
+    assert open_followup(lead.pk).due == aware(when)
+
+
+def test_a_refused_call_leaves_the_follow_up_as_it_was(partner, owner):
+    lead = LeadFactory(owner=owner)
     before = totals()
     response = partner.form(
-        {
-            "mode": "update",
-            "lead_id": lead.pk,
-            "city": "After",
-            "tags": "x",
-            "note": "hello",
-            "followup_date": when,
-            "upload_file_name": "a.txt",
-            "upload_file_contents": "abc",
-        }
+        {"mode": "update", "lead_id": lead.pk, "followup_date": in_days(3), "email": "not-an-email"}
     )
-    body = failed(response, command.FOLLOWUP_CONFLICT)
-    assert body["errors"] == {"followup_date": ["Appointment schedule exists for this time."]}
-    assert totals() == before
+    failed(response, command.VALIDATION_FAILED)
+    assert totals() == before and not Task.objects.exists()
     lead.refresh_from_db()
-    assert lead.city == "Before" and lead.followup_date is None
+    assert lead.followup_date is None
 
 
 @pytest.mark.parametrize(

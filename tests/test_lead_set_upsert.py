@@ -18,7 +18,7 @@ from crm.models import KeyScope
 from crm.roles import Role
 from crm.services import api_key_create
 from leads import upsert
-from leads.models import Event, EventType, Lead, LeadFile, LeadNote
+from leads.models import Event, EventType, Lead, LeadFile, LeadNote, Task
 from leads.services import lead_choices, lead_delete
 from leads.upsert import INSERT, UPDATE, LeadUpsert, lead_upsert
 from tests.factories import LeadFactory, UserFactory
@@ -45,7 +45,7 @@ def alice(db):
 
 def totals() -> dict[str, int]:
     """Rows of everything the service may write."""
-    models = (Lead, LeadNote, Event, Appointment, LeadFile)
+    models = (Lead, LeadNote, Event, Appointment, LeadFile, Task)
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -73,7 +73,7 @@ def test_an_insert_writes_the_lead_its_notes_follow_up_and_file(partner, alice, 
         "Asked for a quote",
         "Message: call back",
     ]
-    assert Appointment.objects.get(lead=lead).host == alice
+    assert Task.objects.get(lead=lead, followup=True).assignee == alice
     assert LeadFile.objects.get(lead=lead).name == "quote.txt"
     assert len(stored_files(media)) == 1
     types = set(Event.objects.filter(lead=lead).values_list("type", flat=True))
@@ -182,18 +182,12 @@ def test_a_step_refusal_is_keyed_by_the_commands_name_and_rolls_back(partner):
     assert totals() == before
 
 
-def test_a_past_follow_up_is_refused_under_its_name(partner, alice):
-    before = totals()
-    command = LeadUpsert(
-        mode=INSERT,
-        data={"owner": alice},
-        followup_given=True,
-        followup=timezone.now() - timedelta(days=1),
-    )
-    with pytest.raises(RuleViolation) as refused:
-        lead_upsert(actor=partner, command=command)
-    assert (refused.value.code, refused.value.field) == ("start_in_past", upsert.FOLLOWUP)
-    assert totals() == before
+def test_a_past_follow_up_is_an_overdue_task(partner, alice):
+    when = timezone.now() - timedelta(days=1)
+    command = LeadUpsert(mode=INSERT, data={"owner": alice}, followup_given=True, followup=when)
+    lead, _created = lead_upsert(actor=partner, command=command)
+    task = Task.objects.open().get(lead=lead)
+    assert task.due == when and task.assignee == alice and lead.followup_date == when
 
 
 def test_a_file_too_large_is_refused_under_its_name_and_nothing_is_stored(partner, settings, media):

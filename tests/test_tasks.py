@@ -124,8 +124,26 @@ def test_my_day_lists_open_tasks_due_before_the_end_of_the_day_overdue_first(sal
     done = services.task_create(actor=me, title="done", due=soon(-1), lead=lead)
     services.task_complete(actor=me, task=done)
     until = timezone.now() + timedelta(hours=3)
-    assert selectors.open_tasks(user_id=salesperson.pk, until=until) == [overdue, today]
-    assert [t.title for t in selectors.lead_tasks(lead)] == ["late", "today", "next week", "done"]
+    assert selectors.open_tasks(actor=me, until=until) == [overdue, today]
+    tasks, more = selectors.lead_tasks(lead)
+    assert [t.title for t in tasks] == ["late", "today", "next week", "done"] and not more
+    tasks, more = selectors.lead_tasks(lead, limit=3)
+    assert [t.title for t in tasks] == ["late", "today", "next week"] and more
+
+
+def test_my_day_leaves_out_tasks_of_leads_the_user_no_longer_sees(salesperson, manager, lead):
+    """A task stays its assignee's, but its lead given to someone else (or deleted) takes it
+    off the assignee's day: the lead's name is no longer theirs to see."""
+    me = Actor(user=salesperson)
+    kept = services.task_create(actor=me, title="mine", due=soon(1))
+    given = services.task_create(actor=me, title="given away", due=soon(1), lead=lead)
+    until = timezone.now() + timedelta(hours=3)
+    assert selectors.open_tasks(actor=me, until=until) == [kept, given]
+    other = UserFactory(role=Role.SALESPERSON)
+    services.lead_assign(actor=Actor(user=manager), lead=lead, people={"owner": other})
+    assert selectors.open_tasks(actor=me, until=until) == [kept]
+    with pytest.raises(NotFound):
+        selectors.task_for_actor(me, given.pk)
 
 
 def test_a_lead_has_one_open_follow_up_task(salesperson, lead):
@@ -159,3 +177,51 @@ def test_the_lead_page_timeline_names_each_task_change(client, salesperson, lead
     for label in ("Task added", "Task snoozed", "Task done"):
         assert label in page
     assert page.count("Send the brochure") >= 3
+
+
+def test_the_leads_followup_date_follows_its_follow_up_task(salesperson, manager, lead):
+    """Snoozing the follow-up task moves the lead's date; completing it (or deleting the next
+    one) clears the date; an ordinary task of the lead leaves the date alone."""
+    me = Actor(user=salesperson)
+    task = services.lead_followup_set(actor=Actor(user=manager), lead=lead, when=soon(1))
+    assert task.followup and task.assignee == salesperson
+    services.task_create(actor=me, title="Send the quote", due=soon(3), lead=lead)
+    later = soon(48)
+    services.task_snooze(actor=me, task=task, due=later)
+    lead.refresh_from_db()
+    assert lead.followup_date == later
+    services.task_complete(actor=me, task=task)
+    lead.refresh_from_db()
+    assert lead.followup_date is None
+    again = services.lead_followup_set(actor=me, lead=lead, when=soon(5))
+    assert again.pk != task.pk
+    services.task_delete(actor=me, task=again)
+    lead.refresh_from_db()
+    assert lead.followup_date is None
+    assert Task.objects.open().filter(lead=lead).count() == 1  # the quote
+
+
+def test_the_migration_gives_each_follow_up_date_its_task(salesperson, manager):
+    """Leads with a follow-up date from before tasks get their open follow-up task (owner's,
+    else assignee's); a lead with an open follow-up task, of nobody, or deleted gets none."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("leads.migrations.0019_followup_tasks")
+    when = soon(5)
+    owned = LeadFactory(by=manager, owner=salesperson, followup_date=when)
+    assigned = LeadFactory(by=manager, owner=None, assignee=manager, followup_date=when)
+    nobodys = LeadFactory(by=manager, owner=None, assignee=None, followup_date=when)
+    deleted = LeadFactory(by=manager, owner=salesperson, followup_date=when)
+    services.lead_delete(actor=Actor(user=manager), lead=deleted)
+    has_one = LeadFactory(by=manager, owner=salesperson)
+    services.lead_followup_set(actor=Actor(user=manager), lead=has_one, when=when)
+    migration.followup_tasks(apps, None)
+    made = dict(Task.objects.open().filter(followup=True).values_list("lead_id", "assignee_id"))
+    assert made == {
+        owned.pk: salesperson.pk,
+        assigned.pk: manager.pk,
+        has_one.pk: salesperson.pk,
+    }
+    assert nobodys.pk not in made and deleted.pk not in made

@@ -6,13 +6,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from appointments.services import lead_followup_set
 from crm.domain import Actor, RuleViolation
 from leads.models import Event, Lead
 from leads.services import (
     lead_assign,
     lead_delete,
     lead_file_attach,
+    lead_followup_set,
     lead_restore,
     lead_update,
     note_create,
@@ -219,6 +219,7 @@ def test_the_services_refuse_every_write_to_a_deleted_lead(users, write):
     lead = Lead.objects.get(pk=lead.pk)
     assert (lead.city, lead.assignee, lead.followup_date) == ("", None, None)
     assert not (lead.notes.exists() or lead.files.exists() or lead.appointments.exists())
+    assert not lead.tasks.exists()
     assert events_of(lead) == before
 
 

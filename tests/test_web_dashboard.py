@@ -7,13 +7,12 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 
 import pytest
-from django.db.models import Q
 from django.utils import timezone
 
 from appointments.models import Appointment
 from crm.domain import Actor
 from crm.roles import Role
-from leads.services import lead_delete, lead_update
+from leads.services import lead_delete, lead_followup_set, task_complete, task_create
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -251,30 +250,29 @@ def test_recent_activity_is_newest_first_and_at_most_ten(client, users, world):
     assert [e.data["text"] for e in events] == [f"note {i}" for i in range(11, 1, -1)]
 
 
-def test_follow_ups_due_are_the_users_own_before_tomorrow(client, users, world):
+def test_my_day_lists_the_users_open_tasks_due_today_overdue_ones_marked(client, users, world):
     sp, manager = users["salesperson"], users["sales_manager"]
     now = timezone.now()
     as_manager = Actor(user=manager)
-    due = {
-        "sp_owned": now - timedelta(days=1),
-        "sp_assigned": _today_start() + timedelta(minutes=5),
-        "pool": now - timedelta(days=2),  # visible but not the salesperson's
-        "other_owned": now - timedelta(days=1),
-        "manager_owned": now - timedelta(days=1),
-    }
-    for name, when in due.items():
-        lead_update(actor=as_manager, lead=world[name], data={"followup_date": when})
-    later = LeadFactory(
-        by=manager, owner=sp, first_name="Later", followup_date=now + timedelta(days=3)
-    )
+
+    def task(name, when, lead=None, to=sp):
+        return task_create(actor=as_manager, title=name, due=when, lead=lead, assignee=to)
+
+    late = task("Call back", now - timedelta(days=1), world["sp_owned"])
+    today = task("Send the quote", _today_start() + timedelta(minutes=5), world["sp_assigned"])
+    own = task("Plan the week", _today_start() + timedelta(minutes=10))
+    task("Not mine", now - timedelta(hours=1), world["manager_owned"], to=manager)
+    task("Next week", now + timedelta(days=7), world["sp_owned"])
+    done = task("Done already", now - timedelta(hours=2), world["sp_owned"])
+    task_complete(actor=as_manager, task=done)
     client.force_login(sp)
     response = client.get("/")
-    assert [lead.pk for lead in response.context["followups"]] == [
-        world["sp_owned"].pk,
-        world["sp_assigned"].pk,
-    ]
-    html = response.content.decode().split('id="followups"')[1].split("</section>")[0]
-    assert "SpOwned Test" in html and "Pool Test" not in html and later.first_name not in html
+    rows = response.context["day_tasks"]
+    assert [row.task.pk for row in rows] == [late.pk, today.pk, own.pk]
+    assert [row.overdue for row in rows] == [True, today.due < timezone.now(), own.due < now]
+    html = response.content.decode().split('id="my-day-tasks"')[1].split("</ul>")[0]
+    assert "Call back" in html and "SpOwned Test" in html and "Not mine" not in html
+    assert html.count("Overdue</span>") == sum(row.overdue for row in rows)
 
     client.force_login(users["jr_salesperson"])
     assert "Nothing due today." in client.get("/").content.decode()
@@ -286,7 +284,8 @@ def test_dashboard_refuses_post(client, users):
 
 
 def grow(users, n: int) -> None:
-    """``n`` more leads of the salesperson, each with a note, an appointment and a follow-up."""
+    """``n`` more leads of the salesperson, each with a note, an appointment and a follow-up
+    task due."""
     sp, manager = users["salesperson"], users["sales_manager"]
     today = _today_start()
     for i in range(n):
@@ -295,8 +294,9 @@ def grow(users, n: int) -> None:
             owner=sp if i % 2 else None,
             assignee=None if i % 2 else sp,
             source=["website", "referral", "email"][i % 3],
-            followup_date=timezone.now() - timedelta(hours=i + 1),
         )
+        when = timezone.now() - timedelta(hours=i + 1)
+        lead_followup_set(actor=Actor(user=manager), lead=lead, when=when)
         NoteFactory(lead=lead, by=sp)
         start = today + timedelta(days=1 + i % 5, hours=i)
         AppointmentFactory(lead=lead, by=sp, start=start, end=start + timedelta(minutes=30))
@@ -312,40 +312,46 @@ def test_dashboard_query_count_is_pinned(client, users, django_assert_num_querie
     # 4 the active statuses, 5 the active sources,
     # 6 the week's appointments joined to their leads,
     # 7 the recent events joined to lead, actor and API key,
-    # 8 the follow-ups due
+    # 8 My day's tasks joined to their leads
     with django_assert_num_queries(8):
         response = client.get("/")
     assert response.context["total"] == n
-    mine = role == Role.SALESPERSON  # the follow-ups are the salesperson's leads
-    assert len(response.context["followups"]) == (min(n, 10) if mine else 0)
-    assert len(response.context["activity"]) == min(3 * n, 10)  # created, note, booked
+    mine = role == Role.SALESPERSON  # the follow-ups are the salesperson's tasks
+    assert len(response.context["day_tasks"]) == (n if mine else 0)
+    assert len(response.context["activity"]) == min(4 * n, 10)  # created, follow-up, note, booked
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_followups_due_read_once_per_role_gives_each_user_their_own(users, role):
-    """The follow-ups read is compiled once per role with the user's id as a value: two users
-    of one role each get their own due leads, as the queryset itself would give them."""
-    from leads import access, selectors
-    from leads.models import Lead
+def test_my_days_read_once_per_role_gives_each_user_their_own(users, role):
+    """My day's tasks are read by a statement compiled once per role with the user's id as a
+    value: two users of one role each get their own tasks due, as the queryset would."""
+    from leads import selectors
+    from leads.models import Task
 
     manager = users["sales_manager"]
+    as_manager = Actor(user=manager)
     first, second = UserFactory(role=role), UserFactory(role=role)
     due = timezone.now() - timedelta(hours=1)
     for owner, assignee in [(first, None), (manager, first), (second, None), (None, second)]:
-        LeadFactory(by=manager, owner=owner, assignee=assignee, followup_date=due)
-    LeadFactory(by=manager, owner=first, followup_date=due + timedelta(days=5))  # not yet due
-    gone = LeadFactory(by=manager, owner=first, followup_date=due)
-    lead_delete(actor=Actor(user=manager), lead=gone)
+        lead = LeadFactory(by=manager, owner=owner, assignee=assignee)
+        for user in (first, second):  # as if the lead were given away after the task
+            Task.objects.create(title="t", due=due, lead=lead, assignee=user)
+    for user in (first, second):
+        task_create(actor=Actor(user=user), title="own", due=due)
+        task_create(actor=Actor(user=user), title="later", due=due + timedelta(days=5))
+    gone = LeadFactory(by=manager, owner=first)
+    task_create(actor=as_manager, title="gone", due=due, lead=gone, assignee=first)
+    lead_delete(actor=as_manager, lead=gone)
     until = timezone.now() + timedelta(hours=1)
     for user in (first, second, first):
         actor = Actor(user=user)
         expected = list(
-            access.visible_leads(actor)
-            .filter(followup_date__lt=until)
-            .filter(Q(owner=user) | Q(assignee=user))
-            .order_by("followup_date", "id")
+            selectors.visible_tasks(actor)
+            .filter(assignee=user, done_at__isnull=True, due__lt=until)
+            .order_by("due", "id")
             .values_list("pk", flat=True)
         )
-        found = selectors.followups_due(actor=actor, until=until)
-        assert [lead.pk for lead in found] == expected, (role, user.username)
-        assert all(isinstance(lead, Lead) and lead.followup_date for lead in found)
+        found = selectors.open_tasks(actor=actor, until=until)
+        assert [task.pk for task in found] == expected, (role, user.username)
+        assert len(found) >= 1 and all(isinstance(task, Task) for task in found)
+        assert all(task.lead is None or task.lead.slug for task in found)

@@ -36,8 +36,15 @@ from appointments.services import calendar_feed_for
 from crm.domain import Actor
 from crm.roles import Role
 from leads import access, imports
-from leads.models import LeadFile, LeadImport, LeadNote
-from leads.services import field_create, lead_delete, lead_file_attach, lead_update
+from leads.models import LeadFile, LeadImport, LeadNote, Task
+from leads.services import (
+    field_create,
+    lead_delete,
+    lead_file_attach,
+    lead_followup_set,
+    lead_update,
+    task_create,
+)
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory
 
 pytestmark = pytest.mark.django_db
@@ -122,12 +129,13 @@ PARAMETERS = {
     ("file_id", ""): "file",
     ("pk", "appointments/"): "appointment",
     ("pk", "import/"): "import",
+    ("pk", "tasks/"): "task",
     ("token", "calendar/"): "feed",
 }
 # Kinds whose object belongs to a lead: a deleted lead hides them too.
-ON_A_LEAD = {"lead", "note", "appointment", "file"}
+ON_A_LEAD = {"lead", "note", "appointment", "file", "task"}
 # Kinds a user may not see when someone else's (404, as if they did not exist).
-PRIVATE = {"lead", "note", "appointment", "import", "file"}
+PRIVATE = {"lead", "note", "appointment", "import", "file", "task"}
 
 
 def kind_of(route: Route, param: str) -> str | None:
@@ -164,6 +172,7 @@ class World:
     imp: LeadImport
     feed: str
     file: LeadFile
+    task: Task
 
     def value(self, kind: str) -> object:
         return {
@@ -173,7 +182,12 @@ class World:
             "import": self.imp.pk,
             "feed": self.feed,
             "file": self.file.pk,
+            "task": self.task.pk,
         }[kind]
+
+
+def soon():
+    return timezone.now() + timedelta(hours=2)
 
 
 CSV = b"First Name,Last Name,Email,Phone\nAnn,Lee,ann@example.com,5551234567\n"
@@ -193,7 +207,9 @@ def world_for(owner, *, by, custom_field=None) -> World:
     imp = imports.import_create(actor=Actor(user=owner), upload=upload)
     attached = lead_file_attach(actor=Actor(user=by), lead=lead, name="quote.txt", content=b"12")
     feed = calendar_feed_for(user=owner).token
-    return World(lead, other, note, appointment, imp, feed, attached)
+    task = task_create(actor=Actor(user=by), title="Send the quote", due=soon(), lead=lead,
+                       assignee=owner)  # fmt: skip
+    return World(lead, other, note, appointment, imp, feed, attached, task)
 
 
 def url_of(route: Route, world: World) -> str:
@@ -398,7 +414,9 @@ def grow(world: World, user) -> None:
     appointments on the world's lead."""
     due = timezone.now() - timedelta(hours=1)
     for i in range(GROWTH):
-        lead = LeadFactory(by=user, owner=user, assignee=user, followup_date=due)
+        lead = LeadFactory(by=user, owner=user, assignee=user)
+        lead_followup_set(actor=Actor(user=user), lead=lead, when=due)
+        task_create(actor=Actor(user=user), title=f"task {i}", due=due, lead=world.lead)
         lead_update(actor=Actor(user=user), lead=lead, data={}, tags=[f"tag {i}", "shared"])
         NoteFactory(lead=lead, by=user)
         NoteFactory(lead=world.lead, by=user)

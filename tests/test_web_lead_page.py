@@ -17,7 +17,14 @@ from crm.roles import Role
 from crm.services import api_key_create
 from leads import access, selectors
 from leads.models import Event, EventType, Lead, LeadNote
-from leads.services import field_create, lead_delete, lead_file_attach, lead_update, note_create
+from leads.services import (
+    field_create,
+    lead_delete,
+    lead_file_attach,
+    lead_update,
+    note_create,
+    task_create,
+)
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,17 +44,6 @@ VALID = {
 def other(db):
     """A salesperson who owns leads nobody in ``users`` owns or works."""
     return UserFactory(username="other", role=Role.SALESPERSON)
-
-
-@pytest.fixture
-def web(client):
-    """``web(user)``: the test client, signed in as ``user``."""
-
-    def sign_in(user):
-        client.force_login(user)
-        return client
-
-    return sign_in
 
 
 def errors_of(response, name: str) -> list[str]:
@@ -763,9 +759,11 @@ AUTH = 2
 
 
 def grow(lead, salesperson, n: int) -> None:
-    """``n`` notes (each with its timeline event) and ``n`` appointments on the lead."""
+    """``n`` notes (each with its timeline event), ``n`` tasks and ``n`` appointments on the
+    lead."""
     for i in range(n):
         NoteFactory(lead=lead, by=salesperson, text=f"Note {i}")
+        task_create(actor=Actor(user=salesperson), title=f"Task {i}", due=timezone.now(), lead=lead)
         start = timezone.now() + timedelta(days=1 + i)
         AppointmentFactory(
             lead=lead, by=salesperson, host=salesperson, start=start, end=start + timedelta(hours=1)
@@ -785,10 +783,12 @@ def test_lead_page_queries(web, salesperson, busy_lead, django_assert_num_querie
     client = web(salesperson)
     # + the lead joined to owner, assignee, status, source; + its live notes with authors;
     # + its tags; + the appointments section's own list; + the status choices; + the custom
-    # fields; + the timeline's latest events with actors and API keys; + its files
-    with django_assert_num_queries(AUTH + 8):
+    # fields; + the timeline's latest events with actors and API keys; + its files; + its
+    # tasks with their assignees
+    with django_assert_num_queries(AUTH + 9):
         response = client.get(f"/leads/{busy_lead.slug}/")
-    assert response.content.decode().count('class="note-text"') == n
+    html = response.content.decode()
+    assert html.count('class="note-text"') == n and html.count('class="task-title"') == n
 
 
 @pytest.mark.parametrize("n", [1, 10])
@@ -797,8 +797,8 @@ def test_lead_page_queries_for_a_manager(
 ):
     grow(busy_lead, salesperson, n)
     client = web(manager)
-    # as for a salesperson, + the users for the Owner and Assignee selects
-    with django_assert_num_queries(AUTH + 9):
+    # as for a salesperson, + the users for the Owner, Assignee and task's For selects
+    with django_assert_num_queries(AUTH + 10):
         client.get(f"/leads/{busy_lead.slug}/")
 
 

@@ -77,12 +77,8 @@ VALIDATION_FAILED = StatusCode(
     12, 422, "Parameters are invalid; errors gives the messages by parameter."
 )
 NOTES_MALFORMED = StatusCode(13, 400, 'notes is not a JSON list of {"Status", "Notes"} objects.')
-FOLLOWUP_IN_PAST = StatusCode(
-    14, 422, "followup_date would book the owner's follow-up appointment in the past."
-)
-FOLLOWUP_CONFLICT = StatusCode(
-    15, 409, "followup_date overlaps another appointment of the lead's owner."
-)
+# 14 and 15 (a follow-up appointment in the past, or double-booked) are retired: followup_date
+# sets the lead's follow-up task, which any time suits. Their numbers are not given again.
 FILE_TOO_LARGE = StatusCode(16, 413, "The uploaded file is larger than the configured limit.")
 REFUSED = StatusCode(17, 422, "The change was refused for another reason; the message says why.")
 UNAVAILABLE = StatusCode(18, 503, "The database is out of reach for a moment; retry later.")
@@ -103,8 +99,6 @@ STATUS_CODES: tuple[StatusCode, ...] = (
     AMBIGUOUS_LEAD,
     VALIDATION_FAILED,
     NOTES_MALFORMED,
-    FOLLOWUP_IN_PAST,
-    FOLLOWUP_CONFLICT,
     FILE_TOO_LARGE,
     REFUSED,
     UNAVAILABLE,
@@ -119,8 +113,6 @@ UPDATED = "Lead Update Successful"
 CODES = {
     REFERENCE_REQUIRED: LEAD_REFERENCE_REQUIRED,
     AMBIGUOUS: AMBIGUOUS_LEAD,
-    "start_in_past": FOLLOWUP_IN_PAST,
-    "conflict": FOLLOWUP_CONFLICT,
     "file_too_large": FILE_TOO_LARGE,
     READ_ONLY_CODE: READ_ONLY_KEY,
     reading.INVALID_MODE: INVALID_MODE,

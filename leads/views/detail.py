@@ -38,12 +38,13 @@ from leads.forms import (
     NoteForm,
     PeopleForm,
     StatusForm,
+    TaskForm,
     people_choices,
     source_choices,
     status_choices,
 )
 from leads.models import DataType, Lead
-from leads.views.common import lead_or_404
+from leads.views.common import lead_or_404, new_task_form, task_rows
 
 PAGE = "leads/detail.html"
 FORM = "leads/form.html"
@@ -94,12 +95,31 @@ class LeadPage:
         return StatusForm(choices=choices, initial={"status": self.lead.status_id})
 
     @cached_property
+    def people(self) -> list[Any]:
+        """Active users, and the lead's own people: whom the lead and its tasks may be given."""
+        return people_choices(self.lead)
+
+    @cached_property
     def people_form(self) -> PeopleForm:
         if "people_form" in self.forms:
             return self.forms["people_form"]
         lead = self.lead
         initial = {"owner": str(lead.owner_id or ""), "assignee": str(lead.assignee_id or "")}
-        return PeopleForm(people=people_choices(lead), initial=initial)
+        return PeopleForm(people=self.people, initial=initial)
+
+    @cached_property
+    def task_form(self) -> TaskForm:
+        if "task_form" in self.forms:
+            return self.forms["task_form"]
+        return new_task_form(self.people if self.can["give"] else None)
+
+    @cached_property
+    def tasks(self) -> dict[str, Any]:
+        """The lead's tasks (open ones first) with what the user may do, and whether more
+        exist."""
+        tasks, more = selectors.lead_tasks(self.lead)
+        rows = task_rows(self.actor, tasks, self.forms.get("snooze_forms"))
+        return {"rows": rows, "more": more}
 
     @cached_property
     def note_form(self) -> NoteForm:
@@ -147,7 +167,7 @@ def _context(request: AuthedRequest, lead: Lead, *, appointments: bool, **forms:
     return {**context, "lead": lead, "page": LeadPage(request, lead, **forms)}
 
 
-def _answer(
+def answer(
     request: AuthedRequest,
     lead: Lead,
     main: str,
@@ -176,7 +196,7 @@ def _redirect(request: AuthedRequest, url: str) -> HttpResponse:
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-def _refused(request: AuthedRequest, message: str, back: str) -> HttpResponse:
+def refused(request: AuthedRequest, message: str, back: str) -> HttpResponse:
     """The user may not do this: 403 with the reason for HTMX (app.js tells the user), else
     back with the reason as a message."""
     if request.htmx:
@@ -210,7 +230,7 @@ def lead_detail(request: AuthedRequest, slug: str) -> HttpResponse:
     """The lead page; for HTMX its details card (what the inline edit's Cancel swaps back), or
     with ``?part=timeline`` its timeline (refreshed when the appointments section changes)."""
     part = "timeline" if request.GET.get("part") == "timeline" else "details"
-    return _answer(request, _reload(request, slug), part)
+    return answer(request, _reload(request, slug), part)
 
 
 @require_POST
@@ -224,7 +244,7 @@ def lead_status(request: AuthedRequest, slug: str) -> HttpResponse:
                 actor=actor_of(request), lead=lead, data={"status": form.cleaned_data["status"]}
             )
         except Forbidden as exc:
-            return _refused(request, exc.message, _detail_url(lead))
+            return refused(request, exc.message, _detail_url(lead))
         except (ValidationError, DomainError) as exc:
             add_domain_errors(form, exc)
         else:
@@ -232,8 +252,8 @@ def lead_status(request: AuthedRequest, slug: str) -> HttpResponse:
             messages.success(request, f"Status changed to {lead.status}.")
             if not is_fragment(request):
                 return redirect(_detail_url(lead))
-            return _answer(request, lead, "controls", oob=("lead_head", "timeline"))
-    return _answer(request, _reload(request, slug), "controls", status=INVALID, status_form=form)
+            return answer(request, lead, "controls", oob=("lead_head", "timeline"))
+    return answer(request, _reload(request, slug), "controls", status=INVALID, status_form=form)
 
 
 @require_POST
@@ -247,7 +267,7 @@ def lead_assign(request: AuthedRequest, slug: str) -> HttpResponse:
         try:
             services.lead_assign(actor=actor_of(request), lead=lead, people=form.people())
         except Forbidden as exc:
-            return _refused(request, exc.message, _detail_url(lead))
+            return refused(request, exc.message, _detail_url(lead))
         except (ValidationError, DomainError) as exc:
             add_domain_errors(form, exc)
         else:
@@ -261,9 +281,9 @@ def lead_assign(request: AuthedRequest, slug: str) -> HttpResponse:
             if not is_fragment(request):
                 return redirect(_detail_url(lead))
             # Who owns the lead decides what the user may do on every part of the page.
-            parts = ("lead_head", "details", "timeline", "notes", "appointments")
-            return _answer(request, lead, "controls", oob=parts)
-    return _answer(request, _reload(request, slug), "controls", status=INVALID, people_form=form)
+            parts = ("lead_head", "details", "timeline", "tasks", "notes", "appointments")
+            return answer(request, lead, "controls", oob=parts)
+    return answer(request, _reload(request, slug), "controls", status=INVALID, people_form=form)
 
 
 @require_POST
@@ -273,7 +293,7 @@ def lead_delete(request: AuthedRequest, slug: str) -> HttpResponse:
     try:
         services.lead_delete(actor=actor_of(request), lead=lead)
     except Forbidden as exc:
-        return _refused(request, exc.message, _detail_url(lead))
+        return refused(request, exc.message, _detail_url(lead))
     messages.success(request, f"Lead {lead} deleted. An administrator can restore it.")
     return _redirect(request, reverse("leads:list"))
 
@@ -298,12 +318,12 @@ def personal_data_erase(request: AuthedRequest, slug: str) -> HttpResponse:
     lead = lead_or_404(request, slug)
     if request.POST.get("confirmed") != "1":
         if not access.can_handle_personal_data(actor_of(request)):
-            return _refused(request, privacy.NOT_ALLOWED, _detail_url(lead))
+            return refused(request, privacy.NOT_ALLOWED, _detail_url(lead))
         return render_page(request, "leads/erase_confirm.html", {"lead": lead})
     try:
         privacy.personal_data_erase(actor=actor_of(request), lead=lead)
     except Forbidden as exc:
-        return _refused(request, exc.message, _detail_url(lead))
+        return refused(request, exc.message, _detail_url(lead))
     messages.success(request, "Personal data erased. The lead keeps its status and history.")
     return _redirect(request, _detail_url(lead))
 
@@ -317,15 +337,15 @@ def note_add(request: AuthedRequest, slug: str) -> HttpResponse:
         try:
             services.note_create(actor=actor_of(request), lead=lead, text=form.cleaned_data["note"])
         except Forbidden as exc:
-            return _refused(request, exc.message, _detail_url(lead))
+            return refused(request, exc.message, _detail_url(lead))
         except (ValidationError, DomainError) as exc:
             add_domain_errors(form, exc, text="note")
         else:
             messages.success(request, "Note added.")
             if not is_fragment(request):
                 return redirect(f"{_detail_url(lead)}#lead-notes")
-            return _answer(request, _reload(request, slug), "notes", oob=("timeline",))
-    return _answer(request, lead, "notes", status=INVALID, note_form=form)
+            return answer(request, _reload(request, slug), "notes", oob=("timeline",))
+    return answer(request, lead, "notes", status=INVALID, note_form=form)
 
 
 @require_GET
@@ -357,11 +377,11 @@ def note_delete(request: AuthedRequest, slug: str, note_id: int) -> HttpResponse
     try:
         services.note_delete(actor=actor, note=note)
     except Forbidden as exc:
-        return _refused(request, exc.message, _detail_url(lead))
+        return refused(request, exc.message, _detail_url(lead))
     messages.success(request, "Note deleted.")
     if not is_fragment(request):
         return redirect(f"{_detail_url(lead)}#lead-notes")
-    return _answer(request, _reload(request, slug), "notes", oob=("timeline",))
+    return answer(request, _reload(request, slug), "notes", oob=("timeline",))
 
 
 # --- create and edit ----------------------------------------------------------------------
@@ -378,7 +398,7 @@ def lead_create(request: AuthedRequest) -> HttpResponse:
                 actor=actor_of(request), data=data, custom=custom, tags=tags
             )
         except Forbidden as exc:
-            return _refused(request, exc.message, reverse("leads:create"))
+            return refused(request, exc.message, reverse("leads:create"))
         except (ValidationError, DomainError) as exc:
             add_domain_errors(form, exc)
         else:
@@ -397,7 +417,7 @@ def lead_edit(request: AuthedRequest, slug: str) -> HttpResponse:
     lead = _reload(request, slug)
     actor = actor_of(request)
     if not access.can_edit(actor, lead):
-        return _refused(request, "You may not edit this lead.", _detail_url(lead))
+        return refused(request, "You may not edit this lead.", _detail_url(lead))
     inline = is_fragment(request) and request.GET.get("inline") == "1"
     posted = request.POST if request.method == "POST" else None
     form = LeadForm(posted, **_form_kwargs(request, lead, inline=inline))
@@ -406,14 +426,14 @@ def lead_edit(request: AuthedRequest, slug: str) -> HttpResponse:
         try:
             services.lead_update(actor=actor, lead=lead, data=data, custom=custom, tags=tags)
         except Forbidden as exc:
-            return _refused(request, exc.message, _detail_url(lead))
+            return refused(request, exc.message, _detail_url(lead))
         except (ValidationError, DomainError) as exc:
             add_domain_errors(form, exc)
         else:
             messages.success(request, "Lead saved.")
             if inline:
                 oob = ("lead_head", "controls", "timeline")
-                return _answer(request, _reload(request, slug), "details", oob=oob)
+                return answer(request, _reload(request, slug), "details", oob=oob)
             return _redirect(request, _detail_url(lead))
     context = {"form": form, "lead": lead, "action": reverse("leads:edit", args=[slug])}
     context["inline"] = inline

@@ -1,5 +1,6 @@
 // Lead CRM: the web app's own script. Pages work without it; it adds the small things htmx
-// does not: dismissing messages, and telling the user when an HTMX request fails.
+// does not: dismissing messages, disclosure buttons, and telling the user when an HTMX request
+// fails.
 (function () {
   "use strict";
 
@@ -35,6 +36,23 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-dismiss]");
     if (button) button.closest(".message").remove();
+  });
+
+  // A disclosure button ([data-disclose] naming its panel) shows or hides the panel in place;
+  // without this script it submits its own form, which opens a page with the same controls.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-disclose]");
+    if (!button) return;
+    var panel = document.getElementById(button.getAttribute("data-disclose"));
+    if (!panel) return;
+    event.preventDefault();
+    var open = panel.hidden;
+    panel.hidden = !open;
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      var first = panel.querySelector("input:not([type=hidden]), button");
+      if (first) first.focus();
+    }
   });
 
   // Never a silent nothing: a failed HTMX request says so where the user is looking.

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from crm.domain import Actor
 from crm.roles import Role
 from leads.models import Event, EventType, Lead
-from leads.services import lead_assign, lead_update
+from leads.services import lead_assign, lead_followup_set
 from tests.browser.conftest import BROWSER_DB, assert_accessible, shoot, take_errors
 from tests.factories import PASSWORD, AppointmentFactory, LeadFactory
 
@@ -145,18 +145,16 @@ def test_dashboard_shows_the_counts(page_for, users, leads, role, total, prospec
     sp, manager = users["salesperson"], users["sales_manager"]
     soon = timezone.now() + timedelta(days=2)
     AppointmentFactory(lead=leads["Bruno"], by=sp, start=soon, end=soon + timedelta(hours=1))
-    lead_update(
-        actor=Actor(user=manager),
-        lead=leads["Greta"],
-        data={"followup_date": timezone.now() - timedelta(hours=3)},
+    lead_followup_set(
+        actor=Actor(user=manager), lead=leads["Greta"], when=timezone.now() - timedelta(hours=3)
     )
     page = page_for(users[role], width=width)
     page.goto("/")
     mine = role == Role.SALESPERSON
     upcoming = page.get_by_role("heading", name="Upcoming").locator("xpath=following-sibling::ul")
     expect(upcoming).to_contain_text("Bruno Baker" if mine else "Nothing booked this week.")
-    followups = page.locator("section[aria-labelledby=followups]")
-    expect(followups).to_contain_text("Greta Gold" if mine else "Nothing due today.")
+    my_day = page.locator("#my-day-tasks")
+    expect(my_day).to_contain_text("Greta Gold" if mine else "Nothing due today.")
     expect(page.get_by_test_id("total-leads")).to_have_text(str(total))
     prospect = page.locator('li[data-status="prospect"]')
     expect(prospect.locator(".count")).to_have_text(str(prospects))

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from crm.domain import Actor
 from leads import imports
-from leads.services import field_create, lead_create
+from leads.services import field_create, lead_create, task_create
 from tests.browser.conftest import BROWSER_DB, assert_accessible, shoot
 from tests.factories import AppointmentFactory, LeadFactory, NoteFactory
 from tests.test_web_every_page import GET_ROUTES
@@ -89,6 +89,9 @@ class Data:
         self.demo = AppointmentFactory(
             lead=self.ann, by=manager, start=start, end=start + timedelta(hours=1), note="Demo"
         )
+        self.task = task_create(
+            actor=me, title="Send the quote", due=start - timedelta(days=2), lead=self.ann
+        )
         self.review = imports.import_create(
             actor=me,
             upload=_csv(
@@ -137,6 +140,11 @@ PAGES: dict[str, tuple[str, Callable[[Data], str], str]] = {
         "appointments:move",
         lambda d: f"{reverse('appointments:move', args=[d.demo.pk])}?back=week&day={d.day}",
         "Move the appointment with Ann Lee",
+    ),
+    "task-snooze": (
+        "leads:task-snooze",
+        lambda d: f"{reverse('leads:task-snooze', args=[d.task.pk])}?back=lead",
+        "Snooze “Send the quote”",
     ),
     "feed": ("appointments:feed", lambda d: reverse("appointments:feed"), "Appointments"),
     "import-upload": ("leads:import", lambda d: reverse("leads:import"), "Import leads"),
