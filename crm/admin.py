@@ -14,6 +14,7 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.fieldsets[:1],
         ("Role", {"fields": ["role"]}),
         *BaseUserAdmin.fieldsets[1:],
+        ("Settings", {"fields": ["time_zone", "remind_minutes", "morning_agenda"]}),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["username", "role", "password1", "password2"]}),

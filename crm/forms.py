@@ -61,3 +61,40 @@ class QuickSelect(forms.Select):
             options.append(f'<option value="{esc(option)}"{mark}>{esc(label)}</option>')
         tag = f'<select name="{esc(name)}"{flatatt(self.build_attrs(self.attrs, attrs))}>'
         return mark_safe(tag + "".join(options) + "</select>")
+
+
+class SettingsForm(forms.Form):
+    """The Settings page: the shape of the input; ``crm.services.user_settings_update`` checks
+    the rest."""
+
+    email = forms.EmailField(
+        label="Email", required=False, help_text="Reminders and the morning agenda go here."
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        widget=QuickSelect,
+        help_text="Every page shows and takes times in this time zone.",
+    )
+    remind_minutes = forms.TypedChoiceField(
+        label="Appointment reminders",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="An email before each appointment you host, with its .ics file.",
+    )
+    morning_agenda = forms.BooleanField(
+        label="Morning agenda",
+        required=False,
+        help_text="An email at 07:00 in your time zone with the day's tasks and appointments.",
+    )
+
+    def __init__(self, *args, server_zone: str, zones: list[str], reminders: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [
+            ("", f"The server's ({server_zone})"),
+            *((zone, zone) for zone in zones),
+        ]
+        self.fields["remind_minutes"].choices = [
+            ("" if minutes is None else str(minutes), label) for minutes, label in reminders.items()
+        ]

@@ -1,9 +1,11 @@
 import hashlib
 import hmac
 import secrets
+import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -19,6 +21,12 @@ def user_name(username: str, first_name: str, last_name: str) -> str:
     return f"{first_name} {last_name}".strip() or username
 
 
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name (``Europe/Berlin``)."""
+    if value and value not in zoneinfo.available_timezones():
+        raise ValidationError("Choose a time zone from the list.")
+
+
 class User(AbstractUser):
     """A person who signs in. Every user has exactly one role (SPEC §3)."""
 
@@ -26,6 +34,14 @@ class User(AbstractUser):
     # Raised by a new password and by "Sign out everywhere": every session and every API token
     # issued before carries the old value and is refused from then on.
     sign_in_version = models.PositiveIntegerField(default=0, editable=False)
+    # The user's own settings (the Settings page): an IANA time zone ("" is the server's), how
+    # many minutes before an appointment to be reminded by email (None: never), and whether to
+    # get the morning agenda email.
+    time_zone = models.CharField(
+        max_length=64, blank=True, default="", validators=[validate_time_zone]
+    )
+    remind_minutes = models.PositiveIntegerField(null=True, blank=True, default=30)
+    morning_agenda = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["username"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -122,3 +125,49 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     """Check a whole key, ``<account_id>.<secret>``."""
     account_id, dot, secret = (raw or "").strip().partition(".")
     return api_key_check(account_id, secret) if dot else None
+
+
+# --- a user's own settings ----------------------------------------------------------------
+
+# Minutes before an appointment a user may choose to be reminded (None: never).
+REMIND_CHOICES: dict[int | None, str] = {
+    None: "Never",
+    10: "10 minutes before",
+    15: "15 minutes before",
+    30: "30 minutes before",
+    60: "1 hour before",
+    120: "2 hours before",
+    1440: "1 day before",
+}
+
+
+@functools.cache
+def time_zone_names() -> list[str]:
+    """The IANA time zones a user may choose, by name (``Europe/Berlin``); not the legacy
+    aliases (``US/Pacific``, ``EST5EDT``)."""
+    names = zoneinfo.available_timezones()
+    legacy = ("Etc/", "SystemV/", "US/")
+    return sorted({"UTC", *(n for n in names if "/" in n and not n.startswith(legacy))})
+
+
+def user_settings_update(
+    *, user: User, email: str, time_zone: str, remind_minutes: int | None, morning_agenda: bool
+) -> User:
+    """Save what the user chose on the Settings page: their email address (reminders go
+    there), their time zone ("" is the server's), reminders and the morning agenda."""
+    errors: dict[str, list[str]] = {}
+    email = (email or "").strip()
+    try:
+        EmailValidator()(email) if email else None
+    except ValidationError:
+        errors["email"] = ["Enter a valid email address."]
+    if time_zone and time_zone not in time_zone_names():
+        errors["time_zone"] = ["Choose a time zone from the list."]
+    if remind_minutes not in REMIND_CHOICES:
+        errors["remind_minutes"] = [NOT_A_CHOICE.format(remind_minutes)]
+    if errors:
+        raise ValidationError(errors)
+    user.email, user.time_zone = email, time_zone
+    user.remind_minutes, user.morning_agenda = remind_minutes, bool(morning_agenda)
+    user.save(update_fields=["email", "time_zone", "remind_minutes", "morning_agenda"])
+    return user

@@ -65,6 +65,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", web.PasswordChangeView.as_view(), name="password_change"),
+    path("settings/", web.account_settings, name="settings"),
     path("accounts/sign-out-everywhere/", web.sign_out_everywhere, name="sign_out_everywhere"),
     path("", include("leads.urls")),
     path("", include("appointments.urls")),

@@ -6,6 +6,7 @@ Views stay thin: parse a form, call one service or selector, render. Rules live 
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django import forms
@@ -15,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject, empty
 from django_htmx.middleware import HtmxDetails
@@ -116,6 +118,33 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     name = match.url_name or ""
     own = next((section for section in OWN_NAV_SECTIONS if name.startswith(section)), None)
     return {"nav_section": own or match.namespace or name}
+
+
+# Paths of the partner APIs, whose times keep their documented zone whoever calls them.
+API_PATHS = ("/api/", "/pubapi/")
+
+
+class UserTimeZoneMiddleware:
+    """Pages show and take times in the signed-in user's time zone (their setting; the
+    server's when they have none). The APIs keep the server's, as documented. Every request
+    sets the zone of its thread, so none is left over from the one before."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone = None
+        if not request.path_info.startswith(API_PATHS):
+            user = request.user
+            zone = user.time_zone if user.is_authenticated else None
+        if zone:
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(zone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+        else:
+            timezone.deactivate()
+        return self.get_response(request)
 
 
 class HtmxMessagesMiddleware:

@@ -378,7 +378,7 @@ def answer_for(route, user, world: World) -> int:
 # Pages that answer an HTMX request with the whole page, deliberately: they have no fragment
 # (nothing on them is swapped in place; Django's own account views). Any other HTML page must
 # answer HTMX with a fragment.
-FULL_PAGE_FOR_HTMX = {"dashboard", "login", "password_change"}
+FULL_PAGE_FOR_HTMX = {"dashboard", "login", "password_change", "settings"}
 # More addresses of a page worth opening: its query strings, filled from the World.
 QUERIES: dict[str, list[Callable[[World], str]]] = {
     "leads:list": [

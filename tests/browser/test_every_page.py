@@ -163,6 +163,7 @@ PAGES: dict[str, tuple[str, Callable[[Data], str], str]] = {
         lambda d: f"{reverse('leads:merge')}?a={d.ann.slug}&b={d.annie.slug}",
         "Merge",
     ),
+    "settings": ("settings", lambda d: reverse("settings"), "Settings"),
     "password-change": ("password_change", lambda d: reverse("password_change"), "password"),
     "login": ("login", lambda d: reverse("login"), "Sign in"),
 }
