@@ -67,6 +67,34 @@ class Appointment(models.Model):
         return f"{self.lead} at {self.start:%Y-%m-%d %H:%M}"
 
 
+class Reminder(models.Model):
+    """An email to an appointment's host before it starts (appointments/reminders.py): one per
+    appointment and start time. Unsent ones follow the appointment (a move replaces it, a
+    cancellation removes it); ``sent_at``, set before the email goes out, makes sure none is
+    sent twice whatever the worker does."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    start = models.DateTimeField()  # the appointment's start it reminds of
+    send_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "start"], name="reminder_once_per_start")
+        ]
+        indexes = [
+            models.Index(
+                fields=["send_at"], name="reminder_due_idx", condition=Q(sent_at__isnull=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder of {self.appointment_id} at {self.send_at:%Y-%m-%d %H:%M}"
+
+
 def new_feed_token() -> str:
     return secrets.token_urlsafe(24)
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from appointments import reminders
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed, new_feed_token
 from crm import locks
 from crm.domain import Actor, Forbidden, RuleViolation
@@ -106,6 +107,7 @@ def appointment_create(
         _check_free(appointment)
     appointment.created_at = appointment.updated_at = timezone.now()
     _save(appointment)
+    reminders.plan(appointment)
     record_event(
         lead=lead,
         type=EventType.APPOINTMENT_CREATED,
@@ -148,6 +150,7 @@ def appointment_update(
         _check_free(appointment)
     appointment.updated_at = timezone.now()
     _save(appointment)
+    reminders.plan(appointment)
     data: dict[str, Any] = {"appointment_id": appointment.pk, **_times(appointment)}
     if moved:
         data["previous"] = previous
@@ -167,6 +170,7 @@ def appointment_delete(*, actor: Actor, appointment: Appointment) -> None:
         raise RuleViolation("This appointment is deleted.", code="appointment_deleted")
     appointment.deleted_at = timezone.now()
     appointment.save(update_fields=["deleted_at"])
+    reminders.plan(appointment)
     record_event(
         lead=appointment.lead,
         type=EventType.APPOINTMENT_DELETED,

@@ -42,6 +42,7 @@ class User(AbstractUser):
     )
     remind_minutes = models.PositiveIntegerField(null=True, blank=True, default=30)
     morning_agenda = models.BooleanField(default=False)
+    agenda_sent_on = models.DateField(null=True, blank=True, editable=False)  # its local day
 
     class Meta:
         ordering = ["username"]

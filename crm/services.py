@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from appointments import reminders
 from crm.compiled import CompiledRead
 from crm.domain import NOT_A_CHOICE, unstorable
 from crm.models import ApiKey, KeyScope, User, hash_secret
@@ -169,5 +170,7 @@ def user_settings_update(
         raise ValidationError(errors)
     user.email, user.time_zone = email, time_zone
     user.remind_minutes, user.morning_agenda = remind_minutes, bool(morning_agenda)
-    user.save(update_fields=["email", "time_zone", "remind_minutes", "morning_agenda"])
+    with transaction.atomic():
+        user.save(update_fields=["email", "time_zone", "remind_minutes", "morning_agenda"])
+        reminders.replan_user(user)
     return user

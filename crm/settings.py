@@ -310,7 +310,34 @@ CRM = {
     # lead_set's govt_id: the system name of the custom field that stores it (an administrator
     # creates the field). Unset: lead_set refuses govt_id rather than drop it.
     "LEAD_SET_GOVT_ID_FIELD": os.environ.get("LEAD_SET_GOVT_ID_FIELD", ""),
+    # How often the worker sends reminders whose own task was lost, and the morning agendas.
+    "REMINDER_SWEEP_SECONDS": float(os.environ.get("REMINDER_SWEEP_SECONDS", "60")),
 }
+
+# Email (reminders, the morning agenda), from the environment: EMAIL_BACKEND, EMAIL_HOST,
+# EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_TIMEOUT (SMTP),
+# EMAIL_FILE_PATH (the file backend), DEFAULT_FROM_EMAIL. Unset, a development server (DEBUG)
+# prints emails on the console and production sends through SMTP on localhost:25.
+_email_backend = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+_mail_options: dict = {}
+if _email_backend.endswith("smtp.EmailBackend"):
+    _mail_options = {
+        "host": os.environ.get("EMAIL_HOST", "localhost"),
+        "port": int(os.environ.get("EMAIL_PORT", "25")),
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+        "timeout": int(os.environ.get("EMAIL_TIMEOUT", "20")),
+    }
+elif _email_backend.endswith("filebased.EmailBackend"):
+    _mail_options = {"file_path": os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))}
+MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _mail_options}}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Lead CRM <crm@localhost>")
 
 # Webhooks (SPEC §7): POSTs of changed leads to subscribed URLs, from `manage.py run_worker`.
 WEBHOOKS = {

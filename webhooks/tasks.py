@@ -16,20 +16,16 @@ import logging
 import uuid
 from datetime import timedelta
 
-from django.db import transaction
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from crm import locks
+from crm import queue
 from webhooks import delivery as work
 from webhooks.models import Delivery
 
 logger = logging.getLogger(__name__)
-
-# Any constant: serializes the "is a sweep queued?" check on PostgreSQL.
-SWEEP_LOCK = 0x7765_6268_6F6F_6B73 & 0x7FFF_FFFF_FFFF_FFFF
 
 
 @task
@@ -103,16 +99,4 @@ def schedule_sweep() -> None:
     """Queue the next sweep, unless one is already waiting: each worker start and each sweep
     calls this, and there is only ever one sweep in the queue."""
     run_after = timezone.now() + timedelta(seconds=work.option("SWEEP_SECONDS"))
-    backend = sweep.get_backend()
-    if not isinstance(backend, DatabaseBackend):
-        sweep.using(run_after=run_after).enqueue()
-        return
-    with transaction.atomic():
-        locks.hold(SWEEP_LOCK)
-        waiting = DBTaskResult.objects.filter(
-            task_path=sweep.module_path,
-            backend_name=backend.alias,
-            status=TaskResultStatus.READY,
-        )
-        if not waiting.exists():
-            sweep.using(run_after=run_after).enqueue()
+    queue.enqueue_once(sweep, run_after=run_after)
