@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.forms.models import fields_for_model
 
-from appointments.models import Appointment
+from appointments.models import NEW_STATUSES, Appointment, AppointmentStatus
 from crm.forms import QuickSelect
 
 
@@ -36,10 +36,21 @@ class MoveForm(forms.Form):
 
 
 class BookForm(MoveForm):
-    """Book an appointment on the lead whose page this is."""
+    """Book an appointment on the lead whose page this is: Pending or Confirmed (what comes
+    after is marked on the appointment)."""
 
     note = _FIELDS["note"]
-    status = _FIELDS["status"]
+    status = forms.ChoiceField(
+        label="Status",
+        choices=[(s, AppointmentStatus(s).label) for s in NEW_STATUSES],
+        initial=AppointmentStatus.PENDING,
+    )
+
+
+class LogForm(MoveForm):
+    """A meeting that already happened, logged on the lead whose page this is."""
+
+    note = _FIELDS["note"]
 
 
 class NewAppointmentForm(MoveForm):

@@ -12,6 +12,13 @@ class AppointmentStatus(models.TextChoices):
     RESCHEDULED = "rescheduled", "Rescheduled"
     CANCELLED = "cancelled", "Cancelled"
     FULFILLED = "fulfilled", "Fulfilled"
+    NO_SHOW = "no_show", "No-show"
+
+
+# What the REST API takes and documents (seed 004); the web app adds No-show.
+API_STATUSES = [s for s in AppointmentStatus.values if s != AppointmentStatus.NO_SHOW]
+# What a new booking in the web app may be.
+NEW_STATUSES = [AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED]
 
 
 class AppointmentQuerySet(models.QuerySet):

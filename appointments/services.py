@@ -119,9 +119,14 @@ def appointment_create(
 
 @transaction.atomic
 def appointment_update(
-    *, actor: Actor, appointment: Appointment, changes: dict[str, Any]
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    changes: dict[str, Any],
+    reason: str = "",
 ) -> Appointment:
-    """Change any of lead, start, end, note, status. A move records the previous times."""
+    """Change any of lead, start, end, note, status. A move records the previous times; a
+    ``reason`` (of a cancellation) goes on the timeline with the change."""
     access.ensure_can_write(actor)
     if not access.can_change_appointment(actor, appointment):
         raise Forbidden("You can't update this appointment.", code="cannot_update_appointment")
@@ -156,6 +161,8 @@ def appointment_update(
         data["previous"] = previous
     if appointment.status != previous_status:
         data["status"] = [previous_status, appointment.status]
+    if reason.strip():
+        data["reason"] = reason.strip()[:200]
     record_event(lead=appointment.lead, type=EventType.APPOINTMENT_UPDATED, actor=actor, data=data)
     return appointment
 
@@ -177,6 +184,74 @@ def appointment_delete(*, actor: Actor, appointment: Appointment) -> None:
         actor=actor,
         data={"appointment_id": appointment.pk, **_times(appointment)},
     )
+
+
+# --- the web app's lifecycle: confirm, cancel with a reason, held or missed, logged after ---
+
+NOT_YET = "Mark an appointment held or missed once it has started."
+ALREADY_STARTED = "Only an appointment yet to start can be confirmed."
+CANCELLED_ALREADY = "This appointment is cancelled."
+LOG_IN_THE_PAST = "Log a meeting that has already ended; book one that is to come."
+OUTCOMES = (AppointmentStatus.FULFILLED, AppointmentStatus.NO_SHOW)
+
+
+def appointment_mark(*, actor: Actor, appointment: Appointment, status: str) -> Appointment:
+    """Confirm an appointment yet to start, or mark one that has started Fulfilled or
+    No-show; a cancelled one is neither."""
+    now = timezone.now()
+    if appointment.status == AppointmentStatus.CANCELLED:
+        raise RuleViolation(CANCELLED_ALREADY, code="appointment_cancelled")
+    if status == AppointmentStatus.CONFIRMED:
+        if appointment.start <= now:
+            raise RuleViolation(ALREADY_STARTED, code="appointment_started")
+    elif status in OUTCOMES:
+        if appointment.start > now:
+            raise RuleViolation(NOT_YET, code="appointment_not_started")
+    else:
+        raise ValidationError({"status": ["Invalid appointment status."]})
+    return appointment_update(actor=actor, appointment=appointment, changes={"status": status})
+
+
+def appointment_cancel(*, actor: Actor, appointment: Appointment, reason: str = "") -> Appointment:
+    """Cancel, with the reason on the timeline (the reminder is cancelled with it)."""
+    if appointment.status == AppointmentStatus.CANCELLED:
+        raise RuleViolation(CANCELLED_ALREADY, code="appointment_cancelled")
+    changes = {"status": AppointmentStatus.CANCELLED}
+    return appointment_update(actor=actor, appointment=appointment, changes=changes, reason=reason)
+
+
+@transaction.atomic
+def appointment_log(
+    *, actor: Actor, lead: Lead, start: dt.datetime, end: dt.datetime, note: str = ""
+) -> Appointment:
+    """Log a meeting that already happened: Fulfilled, hosted by the actor, ended before now
+    (the booking's future-date rule turned round); like a booking, it may not overlap another
+    appointment of the host."""
+    access.ensure_can_write(actor)
+    if lead.is_deleted or not access.can_write_activity(actor, lead):
+        raise Forbidden(CANNOT_BOOK, code="cannot_book", field="lead")
+    if actor.user is None:
+        raise ValidationError({"host": ["This field is required."]})
+    if end <= start:
+        raise RuleViolation(END_BEFORE_START, code="end_before_start", field="end")
+    if end > timezone.now():
+        raise RuleViolation(LOG_IN_THE_PAST, code="log_in_future", field="end")
+    appointment = Appointment(
+        lead=lead, host=actor.user, start=start, end=end, note=(note or "").strip(),
+        status=AppointmentStatus.FULFILLED,
+    )  # fmt: skip
+    _check_note(appointment)
+    _check_free(appointment)
+    appointment.created_at = appointment.updated_at = timezone.now()
+    _save(appointment)
+    record_event(
+        lead=lead,
+        type=EventType.APPOINTMENT_CREATED,
+        actor=actor,
+        data={"appointment_id": appointment.pk, "status": appointment.status, "logged": True,
+              **_times(appointment)},
+    )  # fmt: skip
+    return appointment
 
 
 # --- calendar feeds -----------------------------------------------------------------------

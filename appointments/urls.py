@@ -14,7 +14,9 @@ urlpatterns = [
     path("appointments/<int:pk>.ics", views.appointment_ics, name="ics"),
     path("appointments/<int:pk>/move/", views.move, name="move"),
     path("appointments/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("appointments/<int:pk>/mark/", views.mark, name="mark"),
     path("leads/<str:slug>/appointments/", views.lead_appointments, name="lead"),
+    path("leads/<str:slug>/appointments/log/", views.lead_log, name="log"),
     # The secret calendar address: no session, the token is the credential.
     path("calendar/<str:token>.ics", views.feed_ics, name="feed-ics"),
 ]

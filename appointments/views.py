@@ -8,7 +8,7 @@ for a plain form, or the page with the form's errors (422).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import cached_property
@@ -32,7 +32,7 @@ from django.views.decorators.http import (
 from django_htmx.http import push_url, trigger_client_event
 
 from appointments import calendar, selectors, services
-from appointments.forms import BookForm, MoveForm, NewAppointmentForm
+from appointments.forms import BookForm, LogForm, MoveForm, NewAppointmentForm
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed
 from crm import filters
 from crm.domain import Actor, Forbidden, NotFound, RuleViolation
@@ -69,6 +69,9 @@ BACK_PAGES = {"lead": "#lead-appointments", "agenda": "#agenda", "week": "#week"
 # The client event of every HTMX answer to a change, for other parts of a page to listen to
 # (``hx-trigger="appointmentsChanged from:body"``), e.g. the lead page's timeline.
 CHANGED_EVENT = "appointmentsChanged"
+# Statuses an appointment yet to start may be confirmed from; those nothing follows.
+CONFIRMABLE = (AppointmentStatus.PENDING, AppointmentStatus.RESCHEDULED)
+FINAL = (AppointmentStatus.CANCELLED, AppointmentStatus.FULFILLED, AppointmentStatus.NO_SHOW)
 
 
 @dataclass
@@ -119,6 +122,28 @@ class Row:
         return f"{self.end:%H:%M}"
 
     @cached_property
+    def started(self) -> bool:
+        return self.appointment.start <= timezone.now()
+
+    @property
+    def can_confirm(self) -> bool:
+        status = self.appointment.status
+        return self.can_change and not self.started and status in CONFIRMABLE
+
+    @property
+    def can_mark_outcome(self) -> bool:
+        status = self.appointment.status
+        return self.can_change and self.started and status not in FINAL
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.can_change and self.appointment.status != AppointmentStatus.CANCELLED
+
+    @cached_property
+    def mark_url(self) -> str:
+        return filters.url_of(self.appointment.pk, "appointments:mark")
+
+    @cached_property
     def move_url(self) -> str:
         return filters.url_of(self.appointment.pk, "appointments:move")
 
@@ -136,6 +161,8 @@ class LeadSection:
     lead: Lead
     rows: list[Row]
     book_form: BookForm | None
+    log_form: LogForm | None = None
+    log_open: bool = False  # sent back with errors, or asked for without JavaScript
     back: str = "lead"
 
 
@@ -241,16 +268,20 @@ def lead_section_context(
     lead: Lead,
     *,
     book_form: BookForm | None = None,
+    log_form: LogForm | None = None,
     move_forms: dict[int, MoveForm] | None = None,
 ) -> dict[str, Any]:
     """What ``appointments/lead_section.html`` needs, for the lead page that includes it."""
     actor = actor_of(request)
-    if book_form is None and not lead.is_deleted and access.can_write_activity(actor, lead):
-        book_form = BookForm(prefix="book")
+    log_open = log_form is not None or request.GET.get("log") == "1"
+    if not lead.is_deleted and access.can_write_activity(actor, lead):
+        book_form = book_form or BookForm(prefix="book")
+        log_form = log_form or LogForm(prefix="log")
     appointments = selectors.lead_appointments(lead=lead, limit=LEAD_LIMIT)
     section = LeadSection(
-        lead=lead, rows=_rows(actor, appointments, move_forms), book_form=book_form
-    )
+        lead=lead, rows=_rows(actor, appointments, move_forms), book_form=book_form,
+        log_form=log_form, log_open=log_open,
+    )  # fmt: skip
     return {"appointment_section": section, "place_query": _place_query("lead", None)}
 
 
@@ -265,6 +296,31 @@ def _render_lead(
     return render(request, LEAD_PAGE, {"lead": lead, **context}, status=status)
 
 
+def _add_on_lead(
+    request: AuthedRequest,
+    lead: Lead,
+    form: BookForm | LogForm,
+    add: Callable[..., Appointment],
+    said: str,
+    form_name: str,
+) -> HttpResponse:
+    """Book or log an appointment on the lead with ``add`` (a service) from ``form``; the
+    section again, or the form with the service's refusals next to its fields."""
+    if form.is_valid():
+        try:
+            appointment = add(actor=actor_of(request), lead=lead, **form.cleaned_data)
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from None
+        except (RuleViolation, ValidationError) as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(request, said.format(when=_when(appointment)))
+            if not is_fragment(request):
+                return redirect(reverse("leads:detail", args=[lead.slug]) + "#lead-appointments")
+            return _changed(_render_lead(request, lead), appointment)
+    return _render_lead(request, lead, **{form_name: form}, status=INVALID)
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def lead_appointments(request: AuthedRequest, slug: str) -> HttpResponse:
@@ -273,21 +329,18 @@ def lead_appointments(request: AuthedRequest, slug: str) -> HttpResponse:
     if request.method == "GET":
         return _render_lead(request, lead)
     form = BookForm(request.POST, prefix="book")
-    if form.is_valid():
-        try:
-            appointment = services.appointment_create(
-                actor=actor_of(request), lead=lead, **form.cleaned_data
-            )
-        except Forbidden as exc:
-            raise PermissionDenied(exc.message) from None
-        except (RuleViolation, ValidationError) as exc:
-            add_domain_errors(form, exc)
-        else:
-            messages.success(request, f"Appointment booked for {_when(appointment)}.")
-            if not is_fragment(request):
-                return redirect(reverse("leads:detail", args=[lead.slug]) + "#lead-appointments")
-            return _changed(_render_lead(request, lead), appointment)
-    return _render_lead(request, lead, book_form=form, status=INVALID)
+    said = "Appointment booked for {when}."
+    return _add_on_lead(request, lead, form, services.appointment_create, said, "book_form")
+
+
+@require_POST
+@login_required
+def lead_log(request: AuthedRequest, slug: str) -> HttpResponse:
+    """Log a meeting with the lead that already happened (Fulfilled)."""
+    lead = lead_or_404(request, slug)
+    form = LogForm(request.POST, prefix="log")
+    said = "Meeting of {when} logged."
+    return _add_on_lead(request, lead, form, services.appointment_log, said, "log_form")
 
 
 # --- the agenda ---------------------------------------------------------------------------
@@ -507,20 +560,48 @@ def move(request: AuthedRequest, pk: int) -> HttpResponse:
     return _answer(request, place, appointment, status=INVALID, move_forms={pk: form})
 
 
-@require_POST
-@login_required
-def cancel(request: AuthedRequest, pk: int) -> HttpResponse:
+MARKED = {
+    AppointmentStatus.CONFIRMED: "confirmed",
+    AppointmentStatus.FULFILLED: "marked fulfilled",
+    AppointmentStatus.NO_SHOW: "marked no-show",
+    AppointmentStatus.CANCELLED: "cancelled",
+}
+
+
+def _change_status(request: AuthedRequest, pk: int, status: str) -> HttpResponse:
+    """Cancel (with the reason given) or mark the appointment; a refusal (it was cancelled
+    meanwhile, has not started yet) is told as a message."""
     actor = actor_of(request)
     appointment = _appointment_or_404(actor, pk)
     place = _place(request)
     try:
-        services.appointment_update(
-            actor=actor, appointment=appointment, changes={"status": AppointmentStatus.CANCELLED}
-        )
+        if status == AppointmentStatus.CANCELLED:
+            reason = request.POST.get("reason", "")
+            services.appointment_cancel(actor=actor, appointment=appointment, reason=reason)
+        else:
+            services.appointment_mark(actor=actor, appointment=appointment, status=status)
     except Forbidden as exc:
         raise PermissionDenied(exc.message) from None
-    messages.success(request, f"Appointment of {_when(appointment)} cancelled.")
+    except RuleViolation as exc:
+        messages.error(request, exc.message)
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(request, f"Appointment of {_when(appointment)} {MARKED[status]}.")
     return _done(request, place, appointment)
+
+
+@require_POST
+@login_required
+def cancel(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _change_status(request, pk, AppointmentStatus.CANCELLED)
+
+
+@require_POST
+@login_required
+def mark(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Confirm an appointment to come, or mark one that has started Fulfilled or No-show."""
+    return _change_status(request, pk, request.POST.get("status", ""))
 
 
 # --- calendar files -----------------------------------------------------------------------

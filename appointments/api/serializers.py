@@ -9,7 +9,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import API_STATUSES, Appointment, AppointmentStatus
 from crm.api.fields import CharField, IdField, Text, as_text, local_minutes
 
 BLANK = "This field is may not be blank."
@@ -61,7 +61,7 @@ class AppointmentDateField(CharField):
         return parsed
 
 
-@extend_schema_field({"type": "string", "enum": [*AppointmentStatus.values, *STATUS_ALIASES]})
+@extend_schema_field({"type": "string", "enum": [*API_STATUSES, *STATUS_ALIASES]})
 class AppointmentStatusField(CharField):
     """One of the statuses, as written (the documented ``fullfilled`` too)."""
 
@@ -72,7 +72,7 @@ class AppointmentStatusField(CharField):
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         value = STATUS_ALIASES.get(value, value)
-        if value not in AppointmentStatus.values:
+        if value not in API_STATUSES:
             raise serializers.ValidationError(INVALID_STATUS)
         return value
 

@@ -137,7 +137,9 @@ def test_move_and_cancel_on_the_week_calendar(page_for, seller, lead, day):
     expect(moved).to_contain_text("15:00")
     expect(page.locator("#messages")).to_contain_text("Appointment moved to")
 
-    page.locator(f"#appointment-{to_cancel.pk}").get_by_role("button", name="Cancel").click()
+    item = page.locator(f"#appointment-{to_cancel.pk}")
+    item.get_by_role("button", name="Cancel").click()  # asks for a reason first
+    item.get_by_role("button", name="Yes, cancel it").click()
     expect(page.locator(f"#appointment-{to_cancel.pk} .appt-status")).to_have_text("Cancelled")
     expect(page.locator(f"#appointment-{to_cancel.pk}").get_by_role("button")).to_have_count(0)
     assert not reloaded(page)
