@@ -4,11 +4,14 @@ start, no double-booking, who may book) is the services' to decide."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.forms.models import fields_for_model
 
 from appointments.models import NEW_STATUSES, Appointment, AppointmentStatus
 from crm.forms import QuickSelect
+from crm.models import User
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -53,15 +56,49 @@ class LogForm(MoveForm):
     note = _FIELDS["note"]
 
 
+def person_label(user: User) -> str:
+    """A user as a choice names it: the name, and the username when they differ."""
+    name = str(user)
+    return name if name == user.username else f"{name} ({user.username})"
+
+
+class HostField(forms.ChoiceField):
+    """One of ``people`` (read once for the page), by id; cleans to the ``User``."""
+
+    widget = QuickSelect
+
+    def __init__(self, *, people: list[User], **kwargs: Any) -> None:
+        self.people = {str(user.pk): user for user in people}
+        choices = [(key, person_label(user)) for key, user in self.people.items()]
+        super().__init__(label="Host", choices=choices, **kwargs)
+
+    def clean(self, value: Any) -> User:
+        return self.people[super().clean(value)]
+
+
 class NewAppointmentForm(MoveForm):
     """Book an appointment from the week calendar, choosing one of ``leads`` ((slug, name) of
-    those the user may book on); ``cleaned_data["lead"]`` is the chosen lead's slug."""
+    those the user may book on); ``cleaned_data["lead"]`` is the chosen lead's slug. With
+    ``hosts`` (for managers, who book for anyone), a "Host" choice among them, ``host`` by
+    default; without, the booking is the user's own and ``cleaned_data`` names no host."""
 
     lead = forms.ChoiceField(label="Lead", widget=QuickSelect)
     note = _FIELDS["note"]
 
-    field_order = ["lead", "start", "end", "note"]
+    field_order = ["lead", "host", "start", "end", "note"]
 
-    def __init__(self, *args, leads: list[tuple[str, str]], **kwargs) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        leads: list[tuple[str, str]],
+        hosts: list[User] | None = None,
+        host: User | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["lead"].choices = [("", "Choose a lead"), *leads]
+        if hosts:
+            self.fields["host"] = HostField(
+                people=hosts, initial=str(host.pk) if host is not None else None
+            )
+            self.order_fields(self.field_order)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import django_filters
 from django.core.exceptions import EmptyResultSet
@@ -12,8 +13,14 @@ from django.utils import timezone
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed
 from crm.compiled import CompiledRead, Statement, marker
 from crm.domain import Actor, NotFound
-from crm.models import User
-from leads.access import activity_filter, manages_activity, on_visible_leads, visible_leads
+from crm.models import USER_NAME_COLUMNS, User
+from leads.access import (
+    activity_filter,
+    manages_activity,
+    on_visible_leads,
+    sees_all,
+    visible_leads,
+)
 from leads.models import DELETED_STATUS, Lead, lead_name
 from leads.selectors import TextFilter
 
@@ -161,6 +168,70 @@ def hosted_list(
     read = _hosted_read(actor.role, end is not None, limit)
     bounds = {"end": end} if end is not None else {}
     return read(user_id=actor.user_id, start=start, **bounds)
+
+
+# ``LISTED_COLUMNS`` and of the host what names it: the team calendar shows whose each is.
+LISTED_WITH_HOST = (*LISTED_COLUMNS, *(f"host__{name}" for name in USER_NAME_COLUMNS))
+
+
+def calendar_by(
+    *, actor: Actor, host_id: int | None, start: datetime, end: datetime | None = None
+) -> QuerySet:
+    """The live appointments on leads the actor can see starting in [start, end), of the host
+    ``host_id`` or, with None, of every host (the team calendar of managers), cancelled ones
+    included, oldest first, with their leads and hosts. Everyone's is a range of the start
+    index joined to the leads; one host's a range of the (host, start) index."""
+    qs = Appointment.objects.alive().filter(on_visible_leads(actor), start__gte=start)
+    if host_id is not None:
+        qs = qs.filter(host_id=host_id)
+    if end is not None:
+        qs = qs.filter(start__lt=end)
+    return qs.select_related("lead", "host").only(*LISTED_WITH_HOST).order_by("start", "id")
+
+
+@functools.cache
+def _calendar_read(role: str, bounded: bool, everyone: bool, limit: int) -> CompiledRead:
+    """``calendar_by`` compiled once per role and shape; the user's id is a value of it only
+    for a role whose visibility depends on who asks."""
+    personal = not sees_all(Actor(user=User(role=role)))
+
+    def build(
+        start: datetime,
+        end: datetime | None = None,
+        host_id: int | None = None,
+        user_id: int | None = None,
+    ) -> QuerySet:
+        stand_in = Actor(user=User(pk=user_id, role=role))
+        return calendar_by(actor=stand_in, host_id=host_id, start=start, end=end)[:limit]
+
+    kinds: dict[str, type] = {"start": datetime}
+    kinds |= {"end": datetime} if bounded else {}
+    kinds |= {} if everyone else {"host_id": int}
+    kinds |= {"user_id": int} if personal else {}
+    return CompiledRead(Appointment, build, **kinds)
+
+
+def calendar_list(
+    *,
+    actor: Actor,
+    host_id: int | None,
+    start: datetime,
+    end: datetime | None = None,
+    limit: int,
+) -> list[Appointment]:
+    """The first ``limit`` of ``calendar_by``, read through a statement compiled once per role
+    and shape (one host or everyone, bounded or not)."""
+    if actor.user is None:
+        return list(calendar_by(actor=actor, host_id=host_id, start=start, end=end)[:limit])
+    read = _calendar_read(actor.role, end is not None, host_id is None, limit)
+    values: dict[str, Any] = {"start": start}
+    if end is not None:
+        values["end"] = end
+    if host_id is not None:
+        values["host_id"] = host_id
+    if not sees_all(actor):
+        values["user_id"] = actor.user_id
+    return read(**values)
 
 
 def bookable_leads(*, actor: Actor, limit: int) -> list[tuple[str, str]]:

@@ -2,8 +2,12 @@
 the agenda, the week calendar, one appointment's ``.ics`` file and the secret calendar feed.
 
 Move and cancel forms appear on three pages (lead, agenda, week); each form says where it is
-(``back`` and ``day``), and the answer is that page again: its fragment for HTMX, a redirect
-for a plain form, or the page with the form's errors (422).
+(``back`` and ``day``, and on the team calendar ``host``), and the answer is that page again:
+its fragment for HTMX, a redirect for a plain form, or the page with the form's errors (422).
+
+The agenda and the week are the user's own appointments; managers (who may book for anyone,
+``access.can_give``) choose whose with ``?host=``: their own (none), ``all`` (every host, each
+appointment naming its host) or one active user's id. Anyone else's ``?host=`` is ignored.
 """
 
 from __future__ import annotations
@@ -32,10 +36,12 @@ from django.views.decorators.http import (
 from django_htmx.http import push_url, trigger_client_event
 
 from appointments import calendar, selectors, services
-from appointments.forms import BookForm, LogForm, MoveForm, NewAppointmentForm
+from appointments.forms import BookForm, LogForm, MoveForm, NewAppointmentForm, person_label
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed
 from crm import filters
+from crm import selectors as user_selectors
 from crm.domain import Actor, Forbidden, NotFound, RuleViolation
+from crm.models import User
 from crm.web import (
     INVALID,
     AuthedRequest,
@@ -72,6 +78,8 @@ CHANGED_EVENT = "appointmentsChanged"
 # Statuses an appointment yet to start may be confirmed from; those nothing follows.
 CONFIRMABLE = (AppointmentStatus.PENDING, AppointmentStatus.RESCHEDULED)
 FINAL = (AppointmentStatus.CANCELLED, AppointmentStatus.FULFILLED, AppointmentStatus.NO_SHOW)
+# ``?host=`` of the team calendar: every host's appointments ("" or none: the user's own).
+EVERYONE = "all"
 
 
 @dataclass
@@ -169,10 +177,34 @@ class LeadSection:
 @dataclass(frozen=True)
 class Place:
     """The page a move or cancel form was on, to answer with: ``back`` is one of BACK_PAGES,
-    ``day`` the agenda's first day or the week's Monday."""
+    ``day`` the agenda's first day or the week's Monday, ``host`` its ``?host=`` (unchecked
+    here: the page checks it again when it renders)."""
 
     back: str
     day: date
+    host: str = ""
+
+
+@dataclass(frozen=True)
+class Hosts:
+    """Whose appointments the agenda or the week shows. ``value`` is what ``?host=`` keeps
+    in links ("" for the user's own, ``EVERYONE`` or a user's id), ``host_id`` the host shown
+    (None: every host). Managers also get ``choices``, the "Host" filter's options, and
+    ``people``, the active users they may book for; for anyone else both are empty."""
+
+    value: str
+    host_id: int | None
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    people: list[User] = field(default_factory=list)
+
+    @property
+    def everyone(self) -> bool:
+        return self.host_id is None
+
+    def query(self, **params: str) -> str:
+        """``params`` and this host choice as a query string ("" when there is nothing)."""
+        params |= {"host": self.value} if self.value else {}
+        return f"?{urlencode(params)}" if params else ""
 
 
 @dataclass
@@ -215,9 +247,41 @@ def _when(appointment: Appointment) -> str:
     return f"{_starts(appointment.start)}–{filters.hm(appointment.end)}"
 
 
-def _place_query(back: str, day: date | None) -> str:
+def _place_query(back: str, day: date | None, host: str = "") -> str:
     """Where a move form is: the query of its address, the fields of its POST."""
-    return urlencode({"back": back, "day": f"{day:%Y-%m-%d}" if day else ""})
+    place = {"back": back, "day": f"{day:%Y-%m-%d}" if day else ""}
+    return urlencode(place | ({"host": host} if host else {}))
+
+
+def _hosts(actor: Actor, value: Any) -> Hosts:
+    """Whose appointments to show for ``?host=value``. Only managers choose: for anyone else
+    it is their own, whatever the value. A value that names no active user is ignored."""
+    own = Hosts(value="", host_id=actor.user_id)
+    if not access.can_give(actor):
+        return own
+    people = user_selectors.people()
+    others = [p for p in people if p.pk != actor.user_id]
+    choices = [("", "Me"), (EVERYONE, "Everyone")]
+    choices += [(str(p.pk), person_label(p)) for p in others]
+    if value == EVERYONE:
+        return Hosts(value=EVERYONE, host_id=None, choices=choices, people=people)
+    chosen = next((p for p in others if str(p.pk) == value), None)
+    if chosen is None:
+        return Hosts(value="", host_id=actor.user_id, choices=choices, people=people)
+    return Hosts(value=value, host_id=chosen.pk, choices=choices, people=people)
+
+
+def _shown(
+    actor: Actor, hosts: Hosts, start: datetime, end: datetime | None, limit: int
+) -> list[Appointment]:
+    """The first ``limit`` appointments from ``start`` (to ``end``) of the host(s) shown: the
+    user's own through ``hosted_list``, as before; another's or everyone's on the leads the
+    user may see, each with its host."""
+    if hosts.host_id == actor.user_id:
+        return selectors.hosted_list(actor=actor, start=start, end=end, limit=limit)
+    return selectors.calendar_list(
+        actor=actor, host_id=hosts.host_id, start=start, end=end, limit=limit
+    )
 
 
 def _can_change(actor: Actor, appointment: Appointment) -> bool:
@@ -352,15 +416,23 @@ def _days(rows: list[Row]) -> list[Day]:
     ]
 
 
+def _agenda_url(first_day: date | None, hosts: Hosts) -> str:
+    """The agenda from ``first_day`` (from today without one), of the same host(s)."""
+    day = {"from": f"{first_day:%Y-%m-%d}"} if first_day else {}
+    return reverse("appointments:agenda") + hosts.query(**day)
+
+
 def _render_agenda(
     request: AuthedRequest,
     first_day: date,
     *,
+    host: str = "",
     status: int = 200,
     move_forms: dict[int, MoveForm] | None = None,
 ) -> HttpResponse:
     actor = actor_of(request)
-    found = selectors.hosted_list(actor=actor, start=_midnight(first_day), limit=AGENDA_LIMIT + 1)
+    hosts = _hosts(actor, host)
+    found = _shown(actor, hosts, _midnight(first_day), None, AGENDA_LIMIT + 1)
     later = None
     if len(found) > AGENDA_LIMIT:
         # Page by whole days: the next page starts on the first day not shown in full.
@@ -371,15 +443,19 @@ def _render_agenda(
         else:  # one day with more than a page of appointments
             found, later = found[:AGENDA_LIMIT], later + timedelta(days=1)
     today = timezone.localdate()
+    later = later if later and later <= LATEST else None
     context = {
         "first_day": first_day,
         "today": today,
         "days": _days(_rows(actor, found, move_forms)),
-        "later": later if later and later <= LATEST else None,
-        "earlier": max(first_day - timedelta(days=7), EARLIEST),
+        "later_url": _agenda_url(later, hosts) if later else None,
+        "earlier_url": _agenda_url(max(first_day - timedelta(days=7), EARLIEST), hosts),
+        "today_url": _agenda_url(None, hosts),
+        "hosts": hosts,
         "back": "agenda",
         "back_day": first_day,
-        "place_query": _place_query("agenda", first_day),
+        "back_host": hosts.value,
+        "place_query": _place_query("agenda", first_day, hosts.value),
     }
     return render_page(request, AGENDA, context, partial="agenda", status=status)
 
@@ -387,67 +463,89 @@ def _render_agenda(
 @require_GET
 @login_required
 def agenda(request: AuthedRequest) -> HttpResponse:
-    """The user's own appointments from ``?from=YYYY-MM-DD`` (today by default) on, by day."""
-    return _render_agenda(request, _parse_day(request.GET.get("from")) or timezone.localdate())
+    """The user's own appointments from ``?from=YYYY-MM-DD`` (today by default) on, by day;
+    for managers, those of ``?host=`` (see the module's docstring)."""
+    first_day = _parse_day(request.GET.get("from")) or timezone.localdate()
+    return _render_agenda(request, first_day, host=request.GET.get("host", ""))
 
 
 # --- the week calendar --------------------------------------------------------------------
+
+
+def _new_appointment_form(
+    request: AuthedRequest, leads: list[tuple[str, str]], hosts: Hosts, data: Any = None
+) -> NewAppointmentForm:
+    """The week's booking form: with a "Host" choice (the user by default) for managers."""
+    return NewAppointmentForm(
+        data, prefix="new", leads=leads, hosts=hosts.people, host=actor_of(request).user
+    )
 
 
 def _render_week(
     request: AuthedRequest,
     monday: date,
     *,
+    host: str = "",
     status: int = 200,
     create_form: NewAppointmentForm | None = None,
     move_forms: dict[int, MoveForm] | None = None,
 ) -> HttpResponse:
     actor = actor_of(request)
-    found = selectors.hosted_list(
-        actor=actor,
-        start=_midnight(monday),
-        end=_midnight(monday + timedelta(days=7)),
-        limit=WEEK_LIMIT,
-    )
-    by_day = {d.day: d for d in _days(_rows(actor, found, move_forms))}
+    hosts = _hosts(actor, host)
+    start, end = _midnight(monday), _midnight(monday + timedelta(days=7))
+    found = _shown(actor, hosts, start, end, WEEK_LIMIT + 1)
+    more = len(found) > WEEK_LIMIT
+    by_day = {d.day: d for d in _days(_rows(actor, found[:WEEK_LIMIT], move_forms))}
     days = [
         by_day.get(day) or Day(day=day) for day in (monday + timedelta(days=i) for i in range(7))
     ]
     if create_form is None:
         leads = selectors.bookable_leads(actor=actor, limit=BOOKABLE_LIMIT)
-        create_form = NewAppointmentForm(prefix="new", leads=leads) if leads else None
+        create_form = _new_appointment_form(request, leads, hosts) if leads else None
+    this_week = _monday(timezone.localdate())
     context = {
         "monday": monday,
         "sunday": monday + timedelta(days=6),
         "days": days,
         "today": timezone.localdate(),
-        "previous": max(monday - timedelta(days=7), EARLIEST),
-        "next": min(monday + timedelta(days=7), LATEST),
-        "this_week": _monday(timezone.localdate()),
+        "previous_url": _week_url(max(monday - timedelta(days=7), EARLIEST), hosts.value),
+        "next_url": _week_url(min(monday + timedelta(days=7), LATEST), hosts.value),
+        "this_week_url": reverse("appointments:week") + hosts.query(),
+        "is_this_week": monday == this_week,
+        "more": more,
+        "week_limit": WEEK_LIMIT,
+        "hosts": hosts,
         "create_form": create_form,
+        "book_url": _week_url(monday, hosts.value),
         "bookable_limit": BOOKABLE_LIMIT,
         "back": "week",
         "back_day": monday,
-        "place_query": _place_query("week", monday),
+        "back_host": hosts.value,
+        "place_query": _place_query("week", monday, hosts.value),
     }
     return render_page(request, WEEK, context, partial="week", status=status)
 
 
-def _week_url(monday: date) -> str:
-    return f"{reverse('appointments:week')}?week={monday:%Y-%m-%d}"
+def _week_url(monday: date, host: str = "") -> str:
+    """The week of ``monday``, of the host(s) ``host`` names (a ``?host=`` value)."""
+    query = {"week": f"{monday:%Y-%m-%d}"} | ({"host": host} if host else {})
+    return f"{reverse('appointments:week')}?{urlencode(query)}"
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def week(request: AuthedRequest) -> HttpResponse:
     """GET: the user's appointments of the week of ``?week=YYYY-MM-DD`` (this week by default),
-    Monday first; POST: book one on a lead the user chooses."""
+    Monday first (for managers, those of ``?host=``, see the module's docstring); POST: book
+    one on a lead the user chooses (managers also choose its host)."""
     monday = _monday(_parse_day(request.GET.get("week")) or timezone.localdate())
+    host = request.GET.get("host", "")
     if request.method == "GET":
-        return _render_week(request, monday)
+        return _render_week(request, monday, host=host)
     actor = actor_of(request)
+    hosts = _hosts(actor, host)
     leads = selectors.bookable_leads(actor=actor, limit=BOOKABLE_LIMIT)
-    form = NewAppointmentForm(request.POST, prefix="new", leads=leads)
+    form = _new_appointment_form(request, leads, hosts, data=request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -457,20 +555,25 @@ def week(request: AuthedRequest) -> HttpResponse:
                 start=data["start"],
                 end=data["end"],
                 note=data["note"],
+                host=data.get("host"),  # managers' choice; the user's own without one
             )
         except Forbidden as exc:
             raise PermissionDenied(exc.message) from None
         except (NotFound, RuleViolation, ValidationError) as exc:  # NotFound: deleted meanwhile
             add_domain_errors(form, exc)
         else:
+            hosted_by = "" if appointment.host_id == actor.user_id else f" ({appointment.host})"
             messages.success(
-                request, f"Appointment with {appointment.lead} booked for {_when(appointment)}."
+                request,
+                f"Appointment with {appointment.lead} booked for {_when(appointment)}{hosted_by}.",
             )
             booked = _monday(timezone.localdate(appointment.start))
+            url = _week_url(booked, hosts.value)
             if not is_fragment(request):
-                return redirect(_week_url(booked))
-            return _changed(push_url(_render_week(request, booked), _week_url(booked)), appointment)
-    return _render_week(request, monday, create_form=form, status=INVALID)
+                return redirect(url)
+            page = _render_week(request, booked, host=hosts.value)
+            return _changed(push_url(page, url), appointment)
+    return _render_week(request, monday, host=hosts.value, create_form=form, status=INVALID)
 
 
 # --- move and cancel, from any of the three pages -----------------------------------------
@@ -480,9 +583,10 @@ def _place(request: AuthedRequest) -> Place:
     sent = request.POST if request.method == "POST" else request.GET
     back = sent.get("back")
     day = _parse_day(sent.get("day"))
+    host = sent.get("host", "")
     if back not in BACK_PAGES or (back != "lead" and day is None):
-        return Place(back="agenda", day=timezone.localdate())
-    return Place(back=back, day=day or timezone.localdate())
+        return Place(back="agenda", day=timezone.localdate(), host=host)
+    return Place(back=back, day=day or timezone.localdate(), host=host)
 
 
 def _answer(
@@ -500,8 +604,9 @@ def _answer(
             raise Http404("No such lead.")
         return _render_lead(request, lead, status=status, move_forms=move_forms)
     if place.back == "week":
-        return _render_week(request, _monday(place.day), status=status, move_forms=move_forms)
-    return _render_agenda(request, place.day, status=status, move_forms=move_forms)
+        monday = _monday(place.day)
+        return _render_week(request, monday, host=place.host, status=status, move_forms=move_forms)
+    return _render_agenda(request, place.day, host=place.host, status=status, move_forms=move_forms)
 
 
 def _done(request: AuthedRequest, place: Place, appointment: Appointment) -> HttpResponse:
@@ -514,9 +619,11 @@ def _done(request: AuthedRequest, place: Place, appointment: Appointment) -> Htt
 def _place_url(place: Place, appointment: Appointment) -> str:
     if place.back == "lead":
         return reverse("leads:detail", args=[appointment.lead.slug]) + "#lead-appointments"
+    # The page's host choice as it came: the page checks it again (a salesperson's is ignored).
     if place.back == "week":
-        return _week_url(_monday(place.day))
-    return f"{reverse('appointments:agenda')}?from={place.day:%Y-%m-%d}"
+        return _week_url(_monday(place.day), place.host)
+    query = {"from": f"{place.day:%Y-%m-%d}"} | ({"host": place.host} if place.host else {})
+    return f"{reverse('appointments:agenda')}?{urlencode(query)}"
 
 
 @require_http_methods(["GET", "POST"])
@@ -540,6 +647,7 @@ def move(request: AuthedRequest, pk: int) -> HttpResponse:
             "form": form,
             "back": place.back,
             "back_day": place.day if place.back != "lead" else None,
+            "back_host": place.host if place.back != "lead" else "",
             "target": BACK_PAGES[place.back] if is_fragment(request) else None,
             "back_url": _place_url(place, appointment),
         }

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
 from crm import services, signin, tokens
-from crm.models import ApiKey, User
+from crm.models import ApiKey, Notification, User
 
 
 @admin.register(User)
@@ -76,6 +76,27 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # revoke instead: events keep the key that made them
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """Read only: notifications are written by the domain with the changes they tell of."""
+
+    list_display = ["created_at", "recipient", "kind", "text", "read_at"]
+    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["recipient"]
+    search_fields = ["text", "recipient__username"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 admin.site.site_header = "Lead CRM administration"

@@ -27,6 +27,17 @@ def when(value: str | None, fmt: str = "M j, Y H:i") -> str:
     return date_format(parsed, fmt)
 
 
+def call_length(seconds: int | None) -> str:
+    """A call's duration in seconds as people say it: "45 s", "4 min", "1 h 5 min"; "" for
+    none (a call logged without its length)."""
+    if not isinstance(seconds, int) or seconds <= 0:
+        return ""
+    if seconds < 60:
+        return f"{seconds} s"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return " ".join([f"{hours} h"] * bool(hours) + [f"{minutes} min"] * bool(minutes))
+
+
 # --- filters for the rows of long lists: the same output as the built-in tags, for less -------
 
 _PLAIN = re.compile(r"[A-Za-z0-9_-]+")  # a URL argument reverse() leaves as it is

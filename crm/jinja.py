@@ -91,6 +91,7 @@ def environment(**options: Any) -> jinja2.Environment:
             "stamp": filters.stamp,
             "iso": filters.iso,
             "when": filters.when,
+            "call_length": filters.call_length,
             "url_of": filters.url_of,
             "pluralize": defaultfilters.pluralize,
             "truncatechars": defaultfilters.truncatechars,

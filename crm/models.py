@@ -170,3 +170,54 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.period}={self.count}"
+
+
+class NotificationKind(models.TextChoices):
+    """What a notification tells its recipient (``crm.notifications`` decides who gets one)."""
+
+    LEAD_GIVEN = "lead_given", "Lead given to you"
+    APPOINTMENT = "appointment", "Appointment on your lead"
+    TASK = "task", "Task assigned to you"
+    PARTNER = "partner", "Lead changed through the API"
+
+
+class Notification(models.Model):
+    """A change someone else made to the recipient's work, shown under the header's bell
+    until read. Written with the change, in its transaction (``crm.notifications``)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,  # the indexes below lead with it
+    )
+    lead = models.ForeignKey(
+        "leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # a recipient's latest notifications, newest first (the list)
+            models.Index(
+                fields=["recipient", "-created_at", "-id"], name="notification_recipient_idx"
+            ),
+            # a recipient's unread ones only (the bell's bounded count, "Mark all read")
+            models.Index(
+                fields=["recipient", "-created_at"],
+                name="notification_unread_idx",
+                condition=models.Q(read_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None

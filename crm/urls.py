@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 from appointments.api import views as appointment_api
 from crm import signin
 from crm import views as web
+from crm import views_notifications as notification_views
 from crm.api import views as auth_api
 from leads.api import views as lead_api
 from leads.api.lead_set import lead_set
@@ -52,6 +53,11 @@ api_v1 = [
     path("v1/leads/", include((lead_endpoints, "api-alias-v1-leads"), namespace="alias-v1-leads")),
 ]
 
+notification_pages = [
+    path("notifications/", notification_views.notification_list, name="list"),
+    path("notifications/read-all/", notification_views.notification_read_all, name="read-all"),
+]
+
 public = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
 urlpatterns = [
@@ -69,6 +75,7 @@ urlpatterns = [
     path("accounts/sign-out-everywhere/", web.sign_out_everywhere, name="sign_out_everywhere"),
     path("", include("leads.urls")),
     path("", include("appointments.urls")),
+    path("", include((notification_pages, "notifications"))),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("pubapi/v1/", rpc.endpoint, {"version": "v1"}, name="pubapi-v1"),

@@ -15,7 +15,7 @@ from django.db.models import Q
 from crm import roles
 from crm.domain import READ_ONLY_CODE, READ_ONLY_KEY, Actor, Forbidden, NotFound
 from leads import rollup
-from leads.models import DELETED_STATUS, Lead, LeadNote, LeadQuerySet, Task
+from leads.models import DELETED_STATUS, Lead, LeadFile, LeadNote, LeadQuerySet, Task
 
 if TYPE_CHECKING:
     from appointments.models import Appointment
@@ -193,6 +193,17 @@ def can_delete_note(actor: Actor, note: LeadNote) -> bool:
     if manages_activity(actor):
         return True
     return actor.user_id is not None and note.author_id == actor.user_id
+
+
+@_writes
+def can_delete_file(actor: Actor, lead_file: LeadFile, lead: Lead) -> bool:
+    """May delete a file attached to ``lead``: whoever manages the activity of every lead, and
+    on a lead one works (owner or assignee) the one who uploaded it and the lead's owner."""
+    if manages_activity(actor):
+        return True
+    if not can_write_activity(actor, lead):
+        return False
+    return actor.user_id is not None and actor.user_id in (lead_file.uploaded_by_id, lead.owner_id)
 
 
 @_writes

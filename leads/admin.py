@@ -12,6 +12,7 @@ from leads.models import (
     DeletedLead,
     Field,
     Lead,
+    LeadFile,
     LeadList,
     LeadNote,
     Source,
@@ -95,6 +96,17 @@ class LeadNoteInline(admin.TabularInline):
         return False
 
 
+class LeadFileInline(admin.TabularInline):
+    model = LeadFile
+    fields = ["name", "size", "uploaded_by", "api_key", "created_at", "deleted_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class LeadAdminBase(admin.ModelAdmin):
     list_display = [
         "__str__",
@@ -110,7 +122,7 @@ class LeadAdminBase(admin.ModelAdmin):
     search_fields = ["first_name", "last_name", "email", "phone", "company", "slug"]
     readonly_fields = ["slug", "created_at", "updated_at", "status_before_delete"]
     show_full_result_count = False
-    inlines = [LeadNoteInline]
+    inlines = [LeadNoteInline, LeadFileInline]
 
     def has_add_permission(self, request) -> bool:
         return False  # leads are created through the web app and the APIs

@@ -19,8 +19,9 @@ from django.db import connection, connections, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from crm.domain import READ_ONLY_CODE, READ_ONLY_KEY, Actor, Forbidden
+from crm.domain import READ_ONLY_CODE, READ_ONLY_KEY, Actor, Forbidden, NotFound
 from crm.instances import Blank
+from crm.notifications import notify_for_events
 from leads import access
 from leads.models import ATTNAMES, CallLog, Event, EventType, Lead, Tag
 from leads.services import (
@@ -347,6 +348,7 @@ def leads_create_many(
         insert_all(Lead, leads)
         insert_all(Event, events(), ids=False)
     _tag_all(new)
+    notify_for_events(events(), leads=leads)
     announce_changes(plan.lead.pk for plan in new)
     return outcomes
 
@@ -427,6 +429,7 @@ def leads_update_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
         fields = sorted({*columns, "updated_at"})
         update_all(Lead, list(changed_leads.values()), fields)
         insert_all(Event, events, ids=False)
+        notify_for_events(events, leads=changed_leads.values())
         announce_changes(changed_leads)
     return outcomes
 
@@ -516,6 +519,7 @@ def calls_log_many(*, actor: Actor, items: Sequence[CallInput]) -> list[Outcome]
                 "timestamp": call.timestamp.isoformat(),
                 "duration": call.duration,
                 "result": call.result,
+                "notes": call.notes,
             },
             created_at=now,
             **actor.event_fields(),
@@ -524,3 +528,19 @@ def calls_log_many(*, actor: Actor, items: Sequence[CallInput]) -> list[Outcome]
     )
     announce_changes(call.lead_id for call in calls)
     return outcomes
+
+
+def call_log(*, actor: Actor, lead: Lead, call: CallInput) -> None:
+    """Log one call with ``lead`` (the lead page's "Log a call"): ``calls_log_many`` for one,
+    its refusal raised as the single-lead services raise theirs."""
+    (outcome,) = calls_log_many(
+        actor=actor, items=[CallInput(**{**vars(call), "lead_id": lead.pk})]
+    )
+    if outcome.code == READ_ONLY:
+        raise Forbidden(READ_ONLY_KEY, code=READ_ONLY_CODE)
+    if outcome.code == NOT_FOUND:
+        raise NotFound("No such lead.", code="lead_not_found")
+    if outcome.code == FORBIDDEN:
+        raise Forbidden(outcome.message, code="cannot_log_call")
+    if outcome.code is not None:
+        raise ValidationError(outcome.errors or outcome.message)

@@ -24,6 +24,7 @@ from crm.domain import Actor
 from crm.forms import QuickSelect
 from crm.models import User
 from leads import access, rules, selectors
+from leads.bulk import CallInput
 from leads.models import DataType, Field, Lead, LeadNote, Task
 from leads.services import DEFAULT_STATUS, REQUIRED, SNOOZE_CHOICES, snooze_time
 
@@ -265,6 +266,51 @@ class NoteForm(forms.Form):
     note = _text(
         "Note", required=True, max_length=NOTE_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+CALL_OUTCOMES = ["Connected", "Left a voicemail", "No answer", "Busy", "Wrong number"]
+CALL_MINUTES_MAX = 24 * 60
+
+
+class CallForm(forms.Form):
+    """A call to log from the lead page (``leads.bulk.call_log``, as JSON-RPC ``logCalls``):
+    its outcome, when it was and how long it took, and what was said."""
+
+    result = forms.ChoiceField(label="Outcome", choices=[(o, o) for o in CALL_OUTCOMES])
+    timestamp = forms.DateTimeField(
+        label="When", widget=DateTimeLocalInput, error_messages={"required": REQUIRED}
+    )
+    minutes = forms.IntegerField(
+        label="Duration (minutes)",
+        min_value=0,
+        max_value=CALL_MINUTES_MAX,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    notes = _text("Summary", max_length=NOTE_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "call")  # apart from the note form's "note"
+        kwargs.setdefault("initial", {"timestamp": timezone.localtime().replace(second=0)})
+        super().__init__(*args, **kwargs)
+
+    def clean_timestamp(self) -> Any:
+        when = self.cleaned_data["timestamp"]
+        if when > timezone.now():
+            raise forms.ValidationError("Enter a time that has passed: log a call after it.")
+        return when
+
+    @staticmethod
+    def call_of(data: dict[str, Any]) -> CallInput:
+        """The call a valid form's ``cleaned_data`` describes (its lead set by the service)."""
+        seconds = (data["minutes"] or 0) * 60
+        return CallInput(0, data["timestamp"], seconds, data["result"], data["notes"])
+
+
+class FileForm(forms.Form):
+    """A file to attach to the lead (``services.lead_file_attach``, as lead_set's upload)."""
+
+    file = forms.FileField(label="File", error_messages={"required": "Choose a file to attach."})
 
 
 class TaskForm(forms.Form):

@@ -424,6 +424,7 @@ class EventType(models.TextChoices):
     RESTORED = "restored", "Restored"
     MERGED = "merged", "Merged"
     FILE_ATTACHED = "file_attached", "File attached"
+    FILE_DELETED = "file_deleted", "File deleted"
     FOLLOWUP_SET = "followup_set", "Follow-up set"
     TASK_CREATED = "task_created", "Task added"
     TASK_DONE = "task_done", "Task done"
@@ -523,6 +524,9 @@ class LeadFile(models.Model):
         "crm.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Soft delete: the lead page no longer lists it; the stored bytes stay (an administrator
+    # can restore it) until the lead's personal data is erased.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

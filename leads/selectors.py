@@ -992,6 +992,30 @@ def duplicate_leads(*, actor: Actor, values: Mapping[str, Any], kinds: Sequence[
     return sorted(found.values(), key=lambda lead: lead.pk)
 
 
+# The lead create and edit forms warn of a lead with the same email, or the same name and phone.
+WARNED_DUPLICATES = ("email", "name_phone")
+
+
+def possible_duplicates(
+    *, actor: Actor, values: Mapping[str, Any], exclude: Lead | None = None, limit: int = 5
+) -> list[tuple[Lead, str]]:
+    """The first ``limit`` live leads the actor may see that a lead with ``values`` (being
+    created, or ``exclude`` being edited) would duplicate by email or by name and phone, oldest
+    first, each with why (``DUPLICATE_KINDS``' words): at most two queries."""
+    keys = duplicate_keys(values)
+    found = [
+        lead
+        for lead in duplicate_leads(actor=actor, values=values, kinds=WARNED_DUPLICATES)
+        if exclude is None or lead.pk != exclude.pk
+    ][:limit]
+    result = []
+    for lead in found:
+        theirs = duplicate_keys({f: getattr(lead, f) for f in DUPLICATE_FIELDS})
+        kind = next(k for k in WARNED_DUPLICATES if keys[k] & theirs[k])
+        result.append((lead, DUPLICATE_KINDS[kind]))
+    return result
+
+
 def find_duplicates(
     *, actor: Actor, candidates: Sequence[Mapping[str, Any] | None]
 ) -> list[Duplicate | None]:
@@ -1247,24 +1271,28 @@ def lead_tags(lead: Lead) -> list[str]:
     return [tag.name for tag in _lead_tags(lead_id=lead.pk)]
 
 
+LEAD_FILES_SHOWN = 50
+
 _lead_files = CompiledRead(
     LeadFile,
-    lambda lead_id: LeadFile.objects.filter(lead_id=lead_id).only(
-        "pk", "name", "size", "created_at", "lead_id"
-    ),
+    lambda lead_id: LeadFile.objects.filter(lead_id=lead_id, deleted_at__isnull=True).only(
+        "pk", "name", "size", "created_at", "lead_id", "uploaded_by_id"
+    )[: LEAD_FILES_SHOWN + 1],
     lead_id=int,
 )
 
 
-def lead_files(lead: Lead) -> list[LeadFile]:
-    """The files attached to the lead (lead_set uploads), newest first, without their
-    storage details: one query, compiled once (crm.compiled)."""
-    return _lead_files(lead_id=lead.pk)
+def lead_files(lead: Lead) -> tuple[list[LeadFile], bool]:
+    """The lead's live attached files (lead_set and lead page uploads), newest first, without
+    their storage details, and whether more than those exist: one query, compiled once
+    (crm.compiled)."""
+    files = _lead_files(lead_id=lead.pk)
+    return files[:LEAD_FILES_SHOWN], len(files) > LEAD_FILES_SHOWN
 
 
 def attached_file(*, lead: Lead, pk: int) -> LeadFile | None:
-    """The file ``pk`` attached to the lead, or None."""
-    return lead.files.filter(pk=pk).first()
+    """The live file ``pk`` attached to the lead, or None."""
+    return lead.files.filter(pk=pk, deleted_at__isnull=True).first()
 
 
 def latest_events(*, lead: Lead, limit: int) -> tuple[list[Event], bool]:

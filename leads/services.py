@@ -33,6 +33,7 @@ from crm.domain import (
 )
 from crm.instances import Blank
 from crm.models import User
+from crm.notifications import notify_for_events
 from leads import access
 from leads.models import (
     ATTNAMES,
@@ -92,6 +93,7 @@ def record_event(*, lead: Lead, type: str, actor: Actor, data: dict | None = Non
     """Write one timeline entry, in the caller's transaction, and announce the change."""
     event = Event.objects.create(lead=lead, type=type, data=data or {}, **actor.event_fields())
     announce_changes([lead.pk])
+    notify_for_events([event])
     return event
 
 
@@ -867,6 +869,28 @@ def lead_file_attach(*, actor: Actor, lead: Lead, name: str, content: bytes) -> 
         data={"file_id": lead_file.pk, "name": base, "size": lead_file.size},
     )
     return lead_file
+
+
+@transaction.atomic
+def lead_file_delete(*, actor: Actor, lead: Lead, lead_file: LeadFile) -> None:
+    """Delete a file attached to the lead (soft: the lead page no longer lists it, the stored
+    bytes stay); the timeline records it."""
+    access.ensure_can_write(actor)
+    ensure_live(lead)
+    if lead_file.lead_id != lead.pk:
+        raise NotFound("No such file.", code="file_not_found")
+    if lead_file.deleted_at is not None:
+        raise RuleViolation("This file is already deleted.", code="file_deleted")
+    if not access.can_delete_file(actor, lead_file, lead):
+        raise Forbidden("You can't delete this file.", code="cannot_delete_file")
+    lead_file.deleted_at = timezone.now()
+    lead_file.save(update_fields=["deleted_at"])
+    record_event(
+        lead=lead,
+        type=EventType.FILE_DELETED,
+        actor=actor,
+        data={"file_id": lead_file.pk, "name": lead_file.name},
+    )
 
 
 # --- several leads at once ----------------------------------------------------------------

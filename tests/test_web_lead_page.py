@@ -759,10 +759,11 @@ AUTH = 2
 
 
 def grow(lead, salesperson, n: int) -> None:
-    """``n`` notes (each with its timeline event), ``n`` tasks and ``n`` appointments on the
-    lead."""
+    """``n`` notes (each with its timeline event), ``n`` tasks, ``n`` appointments and ``n``
+    files on the lead."""
     for i in range(n):
         NoteFactory(lead=lead, by=salesperson, text=f"Note {i}")
+        lead_file_attach(actor=Actor(user=salesperson), lead=lead, name=f"{i}.txt", content=b"x")
         task_create(actor=Actor(user=salesperson), title=f"Task {i}", due=timezone.now(), lead=lead)
         start = timezone.now() + timedelta(days=1 + i)
         AppointmentFactory(
@@ -789,6 +790,7 @@ def test_lead_page_queries(web, salesperson, busy_lead, django_assert_num_querie
         response = client.get(f"/leads/{busy_lead.slug}/")
     html = response.content.decode()
     assert html.count('class="note-text"') == n and html.count('class="task-title"') == n
+    assert html.count('id="file-') == n
 
 
 @pytest.mark.parametrize("n", [1, 10])
@@ -806,8 +808,8 @@ def test_lead_page_queries_for_a_manager(
 def test_details_fragment_queries(web, salesperson, busy_lead, django_assert_num_queries, n):
     grow(busy_lead, salesperson, n)
     client = web(salesperson)
-    # + the lead; + its tags; + the custom fields; + its files (its notes are not shown)
-    with django_assert_num_queries(AUTH + 4):
+    # + the lead; + its tags; + the custom fields (its notes and files are not shown)
+    with django_assert_num_queries(AUTH + 3):
         client.get(f"/leads/{busy_lead.slug}/", headers=HTMX)
 
 

@@ -284,3 +284,51 @@ def test_without_javascript_new_task_opens_my_days_form(web, salesperson):
     assert (
         '<div class="task-new" id="my-day-new-task">' in html and "This field is required." in html
     )
+
+
+# --- reassign -------------------------------------------------------------------------------
+
+
+def test_a_manager_gives_a_task_to_someone_else_from_the_lead_page(
+    web, salesperson, manager, users, lead
+):
+    task = task_of(salesperson, lead)
+    client = web(manager)
+    page = client.get(f"/leads/{lead.slug}/").content.decode()
+    assert f'action="/tasks/{task.pk}/reassign/"' in page and "Reassign" in page
+    assistant = users["jr_salesperson"]
+    lead.assignee = assistant
+    lead.save(update_fields=["assignee"])
+    response = client.post(
+        f"/tasks/{task.pk}/reassign/", {"assignee": assistant.pk, "back": "lead"}, headers=HTMX
+    )
+    assert response.status_code == 200
+    task.refresh_from_db()
+    assert task.assignee == assistant
+    event = Event.objects.get(type=EventType.TASK_REASSIGNED)
+    assert event.data["to"] == assistant.pk and 'id="lead-tasks"' in response.content.decode()
+
+
+def test_a_task_is_not_given_to_someone_who_cannot_see_its_lead(web, salesperson, manager, lead):
+    task = task_of(salesperson, lead)
+    outsider = UserFactory(username="outsider", role=Role.SALESPERSON)
+    response = web(manager).post(
+        f"/tasks/{task.pk}/reassign/", {"assignee": outsider.pk, "back": "lead"}, headers=HTMX
+    )
+    assert response.status_code == 403 and "can't see this lead" in response.content.decode()
+    task.refresh_from_db()
+    assert task.assignee == salesperson
+
+
+def test_a_salesperson_is_not_offered_reassign_and_is_refused(web, salesperson, manager, lead):
+    task = task_of(salesperson, lead)
+    client = web(salesperson)
+    assert "/reassign/" not in client.get(f"/leads/{lead.slug}/").content.decode()
+    response = client.post(
+        f"/tasks/{task.pk}/reassign/", {"assignee": manager.pk, "back": "lead"}, headers=HTMX
+    )
+    assert response.status_code == 403
+    task.refresh_from_db()
+    assert task.assignee == salesperson
+    bad = web(manager).post(f"/tasks/{task.pk}/reassign/", {"assignee": "x"}, headers=HTMX)
+    assert bad.status_code == 403 and "Choose whom" in bad.content.decode()

@@ -40,13 +40,17 @@ class TaskRow:
     can_change: bool
     overdue: bool
     snooze_form: SnoozeForm | None = None  # one sent back with errors
+    people: list[User] | None = None  # whom it may be given to (managers), else None
 
     def snooze(self) -> SnoozeForm:
         return self.snooze_form or SnoozeForm(prefix=f"snooze-{self.task.pk}")
 
 
 def task_rows(
-    actor: Actor, tasks: list[Task], snooze_forms: dict[int, SnoozeForm] | None = None
+    actor: Actor,
+    tasks: list[Task],
+    snooze_forms: dict[int, SnoozeForm] | None = None,
+    people: list[User] | None = None,
 ) -> list[TaskRow]:
     now = timezone.now()
     forms = snooze_forms or {}
@@ -56,6 +60,7 @@ def task_rows(
             can_change=access.can_change_task(actor, task) and not actor.read_only,
             overdue=task.done_at is None and task.due < now,
             snooze_form=forms.get(task.pk),
+            people=people,
         )
         for task in tasks
     ]

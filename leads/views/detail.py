@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -32,8 +33,10 @@ from crm.web import (
     json_download,
     render_page,
 )
-from leads import access, privacy, selectors, services
+from leads import access, bulk, privacy, selectors, services
 from leads.forms import (
+    CallForm,
+    FileForm,
     LeadForm,
     NoteForm,
     PeopleForm,
@@ -118,7 +121,8 @@ class LeadPage:
         """The lead's tasks (open ones first) with what the user may do, and whether more
         exist."""
         tasks, more = selectors.lead_tasks(self.lead)
-        rows = task_rows(self.actor, tasks, self.forms.get("snooze_forms"))
+        people = self.people if self.can["give"] else None
+        rows = task_rows(self.actor, tasks, self.forms.get("snooze_forms"), people)
         return {"rows": rows, "more": more}
 
     @cached_property
@@ -132,14 +136,33 @@ class LeadPage:
         return [(n, access.can_delete_note(self.actor, n)) for n in notes]
 
     @cached_property
+    def call_form(self) -> CallForm:
+        return self.forms.get("call_form") or CallForm()
+
+    @property
+    def call_open(self) -> bool:
+        """Whether "Log a call" starts open: asked for without JavaScript, or sent with errors."""
+        return bool(self.forms.get("call_open") or self.forms.get("call_form"))
+
+    @cached_property
     def tags(self) -> list[str]:
         return selectors.lead_tags(self.lead)
 
     @cached_property
-    def files(self) -> list[Any]:
-        """Files attached to the lead (lead_set uploads), newest first: one query, only when
-        the details card is drawn."""
-        return selectors.lead_files(self.lead)
+    def file_form(self) -> FileForm:
+        return self.forms.get("file_form") or FileForm()
+
+    @property
+    def file_limit(self) -> int:
+        return settings.CRM["LEAD_FILE_MAX_BYTES"]
+
+    @cached_property
+    def files(self) -> dict[str, Any]:
+        """The lead's live files, newest first, each with whether the user may delete it, and
+        whether more exist: one query, only when the files card is drawn."""
+        files, more = selectors.lead_files(self.lead)
+        rows = [(f, access.can_delete_file(self.actor, f, self.lead)) for f in files]
+        return {"rows": rows, "more": more}
 
     @cached_property
     def custom(self) -> list[dict[str, Any]]:
@@ -230,7 +253,7 @@ def lead_detail(request: AuthedRequest, slug: str) -> HttpResponse:
     """The lead page; for HTMX its details card (what the inline edit's Cancel swaps back), or
     with ``?part=timeline`` its timeline (refreshed when the appointments section changes)."""
     part = "timeline" if request.GET.get("part") == "timeline" else "details"
-    return answer(request, _reload(request, slug), part)
+    return answer(request, _reload(request, slug), part, call_open=request.GET.get("call") == "1")
 
 
 @require_POST
@@ -328,24 +351,101 @@ def personal_data_erase(request: AuthedRequest, slug: str) -> HttpResponse:
     return _redirect(request, _detail_url(lead))
 
 
-@require_POST
-@login_required
-def note_add(request: AuthedRequest, slug: str) -> HttpResponse:
+def _add_activity(
+    request: AuthedRequest,
+    slug: str,
+    form: Any,
+    write: Any,
+    *,
+    part: str,
+    anchor: str,
+    form_name: str,
+    **renames: str,
+) -> HttpResponse:
+    """Add a note, a call or a file from its card on the lead page: ``write(actor, lead,
+    cleaned_data)`` calls the service; the card (and the timeline) answers, or its errors."""
     lead = _reload(request, slug)
-    form = NoteForm(request.POST)
     if form.is_valid():
         try:
-            services.note_create(actor=actor_of(request), lead=lead, text=form.cleaned_data["note"])
+            said = write(actor_of(request), lead, form.cleaned_data)
         except Forbidden as exc:
             return refused(request, exc.message, _detail_url(lead))
         except (ValidationError, DomainError) as exc:
-            add_domain_errors(form, exc, text="note")
+            add_domain_errors(form, exc, **renames)
         else:
-            messages.success(request, "Note added.")
+            messages.success(request, said)
             if not is_fragment(request):
-                return redirect(f"{_detail_url(lead)}#lead-notes")
-            return answer(request, _reload(request, slug), "notes", oob=("timeline",))
-    return answer(request, lead, "notes", status=INVALID, note_form=form)
+                return redirect(f"{_detail_url(lead)}#{anchor}")
+            return answer(request, _reload(request, slug), part, oob=("timeline",))
+    return answer(request, lead, part, status=INVALID, **{form_name: form})
+
+
+def _write_note(actor: Any, lead: Lead, data: dict[str, Any]) -> str:
+    services.note_create(actor=actor, lead=lead, text=data["note"])
+    return "Note added."
+
+
+def _write_call(actor: Any, lead: Lead, data: dict[str, Any]) -> str:
+    bulk.call_log(actor=actor, lead=lead, call=CallForm.call_of(data))
+    return "Call logged."
+
+
+def _write_file(actor: Any, lead: Lead, data: dict[str, Any]) -> str:
+    upload = data["file"]
+    services.lead_file_check_size(upload.size)  # before reading it into memory
+    attached = services.lead_file_attach(
+        actor=actor, lead=lead, name=upload.name, content=upload.read()
+    )
+    return f"File {attached.name} attached."
+
+
+@require_POST
+@login_required
+def note_add(request: AuthedRequest, slug: str) -> HttpResponse:
+    form = NoteForm(request.POST)
+    return _add_activity(
+        request, slug, form, _write_note,
+        part="notes", anchor="lead-notes", form_name="note_form", text="note",
+    )  # fmt: skip
+
+
+@require_POST
+@login_required
+def call_add(request: AuthedRequest, slug: str) -> HttpResponse:
+    """Log a call with the lead: the JSON-RPC ``logCalls`` service, for one call."""
+    form = CallForm(request.POST)
+    return _add_activity(
+        request, slug, form, _write_call,
+        part="notes", anchor="lead-timeline", form_name="call_form", duration="minutes",
+    )  # fmt: skip
+
+
+@require_POST
+@login_required
+def file_add(request: AuthedRequest, slug: str) -> HttpResponse:
+    """Attach a file to the lead: lead_set's upload service, size limit and storage."""
+    form = FileForm(request.POST, request.FILES)
+    return _add_activity(
+        request, slug, form, _write_file,
+        part="files", anchor="lead-files", form_name="file_form", name="file",
+    )  # fmt: skip
+
+
+@require_POST
+@login_required
+def file_delete(request: AuthedRequest, slug: str, file_id: int) -> HttpResponse:
+    lead = lead_or_404(request, slug)
+    attached = selectors.attached_file(lead=lead, pk=file_id)
+    if attached is None:
+        raise Http404("No such file.")
+    try:
+        services.lead_file_delete(actor=actor_of(request), lead=lead, lead_file=attached)
+    except DomainError as exc:  # refused, or deleted meanwhile
+        return refused(request, exc.message, _detail_url(lead))
+    messages.success(request, f"File {attached.name} deleted.")
+    if not is_fragment(request):
+        return redirect(f"{_detail_url(lead)}#lead-files")
+    return answer(request, _reload(request, slug), "files", oob=("timeline",))
 
 
 @require_GET
@@ -386,12 +486,33 @@ def note_delete(request: AuthedRequest, slug: str, note_id: int) -> HttpResponse
 
 # --- create and edit ----------------------------------------------------------------------
 
+# What makes a lead another's duplicate: an edit that changes none of these is not checked again.
+DUPLICATE_INPUTS = {"first_name", "last_name", "email", "phone"}
+
+
+def _duplicates(
+    request: AuthedRequest, form: LeadForm, lead: Lead | None = None
+) -> list[tuple[Lead, str]]:
+    """The leads the one being created or edited would duplicate (same email, or same name and
+    phone), to warn of before saving; none once the user chose "Save anyway", or when an edit
+    changes none of the fields that decide it."""
+    if request.POST.get("save_anyway") == "1":
+        return []
+    if lead is not None and not DUPLICATE_INPUTS & set(form.changed_data):
+        return []
+    return selectors.possible_duplicates(
+        actor=actor_of(request), values=form.cleaned_data, exclude=lead
+    )
+
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def lead_create(request: AuthedRequest) -> HttpResponse:
     form = LeadForm(request.POST if request.method == "POST" else None, **_form_kwargs(request))
+    duplicates: list[tuple[Lead, str]] = []
     if request.method == "POST" and form.is_valid():
+        duplicates = _duplicates(request, form)
+    if request.method == "POST" and form.is_valid() and not duplicates:
         data, custom, tags = form.domain_input()
         try:
             lead = services.lead_create(
@@ -405,7 +526,8 @@ def lead_create(request: AuthedRequest) -> HttpResponse:
             messages.success(request, f"Lead {lead} created.")
             return _redirect(request, _detail_url(lead))
     context = {"form": form, "lead": None, "action": reverse("leads:create")}
-    status = INVALID if form.errors else 200
+    context["duplicates"] = duplicates
+    status = INVALID if form.errors or duplicates else 200
     return render_page(request, FORM, context, partial="form", status=status)
 
 
@@ -421,7 +543,10 @@ def lead_edit(request: AuthedRequest, slug: str) -> HttpResponse:
     inline = is_fragment(request) and request.GET.get("inline") == "1"
     posted = request.POST if request.method == "POST" else None
     form = LeadForm(posted, **_form_kwargs(request, lead, inline=inline))
+    duplicates: list[tuple[Lead, str]] = []
     if posted is not None and form.is_valid():
+        duplicates = _duplicates(request, form, lead)
+    if posted is not None and form.is_valid() and not duplicates:
         data, custom, tags = form.domain_input()
         try:
             services.lead_update(actor=actor, lead=lead, data=data, custom=custom, tags=tags)
@@ -436,6 +561,6 @@ def lead_edit(request: AuthedRequest, slug: str) -> HttpResponse:
                 return answer(request, _reload(request, slug), "details", oob=oob)
             return _redirect(request, _detail_url(lead))
     context = {"form": form, "lead": lead, "action": reverse("leads:edit", args=[slug])}
-    context["inline"] = inline
-    status = INVALID if form.errors else 200
+    context |= {"inline": inline, "duplicates": duplicates}
+    status = INVALID if form.errors or duplicates else 200
     return render_page(request, FORM, context, partial="form", status=status)

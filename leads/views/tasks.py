@@ -134,6 +134,25 @@ def task_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     return _change(request, pk, services.task_delete, "Task deleted")
 
 
+@require_POST
+@login_required
+def task_reassign(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Give an open task of a lead to someone else (managers, from the lead page)."""
+    task = _task_or_404(request, pk)
+    lead = task.lead if _from_lead(request, task) else None
+    actor = actor_of(request)
+    people = {str(u.pk): u for u in task_people(actor, task.lead) or []}
+    assignee = people.get(request.POST.get("assignee", ""))
+    if assignee is None:
+        return _refused(request, lead, "Choose whom to give the task to.")
+    try:
+        services.task_reassign(actor=actor, task=task, assignee=assignee)
+    except DomainError as exc:  # refused, or done or deleted meanwhile
+        return _refused(request, lead, exc.message)
+    messages.success(request, f"Task {task.title} given to {assignee}.")
+    return _answer(request, lead)
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def task_snooze(request: AuthedRequest, pk: int) -> HttpResponse:

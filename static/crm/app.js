@@ -50,7 +50,7 @@
     panel.hidden = !open;
     button.setAttribute("aria-expanded", open ? "true" : "false");
     if (open) {
-      var first = panel.querySelector("input:not([type=hidden]), button");
+      var first = panel.querySelector("input:not([type=hidden]), select, textarea, button");
       if (first) first.focus();
     }
   });

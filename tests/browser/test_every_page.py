@@ -164,6 +164,11 @@ PAGES: dict[str, tuple[str, Callable[[Data], str], str]] = {
         "Merge",
     ),
     "settings": ("settings", lambda d: reverse("settings"), "Settings"),
+    "notifications": (
+        "notifications:list",
+        lambda d: reverse("notifications:list"),
+        "Notifications",
+    ),
     "password-change": ("password_change", lambda d: reverse("password_change"), "password"),
     "login": ("login", lambda d: reverse("login"), "Sign in"),
 }

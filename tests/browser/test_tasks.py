@@ -86,3 +86,25 @@ def test_work_the_day_with_tasks(page_for, users, role, width):
     settled(page)
     added.refresh_from_db()
     assert added.done_at is not None
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_manager_reassigns_a_task_on_the_lead_page(page_for, users, width):
+    manager, salesperson = users["sales_manager"], users["salesperson"]
+    lead = LeadFactory(by=manager, owner=salesperson, first_name="Ada", last_name="Lee")
+    task = task_create(
+        actor=Actor(user=salesperson), title="Call back", due=timezone.now(), lead=lead
+    )
+    page = page_for(manager, width=width)
+    page.goto(f"/leads/{lead.slug}/")
+    item = task_item(page, "Call back")
+    item.get_by_text("Reassign").click()
+    item.get_by_label("Give to").select_option(label=str(manager))
+    assert_accessible(page)
+    shoot(page, "tasks-reassign")
+    item.get_by_role("button", name="Give", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text(f"Task Call back given to {manager}.")
+    expect(task_item(page, "Call back")).to_contain_text(str(manager))
+    settled(page)
+    task.refresh_from_db()
+    assert task.assignee_id == manager.pk
