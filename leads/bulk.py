@@ -28,6 +28,7 @@ from leads.services import (
     DELETE_FIELDS,
     LeadChoices,
     Plan,
+    followups_follow_people,
     plan_create,
     plan_delete,
     plan_update,
@@ -430,6 +431,7 @@ def leads_update_many(*, actor: Actor, items: Sequence[LeadInput]) -> list[Outco
         update_all(Lead, list(changed_leads.values()), fields)
         insert_all(Event, events, ids=False)
         notify_for_events(events, leads=changed_leads.values())
+        followups_follow_people(events, leads=changed_leads.values())
         announce_changes(changed_leads)
     return outcomes
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Iterable
 from copy import copy
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -94,6 +95,7 @@ def record_event(*, lead: Lead, type: str, actor: Actor, data: dict | None = Non
     event = Event.objects.create(lead=lead, type=type, data=data or {}, **actor.event_fields())
     announce_changes([lead.pk])
     notify_for_events([event])
+    followups_follow_people([event])
     return event
 
 
@@ -821,6 +823,27 @@ def lead_followup_set(*, actor: Actor, lead: Lead, when: dt.datetime | None) -> 
         },
     )
     return task if when is not None else None
+
+
+def followups_follow_people(events: Iterable[Event], leads: Iterable[Lead] = ()) -> None:
+    """A lead's open follow-up task is its owner's (else its assignee's): after ``events``
+    that gave leads to someone, each such lead's follow-up moves to its person now (the leads
+    as changed: ``leads``, else each event's). No query unless a lead changed hands; then one
+    UPDATE per new person."""
+    given = {e.lead_id for e in events if e.type == EventType.ASSIGNED}
+    if not given:
+        return
+    changed = {lead.pk: lead for lead in leads} or {e.lead_id: e.lead for e in events}
+    by_person: dict[int, list[int]] = {}
+    for lead in (changed[pk] for pk in given):
+        person = lead.owner_id or lead.assignee_id
+        if person is not None:
+            by_person.setdefault(person, []).append(lead.pk)
+    now = timezone.now()
+    for person, lead_ids in by_person.items():
+        Task.objects.open().filter(lead_id__in=lead_ids, followup=True).exclude(
+            assignee_id=person
+        ).update(assignee_id=person, updated_at=now)
 
 
 # --- files --------------------------------------------------------------------------------

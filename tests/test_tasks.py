@@ -225,3 +225,31 @@ def test_the_migration_gives_each_follow_up_date_its_task(salesperson, manager):
         has_one.pk: salesperson.pk,
     }
     assert nobodys.pk not in made and deleted.pk not in made
+
+
+def test_the_follow_up_task_follows_the_lead_to_its_new_person(salesperson, manager, users, lead):
+    """Given to someone else (in the app, by an edit or a partner's batch), a lead's open
+    follow-up task goes with it: the owner's, else the assignee's. Other tasks stay."""
+    boss = Actor(user=manager)
+    followup = services.lead_followup_set(actor=boss, lead=lead, when=soon(1))
+    other = services.task_create(actor=boss, title="Call", due=soon(), lead=lead, assignee=manager)
+    junior = users[Role.JR_SALESPERSON]
+    services.lead_assign(actor=boss, lead=lead, people={"owner": junior})
+    followup.refresh_from_db()
+    other.refresh_from_db()
+    assert followup.assignee == junior and other.assignee == manager
+    services.lead_assign(actor=boss, lead=lead, people={"owner": None, "assignee": salesperson})
+    followup.refresh_from_db()
+    assert followup.assignee == salesperson  # no owner: the assignee's
+    services.lead_update(actor=boss, lead=lead, data={"owner": manager})
+    followup.refresh_from_db()
+    assert followup.assignee == manager
+
+
+def test_a_partners_batch_moves_the_follow_up_too(rpc, salesperson, manager, users, lead):
+    followup = services.lead_followup_set(actor=Actor(user=manager), lead=lead, when=soon(1))
+    junior = users[Role.JR_SALESPERSON]
+    result = rpc.result("updateLeads", {"objects": [{"id": lead.pk, "ownerID": junior.pk}]})
+    assert result["updates"][0]["success"] == "true"
+    followup.refresh_from_db()
+    assert followup.assignee == junior
