@@ -1,5 +1,6 @@
 # Two commands for a new user (see README.md):
 #   make run   set up a virtualenv, migrate SQLite, add demo data, serve http://127.0.0.1:8000
+#              (PORT=8001 for another port)
 #              (with the background worker beside the server)
 #   make test  set up the same virtualenv and run the checks and the whole test suite
 # DATABASE_URL=postgres://... selects PostgreSQL for either.
@@ -21,13 +22,17 @@ $(BIN)/.installed: pyproject.toml
 
 setup: $(BIN)/.installed
 
-# The background worker (webhook deliveries) runs beside the server and stops with it.
+# The background worker (webhook deliveries, reminders) runs beside the server and stops with
+# it. `make run PORT=8001` serves on another port. Migrations print only when they fail (the
+# system checks run with them, so the server skips its own).
+PORT ?= 8000
+
 run: setup
-	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py run_worker --no-reload & worker=$$!; \
+	@$(BIN)/python manage.py migrate --no-input --verbosity 0
+	@$(BIN)/python manage.py seed_demo --port $(PORT)
+	@$(BIN)/python manage.py run_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver --skip-checks 127.0.0.1:$(PORT)
 
 lint: setup
 	$(BIN)/ruff check .

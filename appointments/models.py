@@ -74,6 +74,27 @@ class Appointment(models.Model):
         return f"{self.lead} at {self.start:%Y-%m-%d %H:%M}"
 
 
+class AppointmentWeekCount(models.Model):
+    """How many live appointments starting in one week (its Monday, UTC) have one status, of
+    one host (0: every host): the dashboard's "Appointments per week". Kept by database
+    triggers (``leads.rollup.APPOINTMENT_WEEKS``); never written by Python code."""
+
+    host_id = models.IntegerField()  # 0: every host
+    week = models.DateField()
+    status = models.CharField(max_length=16, choices=AppointmentStatus.choices)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["host_id", "week", "status"], name="appointment_week_count_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host_id} {self.week} {self.status}: {self.n}"
+
+
 class Reminder(models.Model):
     """An email to an appointment's host before it starts (appointments/reminders.py): one per
     appointment and start time. Unsent ones follow the appointment (a move replaces it, a

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.tasks import task
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from appointments import calendar
 from appointments.models import Appointment, AppointmentStatus, Reminder
@@ -215,7 +216,11 @@ def _agenda_message(user: User, day: dt.date, zone: dt.tzinfo) -> EmailMessage:
     if not tasks:
         lines.append("  none")
     message = EmailMessage(
-        subject=f"Your day: {len(appointments)} appointments, {len(tasks)} tasks",
+        subject="Your day: "
+        + ngettext("%(n)d appointment", "%(n)d appointments", len(appointments))
+        % {"n": len(appointments)}
+        + ", "
+        + ngettext("%(n)d task", "%(n)d tasks", len(tasks)) % {"n": len(tasks)},
         body="\n".join(lines),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[user.email],

@@ -10,7 +10,12 @@ from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from appointments.models import Appointment, AppointmentStatus, CalendarFeed
+from appointments.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentWeekCount,
+    CalendarFeed,
+)
 from crm.compiled import CompiledRead, Statement, marker
 from crm.domain import Actor, NotFound
 from crm.models import USER_NAME_COLUMNS, User
@@ -311,3 +316,15 @@ def appointment_list_columns(
     shows, lookups across relations included). Raises ``ValidationError`` on bad filters."""
     qs = appointment_list(actor=actor, filters=filters, day=day, relation=relation)
     return qs.only(*columns)
+
+
+def appointments_per_week(
+    *, host_id: int, since: date, statuses: tuple[str, ...]
+) -> dict[tuple[date, str], int]:
+    """Live appointments of a host (0: every host) starting from the week of ``since`` (a
+    Monday) on, by (week, status), for ``statuses``: from the weekly rollup, not the
+    appointments (at most weeks x statuses rows)."""
+    rows = AppointmentWeekCount.objects.filter(
+        host_id=host_id, week__gte=since, status__in=statuses, n__gt=0
+    ).values_list("week", "status", "n")
+    return {(week, status): n for week, status, n in rows}

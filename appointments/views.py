@@ -49,6 +49,7 @@ from crm.web import (
     actor_of,
     add_domain_errors,
     is_fragment,
+    plain,
     render_page,
 )
 from leads import access
@@ -374,7 +375,7 @@ def _add_on_lead(
         try:
             appointment = add(actor=actor_of(request), lead=lead, **form.cleaned_data)
         except Forbidden as exc:
-            raise PermissionDenied(exc.message) from None
+            raise PermissionDenied(plain(exc.message)) from None
         except (RuleViolation, ValidationError) as exc:
             add_domain_errors(form, exc)
         else:
@@ -558,7 +559,7 @@ def week(request: AuthedRequest) -> HttpResponse:
                 host=data.get("host"),  # managers' choice; the user's own without one
             )
         except Forbidden as exc:
-            raise PermissionDenied(exc.message) from None
+            raise PermissionDenied(plain(exc.message)) from None
         except (NotFound, RuleViolation, ValidationError) as exc:  # NotFound: deleted meanwhile
             add_domain_errors(form, exc)
         else:
@@ -659,7 +660,7 @@ def move(request: AuthedRequest, pk: int) -> HttpResponse:
                 actor=actor, appointment=appointment, changes=form.cleaned_data
             )
         except Forbidden as exc:
-            raise PermissionDenied(exc.message) from None
+            raise PermissionDenied(plain(exc.message)) from None
         except (RuleViolation, ValidationError) as exc:
             add_domain_errors(form, exc)
         else:
@@ -689,7 +690,7 @@ def _change_status(request: AuthedRequest, pk: int, status: str) -> HttpResponse
         else:
             services.appointment_mark(actor=actor, appointment=appointment, status=status)
     except Forbidden as exc:
-        raise PermissionDenied(exc.message) from None
+        raise PermissionDenied(plain(exc.message)) from None
     except RuleViolation as exc:
         messages.error(request, exc.message)
     except ValidationError as exc:

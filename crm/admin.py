@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
+from django.utils.translation import ngettext
 
 from crm import services, signin, tokens
 from crm.models import ApiKey, Notification, User
@@ -34,7 +35,9 @@ class UserAdmin(BaseUserAdmin):
     def unlock_sign_in(self, request: HttpRequest, queryset) -> None:
         for user in queryset:
             signin.clear(user.get_username())
-        self.message_user(request, f"Unlocked sign-in for {len(queryset)} user(s).")
+        n = len(queryset)
+        users = ngettext("%(n)s user", "%(n)s users", n) % {"n": n}
+        self.message_user(request, f"Unlocked sign-in for {users}.")
 
 
 @admin.register(ApiKey)
@@ -72,7 +75,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset) -> None:
         for key in queryset:
             services.api_key_revoke(api_key=key)
-        self.message_user(request, f"Revoked {queryset.count()} API key(s).")
+        n = queryset.count()
+        self.message_user(
+            request, ngettext("Revoked %(n)s API key.", "Revoked %(n)s API keys.", n) % {"n": n}
+        )
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # revoke instead: events keep the key that made them

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+import re
 from contextlib import suppress
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from faker import Faker
 
 from appointments.services import appointment_create
 from crm.domain import Actor, RuleViolation
@@ -18,21 +20,28 @@ from leads.models import Source, Status
 from leads.services import lead_create, lead_followup_set, note_create
 
 DEMO_PASSWORD = "demo-password"
-TITLES = ["Buyer", "Owner", "Director", "Office manager", "Founder", "Planner", "Engineer"]
-COMPANIES = [
-    "Northwind Traders",
-    "Harbor Roofing",
-    "Blue Fern Dental",
-    "Copperline Logistics",
-    "Maple Street Bakery",
-    "Summit Solar",
-    "Riverbend Clinic",
-    "Atlas Fitness",
-    "Greenleaf Landscaping",
-    "Brightside Realty",
-    "Ironwood Builders",
-    "Lakeside Events",
+# The demo users' names (each signs in with its role's name: ``salesperson``, ...).
+PEOPLE = {
+    Role.ADMINISTRATOR: ("Alex", "Morgan"),
+    Role.COMPANY_MANAGER: ("Priya", "Shah"),
+    Role.SALES_MANAGER: ("Daniel", "Okafor"),
+    Role.SALESPERSON: ("Sam", "Rivera"),
+    Role.JR_SALESPERSON: ("Mia", "Chen"),
+    Role.MARKETING_MANAGER: ("Lena", "Fischer"),
+}
+CITIES = [
+    ("Portland", "OR"),
+    ("Austin", "TX"),
+    ("Denver", "CO"),
+    ("Boston", "MA"),
+    ("Chicago", "IL"),
+    ("Seattle", "WA"),
+    ("Atlanta", "GA"),
+    ("Phoenix", "AZ"),
+    ("Minneapolis", "MN"),
+    ("Nashville", "TN"),
 ]
+TITLES = ["Buyer", "Owner", "Director", "Office manager", "Founder", "Planner", "Engineer"]
 TAGS = ["hot", "newsletter", "trade show", "renewal", "VIP"]
 NOTES = [
     "Asked for a quote by Friday.",
@@ -46,6 +55,7 @@ NOTES = [
 def demo_users() -> dict[str, User]:
     users = {}
     for role in Role:
+        first, last = PEOPLE[role]
         user = User.objects.filter(username=role.value).first()
         if user is None:
             user = user_create(
@@ -53,38 +63,57 @@ def demo_users() -> dict[str, User]:
                 role=role.value,
                 password=DEMO_PASSWORD,
                 email=f"{role.value}@example.com",
-                first_name=role.label,
+                first_name=first,
+                last_name=last,
                 validate=False,
             )
+        elif user.first_name == role.label and not user.last_name:  # named by an older demo
+            user.first_name, user.last_name = first, last
+            user.save(update_fields=["first_name", "last_name"])
         users[role.value] = user
     return users
+
+
+def _domain(company: str) -> str:
+    """``"Harris, Lee and Ortiz"`` -> ``"harris-lee-ortiz.example.com"`` (never a real site)."""
+    words = [w for w in re.split(r"[^a-z0-9]+", company.lower()) if w and w != "and"]
+    return "-".join(words[:3]) + ".example.com"
 
 
 @transaction.atomic
 def seed(*, leads: int = 60, seed: int = 7) -> dict[str, User]:
     rng = random.Random(seed)
+    fake = Faker("en_US")
+    fake.seed_instance(seed)  # the same people and companies on every run
     users = demo_users()
     manager = Actor(user=users[Role.SALES_MANAGER])
     workers = [users[Role.SALESPERSON], users[Role.JR_SALESPERSON], users[Role.SALES_MANAGER]]
     statuses = list(Status.objects.assignable().values_list("pk", flat=True))
     sources = list(Source.objects.filter(active=True).values_list("pk", flat=True))
+    companies = [fake.unique.company() for _ in range(max(1, leads // 3))]
     now = timezone.now()
     for i in range(leads):
-        company = COMPANIES[i % len(COMPANIES)]
+        company = companies[i % len(companies)]
+        first, last = fake.first_name(), fake.last_name()
         owner = workers[i % len(workers)] if i % 7 else None
+        city, state = rng.choice(CITIES)
+        mailbox = re.sub(r"[^a-z.]", "", f"{first}.{last}".lower())
         lead = lead_create(
             actor=manager,
             data={
-                "first_name": rng.choice(TITLES),
-                "last_name": f"{company.split()[0]} {i + 1:02d}",
-                "email": f"lead{i + 1:02d}@{company.split()[0].lower()}.example.com",
+                "first_name": first,
+                "last_name": last,
+                "email": f"{mailbox}@{_domain(company)}",
                 "phone": f"555{rng.randint(1000000, 9999999)}",
                 "company": company,
+                "title": rng.choice(TITLES),
                 "status": rng.choice(statuses),
                 "source": rng.choice(sources),
                 "owner": owner,
                 "assignee": rng.choice(workers) if i % 3 == 0 else None,
-                "location": rng.choice(["Portland", "Austin", "Denver", "Boston", ""]),
+                "city": city,
+                "state": state,
+                "location": f"{city}, {state}",
             },
             tags=rng.sample(TAGS, k=i % 3),
         )

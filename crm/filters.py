@@ -7,6 +7,8 @@ import functools
 import re
 from datetime import date, datetime
 
+import phonenumbers
+from django.conf import settings
 from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -104,3 +106,41 @@ def stamp(value: datetime | None, day_format: str = "M j, Y") -> str:
         return ""
     local = timezone.localtime(value) if timezone.is_aware(value) else value
     return f"{_day(local.date(), day_format, get_language())} {local:%H:%M}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _phone(value: str, region: str) -> str:
+    try:
+        parsed = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_possible_number(parsed):
+        return value
+    # National format for the home country's numbers, international for the others.
+    home = parsed.country_code == phonenumbers.country_code_for_region(region)
+    how = phonenumbers.PhoneNumberFormat.NATIONAL
+    if not home:
+        how = phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(parsed, how)
+
+
+def phone(value: str | None) -> str:
+    """A phone number as people read it ("5556079806" -> "(555) 607-9806"; "+4930123456" ->
+    "+49 30 123456"), in ``PHONE_DEFAULT_REGION``'s numbering when it has no country code;
+    anything that is not a possible number is shown as it was given (stored as given)."""
+    if not value:
+        return ""
+    return _phone(str(value).strip(), settings.PHONE_DEFAULT_REGION)
+
+
+def tel(value: str | None) -> str:
+    """A phone number for a ``tel:`` link: E.164 when it parses, else as given."""
+    if not value:
+        return ""
+    try:
+        parsed = phonenumbers.parse(str(value), settings.PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return str(value)
+    if not phonenumbers.is_possible_number(parsed):
+        return str(value)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext
 from django_htmx.jinja import htmx_script
 
 from crm import filters
@@ -76,12 +77,26 @@ def htmx(context: jinja2.runtime.Context) -> str:
     return htmx_script(nonce=context.get("csp_nonce"))
 
 
+def plural(n: int, singular: str, plural: str) -> str:
+    """``ngettext`` with the count put in: ``plural(n, "%(n)s lead", "%(n)s leads")``."""
+    return ngettext(singular, plural, n) % {"n": f"{n:,}" if isinstance(n, int) else n}
+
+
 def environment(**options: Any) -> jinja2.Environment:
     # A missing variable renders empty in development too (Django's backend would print it
     # there as "{{ name }}"), as in production and as Django's templates do.
     options["undefined"] = jinja2.Undefined
     env = jinja2.Environment(**options)
-    env.globals.update({"url": url, "static": static, "htmx_script": htmx})
+    env.globals.update(
+        {
+            "url": url,
+            "static": static,
+            "htmx_script": htmx,
+            "gettext": gettext,
+            "ngettext": ngettext,
+            "plural": plural,
+        }
+    )
     env.filters.update(
         {
             "date": date,
@@ -92,6 +107,8 @@ def environment(**options: Any) -> jinja2.Environment:
             "iso": filters.iso,
             "when": filters.when,
             "call_length": filters.call_length,
+            "phone": filters.phone,
+            "tel": filters.tel,
             "url_of": filters.url_of,
             "pluralize": defaultfilters.pluralize,
             "truncatechars": defaultfilters.truncatechars,

@@ -101,10 +101,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "crm.web.SignInRedirectMiddleware",
     "crm.web.HtmxMessagesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
+# A form sent with a stale security token gets a page in the app's layout (crm/errors.py).
+CSRF_FAILURE_VIEW = "crm.errors.csrf_failure"
 
 # The web app's pages render with Jinja2 (crm/jinja.py, templates/jinja2); the admin and the API
 # docs page with Django's template language (templates/).
@@ -200,6 +203,9 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+# The country whose numbering a phone number written without "+<country code>" follows, when
+# the web app shows it formatted (crm.filters.phone); numbers are stored as given.
+PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
 USE_I18N = True
 USE_TZ = True
 
@@ -312,6 +318,8 @@ CRM = {
     "LEAD_SET_GOVT_ID_FIELD": os.environ.get("LEAD_SET_GOVT_ID_FIELD", ""),
     # How often the worker sends reminders whose own task was lost, and the morning agendas.
     "REMINDER_SWEEP_SECONDS": float(os.environ.get("REMINDER_SWEEP_SECONDS", "60")),
+    # How often the worker deletes CSV imports left unreviewed for 7 days (seconds).
+    "HOUSEKEEPING_SECONDS": 3600,
 }
 
 # Email (reminders, the morning agenda), from the environment: EMAIL_BACKEND, EMAIL_HOST,

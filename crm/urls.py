@@ -71,6 +71,30 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", web.PasswordChangeView.as_view(), name="password_change"),
+    # "Forgot password?": a link by email to set a new one (Django's views, our templates).
+    path(
+        "accounts/password/reset/",
+        auth_views.PasswordResetView.as_view(
+            email_template_name="registration/password_reset_email.txt",
+            subject_template_name="registration/password_reset_subject.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("settings/", web.account_settings, name="settings"),
     path("accounts/sign-out-everywhere/", web.sign_out_everywhere, name="sign_out_everywhere"),
     path("", include("leads.urls")),
@@ -88,3 +112,8 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+# Our own error pages, in the app's layout (crm/errors.py).
+handler404 = "crm.errors.not_found"
+handler403 = "crm.errors.forbidden"
+handler500 = "crm.errors.server_error"

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import notifications
@@ -65,7 +66,11 @@ def notification_read_all(request: AuthedRequest) -> HttpResponse:
     """Mark every notification of the user read, and come back to the list."""
     count = notifications.mark_all_read(user=request.user)
     if count:
-        messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
+        messages.success(
+            request,
+            ngettext("Marked %(n)s notification read.", "Marked %(n)s notifications read.", count)
+            % {"n": count},
+        )
     else:
         messages.info(request, "No unread notifications.")
     return redirect("notifications:list")

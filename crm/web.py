@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import zoneinfo
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render, resolve_url
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject, empty
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from crm.domain import Actor, DomainError
@@ -85,6 +90,20 @@ def render_page(
     return render(request, name, context, status=status)
 
 
+# The REST API keeps its seed messages word for word (tests/test_rest_messages.py); the web app
+# says the same in plain, correct English.
+PLAIN_WORDS = {
+    "You are not owner of this lead.": "You are not the owner of this lead.",
+    "You can't add note on this lead.": "You can't add notes to this lead.",
+    "You can't take appointment under this lead.": "You can't book appointments for this lead.",
+}
+
+
+def plain(message: str) -> str:
+    """A domain message as the web app shows it (``PLAIN_WORDS``)."""
+    return PLAIN_WORDS.get(message, message)
+
+
 def add_domain_errors(form: forms.Form, exc: ValidationError | DomainError, **renames: str) -> None:
     """Show a domain refusal next to the form field it concerns (``renames`` maps a domain field
     name to the form's); anything not about one field goes to the form's top."""
@@ -94,16 +113,17 @@ def add_domain_errors(form: forms.Form, exc: ValidationError | DomainError, **re
         return name if name in form.fields else None
 
     if isinstance(exc, DomainError):
-        form.add_error(field_for(exc.field), exc.message)
+        form.add_error(field_for(exc.field), plain(exc.message))
         return
     if hasattr(exc, "error_dict"):
         for name, errors in exc.message_dict.items():
             target = field_for(name)
             for message in errors:
+                message = plain(message)
                 form.add_error(target, message if target else f"{name}: {message}")
         return
     for message in exc.messages:
-        form.add_error(None, message)
+        form.add_error(None, plain(message))
 
 
 # Pages of an app that have an entry of their own in the main navigation, by URL name prefix.
@@ -174,3 +194,91 @@ class HtmxMessagesMiddleware:
                 "base.html#messages", {"messages": pending, "oob": True}, request=request
             ).encode()
         return response
+
+
+# Sent with an answer that did not do what an HTMX request asked and sends the browser elsewhere
+# (to sign in, or to the page again): app.js then keeps what the user typed in the page's forms
+# and puts it back when the page shows again. Its value says why ("signed-out", "stale-page").
+KEPT_INPUT_HEADER = "X-CRM-Kept-Input"
+
+
+def page_of(request: HtmxHttpRequest) -> str | None:
+    """The page the user is on (path and query), for ``next``: for an HTMX request the page
+    that sent it (``HX-Current-URL``), else the referring page; only a page of this site, and
+    never the endpoint a form posts to, so signing in lands back where the user was."""
+    htmx = getattr(request, "htmx", None)
+    if htmx:
+        url = htmx.current_url_abs_path or ""
+    else:
+        url = request.headers.get("Referer", "")
+        if url and not url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            url = ""
+    parts = urlsplit(url)
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    if parts.path == resolve_url(settings.LOGIN_URL):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def back_to_sign_in(request: HtmxHttpRequest) -> HttpResponse:
+    """Sends the whole browser, not the swapped part, to the sign-in page, with ``next`` the
+    page the user was on."""
+    login = resolve_url(settings.LOGIN_URL)
+    page = page_of(request)
+    response = HttpResponseClientRedirect(redirect_to_login(page, login).url if page else login)
+    response[KEPT_INPUT_HEADER] = "signed-out"
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _is_sign_in_redirect(response: HttpResponse) -> bool:
+    if response.status_code not in (301, 302, 303, 307, 308) or "Location" not in response:
+        return False
+    return urlsplit(response["Location"]).path == resolve_url(settings.LOGIN_URL)
+
+
+class SignInRedirectMiddleware:
+    """A request without a session (it expired, or the user signed out in another tab) that a
+    page sent by HTMX gets an ``HX-Redirect`` to the sign-in page instead of the sign-in page
+    swapped into a card; ``next`` is the page the user was on, never the endpoint the action
+    posted to (which would answer 405 to the GET after signing in). A plain form's POST keeps
+    Django's redirect, with ``next`` the referring page for the same reason."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HtmxHttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not _is_sign_in_redirect(response) or request.user.is_authenticated:
+            return response
+        patch_vary_headers(response, ("HX-Request",))
+        if getattr(request, "htmx", False):
+            return back_to_sign_in(request)
+        if request.method not in ("GET", "HEAD"):
+            page = page_of(request)
+            login = resolve_url(settings.LOGIN_URL)
+            return redirect_to_login(page, login) if page else HttpResponseRedirect(login)
+        return response
+
+
+def htmx_csrf_failure(request: HtmxHttpRequest) -> HttpResponse | None:
+    """For the CSRF failure view (crm.errors): an HTMX action from a page whose token went stale
+    (the user signed in again in another tab, which changes the token) reloads the page,
+    keeping what the user typed (app.js), instead of failing with 403; without a session it
+    goes to sign in first. None for anything else (the view's own 403 page)."""
+    if request.headers.get("HX-Request") != "true":
+        return None
+    if not getattr(request, "htmx", None):
+        request.htmx = HtmxDetails(request)
+    if not request.user.is_authenticated:
+        return back_to_sign_in(request)
+    page = page_of(request)
+    if page is None:
+        return None
+    response = HttpResponseClientRedirect(page)
+    response[KEPT_INPUT_HEADER] = "stale-page"
+    patch_vary_headers(response, ("HX-Request",))
+    return response

@@ -245,3 +245,26 @@ def can_merge_into(actor: Actor, lead: Lead) -> bool:
 def can_handle_personal_data(actor: Actor) -> bool:
     """May export and erase a lead's personal data (a person's right of access and erasure)."""
     return actor.role in roles.HANDLES_PERSONAL_DATA
+
+
+# --- what the leads list and the pipeline offer (issue 14: offer only what will be allowed) ---
+
+
+def can_bulk_edit(actor: Actor, lead: Any) -> bool:
+    """May tick ``lead`` (a lead, a list row or a pipeline card: anything with ``owner_id``)
+    for a bulk action, or drag it to another status: every bulk action changes the lead, which
+    needs ``can_edit`` (the services still decide lead by lead)."""
+    return can_edit(actor, lead)
+
+
+@_writes
+def can_assign_to_self(actor: Actor) -> bool:
+    """May take a lead as its assignee ("Assign -> Me"): managers give leads to anyone, and
+    salespeople claim leads for themselves; marketing managers change no lead's people."""
+    return can_give(actor) or actor.role in roles.CLAIMS_OWN
+
+
+@_writes
+def can_bulk_change_owner(actor: Actor) -> bool:
+    """May give many leads to another owner at once (the list's "Change owner")."""
+    return can_give(actor)

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import ngettext
 
 from crm.domain import Actor, DomainError
 from crm.web import json_download
@@ -143,7 +144,8 @@ class LeadAdminBase(admin.ModelAdmin):
             except DomainError as exc:
                 self.message_user(request, f"{lead}: {exc.message}", messages.ERROR)
         if done:
-            self.message_user(request, f"{verb} {done} lead(s).", messages.SUCCESS)
+            leads = ngettext("%(n)s lead", "%(n)s leads", done) % {"n": done}
+            self.message_user(request, f"{verb} {leads}.", messages.SUCCESS)
 
     @admin.action(description="Export personal data of the selected leads (JSON)")
     def export_personal_data(self, request: HttpRequest, queryset):

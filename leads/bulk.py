@@ -546,3 +546,16 @@ def call_log(*, actor: Actor, lead: Lead, call: CallInput) -> None:
         raise Forbidden(outcome.message, code="cannot_log_call")
     if outcome.code is not None:
         raise ValidationError(outcome.errors or outcome.message)
+
+
+def leads_change_by_id(
+    *, actor: Actor, ids: Sequence[int], data: dict[str, Any] | None = None, delete: bool = False
+) -> list[Outcome]:
+    """One chunk (at most 500 ids) of the web list's "select all matching" bulk action: the
+    same change (``data`` as ``lead_update`` takes it) or a soft delete of each lead, through
+    the batch services above (every rule is the single-lead services'), in one transaction."""
+    if delete:
+        return leads_delete_many(actor=actor, ids=ids)
+    return leads_update_many(
+        actor=actor, items=[LeadInput(data=dict(data or {}), lead_id=pk) for pk in ids]
+    )

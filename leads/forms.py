@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.text import format_lazy
+from django.utils.text import capfirst, format_lazy
 from rest_framework.serializers import CharField as ApiCharField
 
 from appointments.forms import DateTimeLocalInput
@@ -132,6 +133,90 @@ def _custom_initial(field: Field, value: Any) -> Any:
     return value
 
 
+# --- every stored field of a lead, grouped (issue 14) -----------------------------------------
+
+# The lead's own fields as the lead page and the edit form group them: every field a lead
+# stores but its name, status, people and tags (shown apart) and its custom fields.
+LEAD_FIELD_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("contact", "Contact", ("email", "phone", "mobile_phone", "office_phone", "phone_extension",
+                            "fax", "skype", "best_time", "ok_to_text")),
+    ("company", "Company", ("company", "title", "website", "industry")),
+    ("address", "Address", ("street", "address_2", "city", "state", "zipcode", "country",
+                            "location", "lat", "lng", "gmt_offset")),
+    ("marketing", "Marketing", ("source", "campaign", "persona", "lead_score",
+                                "lead_score_weighted", "tracking_id", "sub_id", "sub_id2",
+                                "is_unsubscribed")),
+    ("other", "Other", ("message", "description", "priority", "pool", "birth_date",
+                        "external_id", "ip", "active", "followup_date")),
+)  # fmt: skip
+# Shown on the lead page, set elsewhere: the campaign by the import and the partner APIs, the
+# follow-up date by the lead's follow-up task (Tasks).
+NOT_IN_FORM = frozenset({"campaign", "followup_date"})
+# The fields of the lead form's "Lead" fieldset (status and people are the page's own card).
+FORM_LEAD_FIELDS = ("status", "source", "owner", "assignee")
+# Groups the form folds while they are empty: what most leads never have.
+FOLDED_WHEN_EMPTY = frozenset({"address", "marketing", "other"})
+
+YES_NO = [("true", "Yes"), ("false", "No")]
+INT16 = 32767
+INT32 = 2**31 - 1
+
+
+def field_label(name: str) -> str:
+    """A lead field's label, as the merge page and the lead page name it."""
+    return selectors.FIELD_LABELS.get(name) or capfirst(
+        str(Lead._meta.get_field(name).verbose_name)
+    )
+
+
+def _lead_form_field(name: str) -> forms.Field:
+    """The form field of a stored lead field that the form's declared fields leave out, fit
+    for its type; blank is always allowed (the domain checks the rest)."""
+    model_field = Lead._meta.get_field(name)
+    label = field_label(name)
+    if isinstance(model_field, models.BooleanField):
+        if model_field.null:
+            return forms.NullBooleanField(
+                label=label, required=False, widget=forms.NullBooleanSelect()
+            )
+        return forms.TypedChoiceField(
+            label=label, choices=YES_NO, coerce=lambda v: v == "true", required=False,
+            empty_value=None, widget=QuickSelect(),
+        )  # fmt: skip
+    if isinstance(model_field, models.DecimalField):
+        return forms.DecimalField(
+            label=label,
+            required=False,
+            max_digits=model_field.max_digits,
+            decimal_places=model_field.decimal_places,
+            widget=forms.NumberInput(attrs={"step": "any"}),
+        )
+    if isinstance(model_field, models.IntegerField):
+        limit = INT16 if isinstance(model_field, models.SmallIntegerField) else INT32
+        return forms.IntegerField(
+            label=label, required=False, min_value=-limit - 1, max_value=limit
+        )
+    if isinstance(model_field, models.DateField):
+        return forms.DateField(
+            label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
+        )
+    if isinstance(model_field, models.GenericIPAddressField):
+        return forms.GenericIPAddressField(label=label, required=False)
+    if isinstance(model_field, models.TextField):
+        return forms.CharField(
+            label=label, required=False, widget=forms.Textarea(attrs={"rows": 3})
+        )
+    widgets = {"website": forms.URLInput(), "mobile_phone": forms.TextInput(attrs={"type": "tel"})}
+    widgets |= {"office_phone": widgets["mobile_phone"], "fax": widgets["mobile_phone"]}
+    return _text(label, max_length=model_field.max_length, widget=widgets.get(name))
+
+
+def _form_initial(name: str, value: Any) -> Any:
+    if isinstance(Lead._meta.get_field(name), models.BooleanField) and value is not None:
+        return "true" if value else "false"
+    return value
+
+
 class LeadForm(forms.Form):
     """The lead create and edit form. ``domain_input()`` gives what ``lead_create`` /
     ``lead_update`` take."""
@@ -154,6 +239,14 @@ class LeadForm(forms.Form):
     TEXT_FIELDS = ("first_name", "last_name", "email", "phone", "company", "title")
     TEXT_FIELDS += ("location", "message")
     PEOPLE = ("owner", "assignee")
+    # The other stored fields (LEAD_FIELD_GROUPS), made from their model fields in __init__.
+    EXTRA_FIELDS = tuple(
+        name
+        for _key, _title, names in LEAD_FIELD_GROUPS
+        for name in names
+        if name not in NOT_IN_FORM
+        and name not in {"email", "phone", "company", "title", "source", "location", "message"}
+    )
 
     def __init__(
         self,
@@ -168,7 +261,7 @@ class LeadForm(forms.Form):
         inline: bool = False,
     ) -> None:
         self.lead = lead
-        initial: dict[str, Any] = {"status": DEFAULT_STATUS}
+        initial: dict[str, Any] = {"status": DEFAULT_STATUS, "active": "true"}
         if actor.user is not None:
             initial["owner"] = str(actor.user.pk)
         if lead is not None:
@@ -180,7 +273,10 @@ class LeadForm(forms.Form):
                 "assignee": str(lead.assignee_id or ""),
                 "tags": ", ".join(tags or []),
             }
+            initial |= {n: _form_initial(n, getattr(lead, n)) for n in self.EXTRA_FIELDS}
         super().__init__(data, initial=initial)
+        for name in self.EXTRA_FIELDS:
+            self.fields[name] = _lead_form_field(name)
         required = rules.required_contact_fields(rules.WEB_FORM, creating=lead is None)
         for name in rules.CONTACT_FIELDS:
             self.fields[name].required = name in required
@@ -205,14 +301,50 @@ class LeadForm(forms.Form):
     def _group(self, names: tuple[str, ...]) -> list[forms.BoundField]:
         return [self[name] for name in names if name in self.fields]
 
-    def contact_fields(self) -> list[forms.BoundField]:
-        return self._group(("first_name", "last_name", "email", "phone", "company", "title"))
-
-    def lead_fields(self) -> list[forms.BoundField]:
-        return self._group(("status", "source", "owner", "assignee", "location"))
-
     def custom_bound_fields(self) -> list[forms.BoundField]:
         return [self[f.system_name] for f in self.custom_fields]
+
+    def field_groups(self) -> list[dict[str, Any]]:
+        """The form's fieldsets, as the lead page groups the fields: contact (with the name),
+        the lead's status, source and people, then company, address, marketing and other;
+        ``folded`` for a group the form may fold (``FOLDED_WHEN_EMPTY``), ``open`` unless it is
+        empty and has no error."""
+        groups: list[dict[str, Any]] = []
+        for key, title, names in LEAD_FIELD_GROUPS:
+            names = tuple(n for n in names if n in self.fields and n not in FORM_LEAD_FIELDS)
+            if key == "contact":
+                names = ("first_name", "last_name", *names)
+            bound = self._group(names)
+            filled = any(self._has_value(field) for field in bound)
+            groups.append(
+                {
+                    "key": key,
+                    "title": title,
+                    "fields": bound,
+                    "folded": key in FOLDED_WHEN_EMPTY,
+                    "open": key not in FOLDED_WHEN_EMPTY or filled,
+                }
+            )
+            if key == "contact":
+                lead = self._group(FORM_LEAD_FIELDS)
+                groups.append(
+                    {"key": "lead", "title": "Lead", "fields": lead, "folded": False, "open": True}
+                )
+        return groups
+
+    def _has_value(self, field: forms.BoundField) -> bool:
+        if field.errors:
+            return True
+        value = field.value()
+        if isinstance(Lead._meta.get_field(field.name), models.BooleanField):
+            model_field = Lead._meta.get_field(field.name)
+            return value not in (
+                None,
+                "",
+                "unknown",
+                _form_initial(field.name, model_field.default),
+            )
+        return value not in (None, "")
 
     def domain_input(self) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
         """(lead fields, custom values by system name, tags) for the domain services.
@@ -223,16 +355,27 @@ class LeadForm(forms.Form):
         """
         cleaned = self.cleaned_data
         creating = self.lead is None
-        data: dict[str, Any] = {name: cleaned[name] for name in self.TEXT_FIELDS}
+        # Of a form with errors, the fields that passed (the views check them too).
+        data: dict[str, Any] = {name: cleaned[name] for name in self.TEXT_FIELDS if name in cleaned}
+        for name in self.EXTRA_FIELDS:
+            # On edit, only those sent: a client that posts fewer fields leaves the rest alone.
+            if name not in cleaned or (not creating and name not in self.data):
+                continue
+            value = cleaned[name]
+            if value is None and not Lead._meta.get_field(name).null:
+                continue  # a Yes/No left unset
+            data[name] = None if value == "" and name == "ip" else value
         for name in ("status", "source", *self.PEOPLE):
-            if name in self.fields and (creating or name in self.changed_data):
+            if name in cleaned and (creating or name in self.changed_data):
                 data[name] = cleaned[name] or None
         custom = {
             f.system_name: cleaned[f.system_name]
             for f in self.custom_fields
-            if f.is_editable_in_contact_manager and (creating or f.system_name in self.changed_data)
+            if f.is_editable_in_contact_manager
+            and f.system_name in cleaned
+            and (creating or f.system_name in self.changed_data)
         }
-        return data, custom, rules.split_tags(cleaned["tags"])
+        return data, custom, rules.split_tags(cleaned.get("tags", ""))
 
 
 class StatusForm(forms.Form):
@@ -262,10 +405,33 @@ class PeopleForm(forms.Form):
         }
 
 
+class LongText(forms.CharField):
+    """What a person writes at length (a note, a call's summary): longer than the limit is
+    refused with the count ("at most 499 characters; this one has 612"), never cut. The field
+    has no ``maxlength`` attribute, at which a browser silently cuts typed or pasted text; it
+    carries ``data-maxlength`` for the counter app.js shows instead."""
+
+    def __init__(self, label: str, *, what: str, required: bool = False) -> None:
+        too_long = (
+            f"{what} can be at most %(limit_value)d characters; this one has %(show_value)d. "
+            "Shorten it, or split it in two."
+        )
+        super().__init__(
+            label=label,
+            required=required,
+            max_length=NOTE_LENGTH,
+            widget=forms.Textarea(attrs={"rows": 3}),
+            error_messages={"required": REQUIRED, "max_length": too_long},
+        )
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return {**attrs, "data-maxlength": str(self.max_length)}
+
+
 class NoteForm(forms.Form):
-    note = _text(
-        "Note", required=True, max_length=NOTE_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    note = LongText("Note", what="A note", required=True)
 
 
 CALL_OUTCOMES = ["Connected", "Left a voicemail", "No answer", "Busy", "Wrong number"]
@@ -287,7 +453,7 @@ class CallForm(forms.Form):
         required=False,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
-    notes = _text("Summary", max_length=NOTE_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = LongText("Summary", what="A summary")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "call")  # apart from the note form's "note"

@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -435,6 +436,31 @@ def import_save(
     imp.decisions = {str(k): v for k, v in decisions.items() if v in DECISIONS}
     imp.save(update_fields=["mapping", "decisions"])
     return imp
+
+
+def import_discard(*, actor: Actor, imp: LeadImport) -> str:
+    """Throw away an import waiting for review: the stored file (its rows) is deleted. Returns
+    the file's name. An imported file stays (its result page lists what it did)."""
+    _check_pending(imp)
+    if imp.created_by_id != actor.user_id:
+        raise NotFound("Import not found.", code="import_not_found")
+    name = imp.file_name
+    LeadImport.objects.filter(pk=imp.pk, status=ImportStatus.PENDING).delete()
+    return name
+
+
+# An import nobody imported is kept this long for its review, then deleted (the worker's
+# housekeeping, ``leads.tasks``; or ``manage.py prune_imports``).
+PENDING_KEEP = timedelta(days=7)
+
+
+def imports_prune(*, now: datetime | None = None) -> int:
+    """Delete the imports waiting for review longer than ``PENDING_KEEP`` (their stored rows
+    hold people's data nobody decided to import); how many were deleted."""
+    cutoff = (now or timezone.now()) - PENDING_KEEP
+    stale = LeadImport.objects.filter(status=ImportStatus.PENDING, created_at__lt=cutoff)
+    deleted, _ = stale.delete()
+    return deleted
 
 
 # --- step 3: the run ----------------------------------------------------------------------

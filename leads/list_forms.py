@@ -70,7 +70,7 @@ class LeadListForm(forms.Form):
         self.fields["assignee"].choices = any_ + self.people
         self.fields["campaign_slug"].choices = any_ + choices.campaigns
         self.fields["search"].widget.attrs.update(
-            {"type": "search", "placeholder": "Name, email, phone or company"}
+            {"type": "search", "placeholder": "Name, email, phone, company or city"}
         )
 
     def clean(self) -> dict[str, Any]:
@@ -131,12 +131,29 @@ class SlugListField(forms.Field):
 
 
 class BulkForm(forms.Form):
-    ACTIONS = [("status", "Change status"), ("assign", "Assign"), ("delete", "Delete")]
+    ACTIONS = [
+        ("status", "Change status"),
+        ("assign", "Assign"),
+        ("owner", "Change owner"),
+        ("delete", "Delete"),
+    ]
+    SCOPES = [("selected", "The ticked leads"), ("matching", "All leads matching the filters")]
 
-    leads = SlugListField(label="Leads", required=True)
+    leads = SlugListField(label="Leads", required=False)
     action = forms.ChoiceField(label="Bulk action", choices=ACTIONS, widget=QuickSelect)
     status = forms.ChoiceField(label="Status", required=False, widget=QuickSelect)
     assignee = forms.ChoiceField(label="Assignee", required=False, widget=QuickSelect)
+    owner = forms.ChoiceField(label="Owner", required=False, widget=QuickSelect)
+    # "Select all N matching": the filters' leads, beyond the page, walked by id in batches.
+    scope = forms.ChoiceField(label="Apply to", choices=SCOPES, required=False)
+    confirmed = forms.BooleanField(label="Confirmed", required=False)  # a delete, asked first
+    # A "matching" batch's progress, carried from one chunk to the next (ids, counts).
+    after = forms.IntegerField(required=False, min_value=0)
+    upto = forms.IntegerField(required=False, min_value=0)
+    changed = forms.IntegerField(required=False, min_value=0)
+    refused = forms.IntegerField(required=False, min_value=0)
+    total = forms.IntegerField(required=False, min_value=0)
+    total_exact = forms.BooleanField(required=False)
 
     def __init__(
         self,
@@ -150,15 +167,25 @@ class BulkForm(forms.Form):
         when the caller has read them already."""
         super().__init__(data)
         self.actor = actor
-        self.fields["leads"].error_messages["required"] = "Select at least one lead."
         if statuses is None:
             statuses = selectors.assignable_statuses()
         self.fields["status"].choices = [("", "Choose…"), *statuses]
         if not access.can_give(actor):
+            # The services refuse "Me" to whom access.can_assign_to_self denies; the list
+            # does not offer it to them.
             people = [(actor.user.username, "Me")]
+            owners: list[tuple[str, str]] = []  # only managers give leads to an owner
         elif people is None:
-            people = _active_users()
+            people = owners = _active_users()
+        else:
+            owners = people
         self.fields["assignee"].choices = [("", "Choose…"), ("-", "Nobody"), *people]
+        self.fields["owner"].choices = [("", "Choose…"), ("-", "Nobody"), *owners]
+
+    @property
+    def matching(self) -> bool:
+        """Whether the action is for every lead of the filters, not only the ticked ones."""
+        return getattr(self, "cleaned_data", {}).get("scope") == "matching"
 
     def clean_leads(self) -> list[str]:
         leads = self.cleaned_data["leads"]
@@ -169,17 +196,24 @@ class BulkForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        if not data.get("leads") and data.get("scope") != "matching" and "leads" not in self.errors:
+            self.add_error("leads", "Select at least one lead.")
         action = data.get("action")
         if action == "status" and not data.get("status"):
             self.add_error("status", "Choose the new status.")
-        if action == "assign":
-            username = data.get("assignee")
+        for name, field, missing in (
+            ("assign", "assignee", "Choose who gets the leads."),
+            ("owner", "owner", "Choose the new owner."),
+        ):
+            if action != name:
+                continue
+            username = data.get(field)
             if not username:
-                self.add_error("assignee", "Choose who gets the leads.")
+                self.add_error(field, missing)
             elif username != "-":
-                data["assignee_user"] = user_selectors.active_user(username=username)
-                if data["assignee_user"] is None:
-                    self.add_error("assignee", "Assignee not found.")
+                data[f"{field}_user"] = user_selectors.active_user(username=username)
+                if data[f"{field}_user"] is None:
+                    self.add_error(field, f"{field.capitalize()} not found.")
         return data
 
     def change(self) -> dict[str, Any]:
@@ -187,4 +221,6 @@ class BulkForm(forms.Form):
         data = self.cleaned_data
         if data["action"] == "status":
             return {"status": data["status"]}
+        if data["action"] == "owner":
+            return {"owner": data.get("owner_user")}
         return {"assignee": data.get("assignee_user")}

@@ -326,6 +326,28 @@ class LeadCount(models.Model):
         return f"{self.get_scope_display()} {self.user_id}: {self.n}"
 
 
+class LeadWeekCount(models.Model):
+    """How many live leads created in one week (its Monday, UTC) have one source, under one
+    scope and user of ``LeadCount``: the dashboard's "New leads per week". Kept by database
+    triggers (``leads.rollup.LEAD_WEEKS``); never written by Python code."""
+
+    scope = models.PositiveSmallIntegerField(choices=LeadCount.Scope.choices)
+    user_id = models.IntegerField()  # 0: nobody (ALL scope, the unowned pool)
+    week = models.DateField()
+    source_id = models.CharField(max_length=50)  # "": none
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "user_id", "week", "source_id"], name="lead_week_count_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} {self.user_id} {self.week}: {self.n}"
+
+
 class LeadNote(models.Model):
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(
@@ -416,6 +438,7 @@ class EventType(models.TextChoices):
     ASSIGNED = "assigned", "Assigned"
     NOTE_ADDED = "note_added", "Note added"
     NOTE_DELETED = "note_deleted", "Note deleted"
+    NOTE_RESTORED = "note_restored", "Note restored"
     APPOINTMENT_CREATED = "appointment_created", "Appointment booked"
     APPOINTMENT_UPDATED = "appointment_updated", "Appointment changed"
     APPOINTMENT_DELETED = "appointment_deleted", "Appointment deleted"

@@ -20,12 +20,17 @@ and under campaign 0 (any campaign) plus its own campaign when it has one. Delet
 counted under the status ``deleted``; readers leave that status out.
 
 ``rebuild()`` recomputes the rollup from the leads (``manage.py rebuild_counts``).
+
+The dashboard's pictures read two weekly rollups kept the same way (``WeeklyRollup``, at the
+end): new leads by week and source (``LEAD_WEEKS``), appointments by week and status
+(``APPOINTMENT_WEEKS``); ``rebuild_counts`` recomputes them too.
 """
 
 from __future__ import annotations
 
 from django.db import connection, transaction
 
+from leads.models import DELETED_STATUS as DELETED
 from leads.models import LeadCount
 
 TABLE = "leads_leadcount"
@@ -62,28 +67,29 @@ def keys_of(rows: str, sign: int) -> str:
     return "\nUNION ALL\n".join(parts)
 
 
-def _upsert(select: str) -> str:
-    """Add the summed ``n`` of ``select``'s keys to the rollup, in key order (concurrent
-    writers lock the rows they share in the same order)."""
+def _upsert(select: str, *, table: str = TABLE, key: str = KEY) -> str:
+    """Add the summed ``n`` of ``select``'s keys to the rollup (``table``, keyed by ``key``:
+    the lead counts by default), in key order (concurrent writers lock the rows they share in
+    the same order)."""
     return (
-        f"INSERT INTO {TABLE} ({KEY}, n) "
-        f"SELECT {KEY}, SUM(n) FROM ({select}) d GROUP BY {KEY} HAVING SUM(n) <> 0 "
-        f"ORDER BY {KEY} "
-        f"ON CONFLICT ({KEY}) DO UPDATE SET n = {TABLE}.n + excluded.n"
+        f"INSERT INTO {table} ({key}, n) "
+        f"SELECT {key}, SUM(n) FROM ({select}) d GROUP BY {key} HAVING SUM(n) <> 0 "
+        f"ORDER BY {key} "
+        f"ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n"
     )
 
 
-def _apply(select: str) -> str:
+def _apply(select: str, *, table: str = TABLE, key: str = KEY) -> str:
     """``_upsert``, but keys whose sum is negative only update rows that are there: while a
     lead exists so do its rollup rows, and when the rollup was emptied before the leads (as a
     flush of every table may do), deleting the leads leaves no negative counts behind."""
-    match = " AND ".join(f"t.{k} = d.{k}" for k in KEY.split(", "))
+    match = " AND ".join(f"t.{k} = d.{k}" for k in key.split(", "))
     return (
-        f"WITH d AS (SELECT {KEY}, SUM(n) AS n FROM ({select}) x GROUP BY {KEY} "
+        f"WITH d AS (SELECT {key}, SUM(n) AS n FROM ({select}) x GROUP BY {key} "
         f"HAVING SUM(n) <> 0), "
-        f"down AS (UPDATE {TABLE} t SET n = t.n + d.n FROM d WHERE d.n < 0 AND {match}) "
-        f"INSERT INTO {TABLE} ({KEY}, n) SELECT {KEY}, n FROM d WHERE n > 0 ORDER BY {KEY} "
-        f"ON CONFLICT ({KEY}) DO UPDATE SET n = {TABLE}.n + excluded.n"
+        f"down AS (UPDATE {table} t SET n = t.n + d.n FROM d WHERE d.n < 0 AND {match}) "
+        f"INSERT INTO {table} ({key}, n) SELECT {key}, n FROM d WHERE n > 0 ORDER BY {key} "
+        f"ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n"
     )
 
 
@@ -187,3 +193,171 @@ def rebuild(using=None) -> int:
         cursor.execute(_upsert(keys_of(LEADS, 1)))
         cursor.execute(f"SELECT COUNT(*) FROM {TABLE}")
         return cursor.fetchone()[0]
+
+
+# --- Weekly rollups: the dashboard's pictures ------------------------------------------------
+#
+# Two more rollups kept the same way (triggers in the same transaction as every write), by the
+# week (its Monday, in UTC) of a date column:
+#
+# - ``LeadWeekCount``: live leads by the week they were created and their source, under the
+#   same scopes as ``LeadCount`` (so the same signed terms sum a role's view of them);
+# - ``AppointmentWeekCount``: live appointments by the week they start and their status, for
+#   every host (host 0) and for their host.
+
+
+def week_of(column: str, vendor: str) -> str:
+    """SQL for the Monday (UTC) of the week of a datetime ``column``, as a date."""
+    if vendor == "postgresql":
+        return f"CAST(date_trunc('week', {column} AT TIME ZONE 'UTC') AS date)"
+    # SQLite keeps datetimes as UTC text: the coming Sunday (or that day), less six days.
+    return f"date({column}, 'weekday 0', '-6 days')"
+
+
+class WeeklyRollup:
+    """A rollup of ``source``'s live rows (``live``, a condition over a row ``r``) into
+    ``table``: for each of ``parts`` ((select list, condition) over ``r``, where ``{week}``
+    stands for the week of ``when``) one key, counted with ``n``. ``columns`` are the columns
+    of ``source`` the keys read (a change of any other leaves the counts as they are)."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        table: str,
+        source: str,
+        key: str,
+        when: str,
+        live: str,
+        parts: tuple[tuple[str, str], ...],
+        columns: tuple[str, ...],
+    ) -> None:
+        self.name, self.table, self.source, self.key = name, table, source, key
+        self.when, self.live, self.parts, self.columns = when, live, parts, columns
+
+    def keys_of(self, rows: str, sign: int, vendor: str) -> str:
+        week = week_of(f"r.{self.when}", vendor)
+        return "\nUNION ALL\n".join(
+            f"SELECT {select.format(week=week)}, {sign} AS n "
+            f"FROM {rows} r WHERE ({condition}) AND ({self.live})"
+            for select, condition in self.parts
+        )
+
+    def _pg_install(self) -> list[str]:
+        selects = {
+            "INSERT": self.keys_of("new_rows", 1, "postgresql"),
+            "UPDATE": self.keys_of("old_rows", -1, "postgresql")
+            + "\nUNION ALL\n"
+            + self.keys_of("new_rows", 1, "postgresql"),
+            "DELETE": self.keys_of("old_rows", -1, "postgresql"),
+        }
+        statements = []
+        for op, select in selects.items():
+            name = f"{self.name}_{op.lower()}"
+            body = _apply(select, table=self.table, key=self.key)
+            statements += [
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                f"BEGIN {body}; RETURN NULL; END $$",
+                f"DROP TRIGGER IF EXISTS {name} ON {self.source}",
+                f"CREATE TRIGGER {name} AFTER {op} ON {self.source} "
+                f"REFERENCING {_PG_REFERENCING[op]} FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
+            ]
+        return statements
+
+    def _pg_uninstall(self) -> list[str]:
+        return [
+            statement
+            for op in ("insert", "update", "delete")
+            for statement in (
+                f"DROP TRIGGER IF EXISTS {self.name}_{op} ON {self.source}",
+                f"DROP FUNCTION IF EXISTS {self.name}_{op}()",
+            )
+        ]
+
+    def _row(self, prefix: str) -> str:
+        return "(SELECT " + ", ".join(f"{prefix}.{c} AS {c}" for c in self.columns) + ")"
+
+    def _sqlite_install(self) -> list[str]:
+        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in self.columns)
+        insert_new = _upsert(
+            self.keys_of(self._row("NEW"), 1, "sqlite"), table=self.table, key=self.key
+        )
+        # A row's keys are distinct: its decrement only updates rows that are there.
+        remove_old = (
+            f"UPDATE {self.table} SET n = n - 1 WHERE ({self.key}) IN "
+            f"(SELECT {self.key} FROM ({self.keys_of(self._row('OLD'), -1, 'sqlite')}))"
+        )
+        name, source = self.name, self.source
+        return [
+            *self._sqlite_uninstall(),
+            f"CREATE TRIGGER {name}_insert AFTER INSERT ON {source} BEGIN {insert_new}; END",
+            f"CREATE TRIGGER {name}_update AFTER UPDATE OF {', '.join(self.columns)} ON {source} "
+            f"WHEN {changed} BEGIN {remove_old}; {insert_new}; END",
+            f"CREATE TRIGGER {name}_delete AFTER DELETE ON {source} BEGIN {remove_old}; END",
+        ]
+
+    def _sqlite_uninstall(self) -> list[str]:
+        return [f"DROP TRIGGER IF EXISTS {self.name}_{op}" for op in ("insert", "update", "delete")]
+
+    def install_statements(self, vendor: str) -> list[str]:
+        return self._pg_install() if vendor == "postgresql" else self._sqlite_install()
+
+    def uninstall_statements(self, vendor: str) -> list[str]:
+        return self._pg_uninstall() if vendor == "postgresql" else self._sqlite_uninstall()
+
+    def install_triggers(self, schema_editor) -> None:
+        for statement in self.install_statements(schema_editor.connection.vendor):
+            schema_editor.execute(statement)
+
+    def uninstall_triggers(self, schema_editor) -> None:
+        for statement in self.uninstall_statements(schema_editor.connection.vendor):
+            schema_editor.execute(statement)
+
+    def rebuild(self, using=None) -> int:
+        """Recompute the rollup from ``source``, holding writers off as ``rebuild()`` does.
+        Returns the number of rollup rows written."""
+        using = using or connection
+        with transaction.atomic(using=using.alias), using.cursor() as cursor:
+            if using.vendor == "postgresql":
+                cursor.execute(f"LOCK TABLE {self.source} IN SHARE MODE")
+            cursor.execute(f"DELETE FROM {self.table}")
+            select = self.keys_of(self.source, 1, using.vendor)
+            cursor.execute(_upsert(select, table=self.table, key=self.key))
+            cursor.execute(f"SELECT COUNT(*) FROM {self.table}")
+            return cursor.fetchone()[0]
+
+
+# New leads by week and source: the scopes of ``LeadCount``, without campaigns or statuses.
+LEAD_WEEKS = WeeklyRollup(
+    name="lead_week_count",
+    table="leads_leadweekcount",
+    source=LEADS,
+    key="scope, user_id, week, source_id",
+    when="created_at",
+    live=f"r.status_id <> '{DELETED}'",
+    parts=tuple(
+        (
+            f"{scope} AS scope, {user} AS user_id, {{week}} AS week, "
+            "COALESCE(r.source_id, '') AS source_id",
+            condition,
+        )
+        for scope, user, condition in _SCOPES
+    ),
+    columns=("owner_id", "assignee_id", "status_id", "source_id", "created_at"),
+)
+
+# Appointments by week and status: every host's (host 0) and their host's.
+APPOINTMENT_WEEKS = WeeklyRollup(
+    name="appointment_week_count",
+    table="appointments_appointmentweekcount",
+    source="appointments_appointment",
+    key="host_id, week, status",
+    when="start",
+    live="r.deleted_at IS NULL",
+    parts=(
+        (f"{NOBODY} AS host_id, {{week}} AS week, r.status AS status", "1 = 1"),
+        ("r.host_id AS host_id, {week} AS week, r.status AS status", "1 = 1"),
+    ),
+    columns=("host_id", "start", "status", "deleted_at"),
+)
+WEEKLY = (LEAD_WEEKS, APPOINTMENT_WEEKS)

@@ -185,13 +185,21 @@ MERGE_OTHER = "other"
 MERGE_ONLY_IF_CHOSEN = frozenset({"owner", "assignee"})
 
 
-def _blank(value: object) -> bool:
+# Flags whose default says nothing (a lead is subscribed and active unless told otherwise): at
+# that value they are blank to a merge, so an "Unsubscribed" of either lead survives it.
+MERGE_FLAG_DEFAULTS = {"is_unsubscribed": False, "active": True}
+
+
+def _blank(value: object, name: str = "") -> bool:
+    if name in MERGE_FLAG_DEFAULTS and value is MERGE_FLAG_DEFAULTS[name]:
+        return True
     return value is None or value == ""
 
 
 def merge_default(name: str, mine: object, theirs: object) -> str:
     """Whose value a merge keeps for a field nobody chose: the kept lead's, unless it is blank
-    and the other's is not (people, owner and assignee, are only taken when chosen)."""
-    if name not in MERGE_ONLY_IF_CHOSEN and _blank(mine) and not _blank(theirs):
+    (a flag at its default is blank) and the other's is not, so the non-empty value wins for
+    every field; but people, owner and assignee, are only taken when chosen."""
+    if name not in MERGE_ONLY_IF_CHOSEN and _blank(mine, name) and not _blank(theirs, name):
         return MERGE_OTHER
     return MERGE_KEEP

@@ -17,10 +17,10 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import connections, models
-from django.db.models import CharField, F, Func, Prefetch, Q, QuerySet
+from django.db.models import F, Func, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower, RowNumber
-from django.db.models.lookups import IContains
+from django.db.models.lookups import Contains
 from django.utils import timezone
 from django.utils.text import capfirst
 from django_filters.fields import IsoDateTimeField
@@ -31,7 +31,7 @@ from crm.compiled import CompiledRead, Statement, marker
 from crm.domain import NOT_A_CHOICE, Actor, NotFound
 from crm.models import USER_NAME_COLUMNS, User, user_name
 from crm.pagination import bounded_count, keyset_page
-from leads import access, rollup
+from leads import access, rollup, timeline
 from leads.access import visible_leads
 from leads.models import (
     DELETED_STATUS,
@@ -44,6 +44,7 @@ from leads.models import (
     LeadCount,
     LeadFile,
     LeadNote,
+    LeadWeekCount,
     ListMembership,
     Source,
     Status,
@@ -51,7 +52,9 @@ from leads.models import (
     Task,
     lead_name,
 )
-from leads.rules import merge_default, normalize_phone
+from leads.rules import MERGE_ONLY_IF_CHOSEN, MERGE_OTHER, merge_default, normalize_phone
+from leads.search import COLUMNS as SEARCH_COLUMNS
+from leads.search import lead_search_text, search_terms
 
 LIST_TYPES = ("owned", "assigned", "all")
 
@@ -102,47 +105,36 @@ class TextFilter(django_filters.CharFilter):
     field_class = TextField
 
 
-def _upper(pattern: str) -> str:
-    """``pattern`` upper-cased one character for one, as the database's UPPER() does (Python
-    turns a "ß" into "SS"; PostgreSQL keeps it)."""
-    return "".join(c if len(upper := c.upper()) != 1 else upper for c in pattern)
-
-
-class SearchContains(IContains):
-    """``icontains`` with the term upper-cased once, here: PostgreSQL reads
-    ``UPPER(column) LIKE 'TERM'`` where Django writes ``UPPER(column) LIKE UPPER('term')``,
-    which a prepared statement's generic plan upper-cases again for every row it tests. The
-    column side stays as the trigram index has it."""
-
-    def get_rhs_op(self, connection, rhs):
-        if connection.vendor == "postgresql":
-            return f"LIKE {rhs}"
-        return super().get_rhs_op(connection, rhs)
-
-    def process_rhs(self, qn, connection):
-        rhs, params = super().process_rhs(qn, connection)
-        if connection.vendor == "postgresql" and self.rhs_is_direct_value() and params:
-            params = [_upper(params[0]), *params[1:]]
-        return rhs, params
-
-
-# As "search_contains", leaving icontains itself as Django has it everywhere else.
-CharField.register_lookup(SearchContains, lookup_name="search_contains")
-
-
 class SearchText(Func):
-    """The columns the leads search reads, as one text with a space between them: a search
-    term (a word of the search, so without spaces) is in one of them exactly when it is in
-    this. One test a row instead of five, and on PostgreSQL one trigram index
-    (``lead_search_trgm``, whose expression this must stay; migration 0016)."""
+    """What the leads search reads of a lead, as one text (``leads.search.lead_search_text``):
+    its name, email, company and city without accents and upper-cased, then the digits of its
+    phone numbers. On PostgreSQL the SQL function ``crm_lead_search`` and one trigram index
+    over it (``lead_search_folded_trgm``, whose expression this must stay: migration
+    0023_lead_search_folded); on SQLite the Python function, registered on each connection."""
 
-    COLUMNS = ("first_name", "last_name", "email", "phone", "company")
-    template = "(%(expressions)s)"
-    arg_joiner = " || ' ' || "  # literal SQL: a parameter here would not match the index
+    function = "crm_lead_search"
     output_field = models.TextField()
 
     def __init__(self) -> None:
-        super().__init__(*(F(column) for column in self.COLUMNS))
+        super().__init__(*(F(column) for column in SEARCH_COLUMNS))
+
+
+def register_sqlite_search(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """``connection_created``: give a SQLite connection the search's ``crm_lead_search``."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(
+            SearchText.function,
+            len(SEARCH_COLUMNS),
+            lead_search_text,
+            deterministic=True,
+        )
+
+
+def search_filter(value: str) -> list[Contains]:
+    """The conditions of a leads search: each of its words (``leads.search.search_terms``)
+    is in the lead's ``SearchText``. ``LIKE '%WORD%'`` on the folded text: the trigram index
+    answers it on PostgreSQL."""
+    return [Contains(SearchText(), term) for term in search_terms(value)]
 
 
 class LeadFilter(django_filters.FilterSet):
@@ -187,7 +179,7 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(phone=normalize_phone(value))
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(*(SearchContains(SearchText(), term) for term in value.split()[:5]))
+        return queryset.filter(*search_filter(value))
 
 
 @functools.lru_cache(maxsize=512)
@@ -652,7 +644,7 @@ def _open_tasks_read(role: str, limit: int) -> CompiledRead:
 # What a row of the leads table shows (and the sort keys its pages walk by).
 TABLE_COLUMNS = (
     *("id", "slug", "first_name", "last_name", "email", "phone", "company", "created_at"),
-    *("updated_at", "status_id", "status__label", "status__color"),
+    *("updated_at", "status_id", "status__label", "status__color", "owner_id"),
     *(f"{who}__{name}" for who in ("owner", "assignee") for name in USER_NAME_COLUMNS),
 )
 
@@ -675,6 +667,7 @@ class TableRow:
     status_color: str
     owner: str | None  # the owner's name
     assignee: str | None  # the assignee's name
+    owner_id: int | None = None  # what access.can_edit asks of a row
 
     def __str__(self) -> str:
         return self.name
@@ -702,6 +695,7 @@ class TableRow:
             status_color=row.status__color,
             owner=person("owner"),
             assignee=person("assignee"),
+            owner_id=row.owner_id,
         )
 
 
@@ -760,6 +754,34 @@ def lead_table(
     return replace(page, rows=[TableRow.of(row) for row in rows])
 
 
+def lead_table_total(*, actor: Actor, list_type: str, filters: dict) -> tuple[int, bool]:
+    """How many leads the table of these filters holds, ``(count, exact)``: from the rollup
+    where it answers (one query over a few dozen rows), else counted up to a bound
+    (``lead_list_count``); never a count that grows with the table."""
+    filters = {k: v for k, v in filters.items() if k != "ordering"}
+    leads = lead_list(actor=actor, list_type=list_type, filters=filters)
+    return lead_list_count(actor=actor, list_type=list_type, filters=filters, leads=leads)
+
+
+def last_matching_lead_id(*, actor: Actor, list_type: str, filters: dict) -> int:
+    """The largest id of the leads of these filters (0 for none): where a "select all
+    matching" batch stops, so leads created while it runs are left alone. One query."""
+    filters = {k: v for k, v in filters.items() if k != "ordering"}
+    leads = lead_list(actor=actor, list_type=list_type, filters=filters)
+    return leads.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def matching_lead_ids(
+    *, actor: Actor, list_type: str, filters: dict, after: int, upto: int, limit: int
+) -> list[int]:
+    """The ids of the next ``limit`` leads of these filters with ``after < id <= upto``, in id
+    order: one chunk of a "select all matching" batch, walked by id (no OFFSET). One query."""
+    filters = {k: v for k, v in filters.items() if k != "ordering"}
+    leads = lead_list(actor=actor, list_type=list_type, filters=filters)
+    leads = leads.filter(pk__gt=after, pk__lte=upto).order_by("pk")
+    return list(leads.values_list("pk", flat=True)[:limit])
+
+
 _TableValues = namedtuple("_TableValues", TABLE_COLUMNS)  # as values_list(named=True) names them
 
 
@@ -774,31 +796,61 @@ def _table_rows(size: int) -> CompiledRead:
     )  # fmt: skip
 
 
-# The CSV export's columns: header -> the lead's value (custom fields follow, by system name).
+# The CSV export's columns, in the order a person reads them (name, contact, company, status,
+# source, people, address, dates; the lead's id last): header -> the lead's value. "owner" and
+# "assignee" are the person's name; custom fields follow, headed by their labels. The headers
+# are the import's own field names, so an exported file imports back with the guessed mapping.
 EXPORT_COLUMNS = {
-    "slug": "slug",
-    "first_name": "first_name",
-    "last_name": "last_name",
-    "email": "email",
-    "phone": "phone",
-    "company": "company",
-    "status": "status_id",
-    "source": "source_id",
-    "owner": "owner__username",
-    "assignee": "assignee__username",
-    "campaign": "campaign__slug",
-    "location": "location",
-    "created_at": "created_at",
-    "updated_at": "updated_at",
+    "First name": "first_name",
+    "Last name": "last_name",
+    "Email": "email",
+    "Phone": "phone",
+    "Mobile phone": "mobile_phone",
+    "Office phone": "office_phone",
+    "Company": "company",
+    "Title": "title",
+    "Status": "status__label",
+    "Source": "source__label",
+    "Owner": "owner",
+    "Assignee": "assignee",
+    "Campaign": "campaign__name",
+    "Street": "street",
+    "Address line 2": "address_2",
+    "City": "city",
+    "State": "state",
+    "Zip code": "zipcode",
+    "Country": "country",
+    "Location": "location",
+    "Website": "website",
+    "Created": "created_at",
+    "Updated": "updated_at",
+    "ID": "slug",
 }
+_EXPORT_PEOPLE = ("owner", "assignee")
 
 
 def lead_export_rows(*, actor: Actor, list_type: str, filters: dict):
-    """Every lead of a filter as a tuple of ``EXPORT_COLUMNS`` values then its custom field
-    values (a dict), streamed from the database in chunks."""
+    """Every lead of a filter as a list of ``EXPORT_COLUMNS`` values (the owner and assignee
+    by name) then its custom field values (a dict), streamed from the database in chunks."""
     filters = {k: v for k, v in filters.items() if k != "ordering"}
     qs = lead_list(actor=actor, list_type=list_type, filters=filters).order_by("-created_at", "-id")
-    return qs.values_list(*EXPORT_COLUMNS.values(), "custom_fields").iterator(chunk_size=2000)
+    columns: list[str] = []
+    for column in EXPORT_COLUMNS.values():
+        if column in _EXPORT_PEOPLE:
+            columns += [f"{column}__{name}" for name in USER_NAME_COLUMNS]
+        else:
+            columns.append(column)
+    for row in qs.values_list(*columns, "custom_fields").iterator(chunk_size=2000):
+        values = iter(row)
+        out: list = []
+        for column in EXPORT_COLUMNS.values():
+            if column in _EXPORT_PEOPLE:
+                username, first, last = next(values), next(values), next(values)
+                out.append("" if username is None else user_name(username, first, last))
+            else:
+                out.append(next(values))
+        out.append(next(values))
+        yield out
 
 
 @dataclass(frozen=True, slots=True)
@@ -1103,12 +1155,18 @@ def _shown(value: Any) -> str:
 def merge_comparison(*, keep: Lead, other: Lead) -> list[dict[str, Any]]:
     """The two leads field by field, for choosing what the merge keeps: ``key`` (a field name
     or ``custom:<system name>``), ``label``, both values as shown, whether they differ, and
-    the side a merge keeps unless told otherwise. Fields blank on both leads are left out."""
+    the side the page offers checked: the non-empty value for every field (``merge_default``),
+    and for the owner and assignee, which a merge takes only when chosen, the other's active
+    person where the kept lead has nobody (the page's choice is then sent on purpose). Fields
+    blank on both leads are left out."""
     rows: list[dict[str, Any]] = []
 
     def add(key: str, label: str, mine: Any, theirs: Any, shown: tuple[Any, Any]) -> None:
         if mine in (None, "") and theirs in (None, ""):
             return
+        default = merge_default(key, mine, theirs)
+        if key in MERGE_ONLY_IF_CHOSEN and mine is None and shown[1] is not None:
+            default = MERGE_OTHER if shown[1].is_active else default
         rows.append(
             {
                 "key": key,
@@ -1116,7 +1174,7 @@ def merge_comparison(*, keep: Lead, other: Lead) -> list[dict[str, Any]]:
                 "keep": _shown(shown[0]),
                 "other": _shown(shown[1]),
                 "differs": mine != theirs,
-                "default": merge_default(key, mine, theirs),
+                "default": default,
             }
         )
 
@@ -1227,7 +1285,8 @@ def lead_page(*, actor: Actor, slug: str) -> Lead:
 
 
 def _lead_page_queryset() -> QuerySet[Lead]:
-    return Lead.objects.select_related("owner", "assignee", "status", "source")
+    # The campaign too: the page's details name it (issue 14), joined rather than read apart.
+    return Lead.objects.select_related("owner", "assignee", "status", "source", "campaign")
 
 
 @functools.cache
@@ -1250,6 +1309,29 @@ _live_notes = CompiledRead(
     .select_related("author", "api_key"),
     lead_id=int,
 )  # fmt: skip
+
+
+def worded_events(events: Iterable[Event]) -> list[Event]:
+    """``events`` as the timeline tells them (``leads.timeline``): each with its ``wording``,
+    those another event of the same change tells left out. Reads the status labels and the
+    people's names only when a status or person changed (one query each, whatever the rows)."""
+    events = list(events)
+    need_statuses, people_ids = timeline.labels_needed(events)
+    statuses = dict(Status.objects.values_list("key", "label")) if need_statuses else {}
+    people = (
+        {u.pk: str(u) for u in User.objects.filter(pk__in=people_ids).only(*USER_NAME_COLUMNS)}
+        if people_ids
+        else {}
+    )
+    return timeline.describe(events, statuses, people)
+
+
+def deleted_note(*, lead: Lead, pk: int) -> LeadNote | None:
+    """The soft-deleted note ``pk`` of ``lead`` (to restore it), or None."""
+    note = LeadNote.objects.filter(lead=lead, pk=pk, deleted_at__isnull=False).first()
+    if note is not None:
+        note.lead = lead
+    return note
 
 
 def live_notes(lead: Lead) -> list[LeadNote]:
@@ -1330,3 +1412,58 @@ def leads_with_external_id(*, actor: Actor, external_id: str, limit: int) -> lis
     """The live leads the actor may see with this external id, oldest first, at most
     ``limit`` (an external id names one lead, but nothing keeps a partner from reusing it)."""
     return list(visible_leads(actor).filter(external_id=external_id).order_by("pk")[:limit])
+
+
+# --- The dashboard's pictures (leads.charts), from the rollups --------------------------------
+
+
+def chart_terms(*, actor: Actor, person_id: int | None = None) -> list[Term]:
+    """The rollup terms (``Term``) of the leads a dashboard picture counts: a person's (owned
+    or assigned, ``person_id``, which the caller has let the actor pick), else everything the
+    actor sees when it sees all, else the actor's own (owned or assigned: not the pool)."""
+    uid = person_id if person_id is not None else actor.user_id
+    if person_id is None and access.sees_all(actor):
+        return [(1, rollup.ALL, rollup.NOBODY)]
+    if not uid:
+        return []
+    return [(1, rollup.OWNER, uid), (1, rollup.ASSIGNEE, uid), (-1, rollup.OWNER_ASSIGNEE, uid)]
+
+
+def _which(terms: list[Term]) -> tuple[dict[tuple[int, int], int], Q]:
+    signs = {(scope, user): sign for sign, scope, user in terms}
+    which = Q()
+    for scope, user in signs:
+        which |= Q(scope=scope, user_id=user)
+    return signs, which
+
+
+def status_funnel(*, terms: list[Term]) -> dict[str, int]:
+    """Live leads by status for ``terms``, from the lead count rollup (one query over a few
+    dozen rows, whatever the number of leads)."""
+    if not terms:
+        return {}
+    signs, which = _which(terms)
+    rows = (
+        LeadCount.objects.filter(which, campaign_id=rollup.ANY_CAMPAIGN)
+        .exclude(status_id=DELETED_STATUS)
+        .values_list("scope", "user_id", "status_id", "n")
+    )
+    counts: dict[str, int] = {}
+    for scope, user, status, n in rows:
+        counts[status] = counts.get(status, 0) + n * signs[(scope, user)]
+    return {k: n for k, n in counts.items() if n}
+
+
+def leads_per_week(*, terms: list[Term], since) -> dict[tuple[Any, str], int]:
+    """Live leads created from the week of ``since`` (a Monday) on, by (week, source key; ""
+    for none), for ``terms``: from the weekly rollup, at most weeks x sources x terms rows."""
+    if not terms:
+        return {}
+    signs, which = _which(terms)
+    rows = LeadWeekCount.objects.filter(which, week__gte=since).values_list(
+        "scope", "user_id", "week", "source_id", "n"
+    )
+    counts: dict[tuple[Any, str], int] = {}
+    for scope, user, week, source, n in rows:
+        counts[(week, source)] = counts.get((week, source), 0) + n * signs[(scope, user)]
+    return {k: n for k, n in counts.items() if n}

@@ -20,6 +20,7 @@ from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import ngettext
 
 from appointments.models import Appointment
 from crm.domain import (
@@ -427,6 +428,34 @@ def plan_update(
     return Plan(lead=lead, data=data, tags=wanted, changed=changed)
 
 
+def lead_values_refused(
+    *,
+    lead: Lead | None,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+) -> ValidationError | None:
+    """The value rules of a create (``lead`` None) or an update of ``lead``, checked without
+    writing anything: every refused value, or None. A form whose own checks refused some
+    fields asks this about the others, to show every error at once (issue 14: a missing
+    phone does not hide an invalid email). ``lead`` is left as it was."""
+    creating = lead is None
+    if creating:
+        data = {"status": DEFAULT_STATUS, **data}
+    try:
+        _checked_values(
+            lead=new_lead() if lead is None else lead,
+            data=data,
+            custom=custom,
+            tags=tags,
+            creating=creating,
+            choices=LeadChoices(),
+        )
+    except ValidationError as exc:
+        return exc
+    return None
+
+
 def _set_tags(lead: Lead, wanted: list[str]) -> list[str] | None:
     """Give the lead exactly these tags (a plan's); returns them sorted if they changed, else
     None."""
@@ -629,6 +658,24 @@ def note_delete(*, actor: Actor, note: LeadNote) -> None:
     record_event(
         lead=note.lead, type=EventType.NOTE_DELETED, actor=actor, data={"note_id": note.pk}
     )
+
+
+@transaction.atomic
+def note_restore(*, actor: Actor, note: LeadNote) -> LeadNote:
+    """Bring a soft-deleted note back (the "Undo" after a delete): whoever may delete the note
+    may restore it, while its lead is live."""
+    access.ensure_can_write(actor)
+    if note.deleted_at is None:
+        raise RuleViolation("This note is not deleted.", code="note_not_deleted")
+    ensure_live(note.lead)
+    if not access.can_delete_note(actor, note):
+        raise Forbidden("You can't restore this note.", code="cannot_restore_note")
+    note.deleted_at = None
+    note.save(update_fields=["deleted_at"])
+    record_event(
+        lead=note.lead, type=EventType.NOTE_RESTORED, actor=actor, data={"note_id": note.pk}
+    )
+    return note
 
 
 # --- tasks --------------------------------------------------------------------------------
@@ -1053,13 +1100,13 @@ def lead_merge(
 
     taken = sorted([*data, *(f"custom:{name}" for name in custom)])
     nouns = {
-        "notes": "note",
-        "appointments": "appointment",
-        "events": "timeline event",
-        "calls": "call",
-        "lists": "list membership",
+        "notes": ("note", "notes"),
+        "appointments": ("appointment", "appointments"),
+        "events": ("timeline event", "timeline events"),
+        "calls": ("call", "calls"),
+        "lists": ("list membership", "list memberships"),
     }
-    counts = ", ".join(f"{n} {nouns[kind]}{'s' if n > 1 else ''}" for kind, n in moved.items() if n)
+    counts = ", ".join(f"{n} {ngettext(*nouns[kind], n)}" for kind, n in moved.items() if n)
     record_event(
         lead=keep,
         type=EventType.MERGED,

@@ -33,6 +33,7 @@ urlpatterns = [
     path("leads/<str:slug>/calls/", detail.call_add, name="call-add"),
     path("leads/<str:slug>/notes/", detail.note_add, name="note-add"),
     path("leads/<str:slug>/notes/<int:note_id>/delete/", detail.note_delete, name="note-delete"),
+    path("leads/<str:slug>/notes/<int:note_id>/restore/", detail.note_restore, name="note-restore"),
     path("leads/<str:slug>/tasks/", tasks.task_add, name="task-add"),
     path("tasks/new/", tasks.task_add, name="task-new"),
     path("tasks/<int:pk>/done/", tasks.task_done, name="task-done"),
@@ -45,4 +46,5 @@ urlpatterns = [
     path("import/", imports.upload, name="import"),
     path("import/<int:pk>/", imports.review, name="import-review"),
     path("import/<int:pk>/run/", imports.run, name="import-run"),
+    path("import/<int:pk>/discard/", imports.discard, name="import-discard"),
 ]

@@ -131,7 +131,7 @@ def test_the_web_marks_and_cancels_with_a_reason(web, salesperson, lead):
     coming.refresh_from_db()
     assert coming.status == AppointmentStatus.CANCELLED
     page = unescape(client.get(f"/leads/{lead.slug}/").content.decode())
-    assert "reason: “Moved abroad”" in page and "Pending → Cancelled" in page
+    assert "reason: “Moved abroad”" in page and "Appointment cancelled" in page
 
 
 def test_log_a_meeting_that_already_happened(web, salesperson, lead):

@@ -143,7 +143,7 @@ def test_the_admin_sign_in_is_throttled_and_an_administrator_unlocks(users):
         {"action": "unlock_sign_in", "_selected_action": [seller.pk]},
         follow=True,
     )
-    assert "Unlocked sign-in for 1 user(s)." in response.content.decode()
+    assert "Unlocked sign-in for 1 user." in response.content.decode()
     assert web_sign_in(PASSWORD)[0].status_code == 302
 
 

@@ -27,9 +27,10 @@ def test_anonymous_users_are_sent_to_the_login_page(client, path):
 
 
 def test_anonymous_htmx_request_is_sent_to_the_login_page_too(client):
+    # The whole browser goes (HX-Redirect), not the swapped part (tests/test_session_expiry.py).
     response = client.get("/leads/", headers={"HX-Request": "true"})
-    assert response.status_code == 302
-    assert response["Location"].startswith(LOGIN)
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith(LOGIN)
 
 
 def test_anonymous_post_changes_nothing(client, users):
@@ -99,7 +100,7 @@ def test_logout_needs_post(client, users):
 def test_every_page_has_the_sign_out_form(client, users):
     client.force_login(users["salesperson"])
     html = client.get("/").content.decode()
-    assert '<form method="post" action="/accounts/logout/">' in html
+    assert '<form method="post" action="/accounts/logout/" data-sign-out>' in html
     assert ">Sign out</button>" in html
 
 

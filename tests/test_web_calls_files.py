@@ -99,7 +99,7 @@ def test_a_call_is_logged_without_htmx_and_redirected_back(web, salesperson, lea
         ({"call-timestamp": "soon"}, "Enter a valid date/time."),
         ({"call-minutes": "-1"}, "greater than or equal to 0"),
         ({"call-minutes": "999999"}, "less than or equal to 1440"),
-        ({"call-notes": "x" * 10_001}, "no more than"),
+        ({"call-notes": "x" * 10_001}, "can be at most 499 characters; this one has 10001"),
         ({"call-notes": "bad\x00byte"}, "Null characters are not allowed."),
     ],
 )

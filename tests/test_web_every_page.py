@@ -24,12 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.views import redirect_to_login
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from appointments.models import Appointment
 from appointments.services import calendar_feed_for
@@ -131,6 +135,9 @@ PARAMETERS = {
     ("pk", "import/"): "import",
     ("pk", "tasks/"): "task",
     ("token", "calendar/"): "feed",
+    # "Forgot password?"'s link: the user's id and a reset token (of the world's lead's owner).
+    ("uidb64", "accounts/password/reset/"): "reset-user",
+    ("token", "accounts/password/reset/"): "reset-token",
 }
 # Kinds whose object belongs to a lead: a deleted lead hides them too.
 ON_A_LEAD = {"lead", "note", "appointment", "file", "task"}
@@ -183,6 +190,8 @@ class World:
             "feed": self.feed,
             "file": self.file.pk,
             "task": self.task.pk,
+            "reset-user": urlsafe_base64_encode(force_bytes(self.lead.owner.pk)),
+            "reset-token": default_token_generator.make_token(self.lead.owner),
         }[kind]
 
 
@@ -337,9 +346,16 @@ def test_signed_out_every_route_sends_to_sign_in(route, users):
     url = url_of(route, world_for(manager, by=manager))
     client = Client()
     for method in sorted(route.methods):
-        response = getattr(client, method.lower())(url)
+        # A form posts from a page: signing in must lead back to that page, never to the
+        # endpoint the form posted to (which answers only POST).
+        referer = {"HTTP_REFERER": "http://testserver/leads/?page=2"} if method == "POST" else {}
+        response = getattr(client, method.lower())(url, **referer)
         if route.name == "login":
             assert response.status_code == 200  # the form (again, with errors, for a POST)
+            continue
+        if route.name in PASSWORD_RESET:  # "Forgot password?" is for people signed out
+            assert response.status_code in (200, 302), f"{method} {url}"
+            assert not response.get("Location", "").startswith(LOGIN_PATH), f"{method} {url}"
             continue
         if route.name == "appointments:feed-ics":
             # The secret address is the credential: a real token answers without a session...
@@ -352,14 +368,22 @@ def test_signed_out_every_route_sends_to_sign_in(route, users):
         assert response.status_code == 302, f"{method} {url}: {response.status_code}"
         assert response["Location"].startswith(LOGIN_PATH), f"{method} {url}"
         if route.name != "logout":  # signing out sends to the sign-in page without next=
-            assert "?next=" in response["Location"], f"{method} {url}"
+            expected = "/leads/?page=2" if method == "POST" else url
+            assert response["Location"] == redirect_to_login(expected).url, f"{method} {url}"
 
 
 # --- every page, every role ---------------------------------------------------------------
 
 # What a signed-in user gets instead of the page (SPEC §3 allows every role on every page
 # with the user's own data; the sign-in page sends a signed-in user to the dashboard).
-SIGNED_IN_ANSWERS = {"login": 302}
+# The link of a reset email stores its token and goes on to the form (Django's view).
+SIGNED_IN_ANSWERS = {"login": 302, "password_reset_confirm": 302}
+PASSWORD_RESET = {
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+}
 
 
 def answer_for(route, user, world: World) -> int:
@@ -372,13 +396,15 @@ def answer_for(route, user, world: World) -> int:
         return 200 if access.can_edit(Actor(user=user), world.lead) else 403
     if route.name == "leads:personal-data":
         return 200 if access.can_handle_personal_data(Actor(user=user)) else 403
+    if route.name == "leads:merge":  # not offered to roles that delete no lead: sent back
+        return 200 if access.can_bulk_delete(Actor(user=user)) else 302
     return SIGNED_IN_ANSWERS.get(route.name, 200)
 
 
 # Pages that answer an HTMX request with the whole page, deliberately: they have no fragment
 # (nothing on them is swapped in place; Django's own account views). Any other HTML page must
 # answer HTMX with a fragment.
-FULL_PAGE_FOR_HTMX = {"dashboard", "login", "password_change", "settings"}
+FULL_PAGE_FOR_HTMX = {"dashboard", "login", "password_change", "settings", *PASSWORD_RESET}
 # More addresses of a page worth opening: its query strings, filled from the World.
 QUERIES: dict[str, list[Callable[[World], str]]] = {
     "leads:list": [

@@ -199,7 +199,7 @@ def test_a_refusal_without_htmx_goes_back_with_the_services_message(web, salespe
     response = web(salesperson).post(f"/leads/{lead.slug}/status/", {"status": "customer"})
     assert response.status_code == 302
     assert response["Location"] == f"/leads/{lead.slug}/"
-    assert message_texts(response) == ["You are not owner of this lead."]
+    assert message_texts(response) == ["You are not the owner of this lead."]
     lead.refresh_from_db()
     assert lead.status_id == "prospect"
 
@@ -236,7 +236,7 @@ def test_the_lead_page_shows_the_lead(web, salesperson, manager):
     assert 'id="lead-appointments"' in html  # the appointments section is included
     # The timeline, newest first: the note, the tags update, the creation.
     types = re.findall(r"<li>\s*<strong>([^<]+)</strong>", html)
-    assert types == ["Note added", "Updated", "Created"]
+    assert types == ["Note added", "Changed tags", "Lead created"]
 
 
 def test_the_lead_page_hides_what_the_user_may_not_do(web, users, manager):
@@ -415,7 +415,11 @@ def test_adding_a_note_swaps_the_notes_and_the_timeline(web, salesperson):
     ("text", "message"),
     [
         ("", "This field is required."),
-        ("x" * 500, "Ensure this field has no more than 499 characters."),
+        (
+            "x" * 500,  # refused with the count, never cut by the browser
+            "A note can be at most 499 characters; this one has 500. "
+            "Shorten it, or split it in two.",
+        ),
     ],
 )
 @pytest.mark.parametrize("htmx", [False, True])
@@ -454,7 +458,10 @@ def test_deleting_a_note_swaps_the_notes_in_place(web, salesperson, manager):
     assert event.data == {"note_id": mine.pk}
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="card" id="lead-notes"')
-    assert "Mine to delete." not in html.split('id="lead-timeline"')[0]
+    notes = html.split('id="lead-timeline"')[0]
+    assert f"/notes/{mine.pk}/delete/" not in notes
+    # In its place: "Undo", which restores it.
+    assert f"/notes/{mine.pk}/restore/" in notes and ">Undo<" in notes
     assert "The manager&#39;s." in html
     assert "Note deleted." in html
 
@@ -839,8 +846,8 @@ def test_status_fragment_queries(web, salesperson, busy_lead, django_assert_num_
     # + the lead; + the status choices; + the service: savepoint, status check, UPDATE lead,
     # INSERT "updated" and "status_changed" events with a webhook subscriptions check
     # (EXISTS) each, release; + the lead again; + the status choices for the select; + the
-    # timeline
-    with django_assert_num_queries(AUTH + 1 + 1 + 8 + 1 + 1 + 1):
+    # timeline; + the status labels its "Status changed from ... to ..." reads
+    with django_assert_num_queries(AUTH + 1 + 1 + 8 + 1 + 1 + 1 + 1):
         client.post(f"/leads/{busy_lead.slug}/status/", {"status": "closed"}, headers=HTMX)
 
 

@@ -247,9 +247,9 @@ def test_htmx_move_answers_the_new_board_with_the_message(client, users, world):
 @pytest.mark.parametrize(
     ("role", "name", "status", "why"),
     [
-        (Role.JR_SALESPERSON, "Eve", "customer", "You are not owner of this lead."),
-        (Role.SALESPERSON, "Bob", "customer", "You are not owner of this lead."),
-        (Role.SALESPERSON, "Carol", "customer", "You are not owner of this lead."),
+        (Role.JR_SALESPERSON, "Eve", "customer", "You are not the owner of this lead."),
+        (Role.SALESPERSON, "Bob", "customer", "You are not the owner of this lead."),
+        (Role.SALESPERSON, "Carol", "customer", "You are not the owner of this lead."),
         (Role.SALES_MANAGER, "Alice", "nope", '"nope" is not a valid choice.'),
         (Role.SALES_MANAGER, "Alice", "deleted", '"deleted" is not a valid choice.'),
         (Role.SALES_MANAGER, "Alice", "", '"" is not a valid choice.'),

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 
 from webhooks import services
 from webhooks.models import Delivery, DeliveryAttempt, Subscription
@@ -50,7 +51,12 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def deactivate(self, request: HttpRequest, queryset) -> None:
         for subscription in queryset:
             services.subscription_deactivate(subscription=subscription)
-        self.message_user(request, f"Deactivated {len(queryset)} subscription(s).")
+        n = len(queryset)
+        self.message_user(
+            request,
+            ngettext("Deactivated %(n)s subscription.", "Deactivated %(n)s subscriptions.", n)
+            % {"n": n},
+        )
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -122,4 +128,9 @@ class DeliveryAdmin(admin.ModelAdmin):
         for delivery in queryset:
             services.delivery_redeliver(delivery=delivery)
             count += 1
-        self.message_user(request, f"Queued {count} deliveries to be sent again.", messages.SUCCESS)
+        queued = ngettext(
+            "Queued %(n)s delivery to be sent again.",
+            "Queued %(n)s deliveries to be sent again.",
+            count,
+        )
+        self.message_user(request, queued % {"n": count}, messages.SUCCESS)

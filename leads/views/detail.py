@@ -31,10 +31,12 @@ from crm.web import (
     add_domain_errors,
     is_fragment,
     json_download,
+    plain,
     render_page,
 )
 from leads import access, bulk, privacy, selectors, services
 from leads.forms import (
+    LEAD_FIELD_GROUPS,
     CallForm,
     FileForm,
     LeadForm,
@@ -42,6 +44,7 @@ from leads.forms import (
     PeopleForm,
     StatusForm,
     TaskForm,
+    field_label,
     people_choices,
     source_choices,
     status_choices,
@@ -136,6 +139,20 @@ class LeadPage:
         return [(n, access.can_delete_note(self.actor, n)) for n in notes]
 
     @cached_property
+    def deleted_note(self) -> Any:
+        """The note just deleted, offered back ("Undo") while the page shows it: passed by the
+        delete's answer, or named by ``?deleted_note=`` after a delete without JavaScript."""
+        note = self.forms.get("deleted_note")
+        if note is None:
+            pk = self.request.GET.get("deleted_note", "")
+            note = (
+                selectors.deleted_note(lead=self.lead, pk=int(pk))
+                if pk.isdigit() and len(pk) < 10
+                else None
+            )
+        return note if note is not None and access.can_delete_note(self.actor, note) else None
+
+    @cached_property
     def call_form(self) -> CallForm:
         return self.forms.get("call_form") or CallForm()
 
@@ -165,6 +182,22 @@ class LeadPage:
         return {"rows": rows, "more": more}
 
     @cached_property
+    def field_groups(self) -> list[dict[str, Any]]:
+        """Every stored field of the lead, grouped (``LEAD_FIELD_GROUPS``): a filled group
+        shows its filled fields (and always the email and phone), an empty one is folded
+        with its fields as "—". No query: the page's read joins the source and campaign."""
+        lead = self.lead
+        groups = []
+        for key, title, names in LEAD_FIELD_GROUPS:
+            rows = [_field_row(lead, name) for name in names]
+            filled = [row for row in rows if row["filled"] or row["name"] in ALWAYS_SHOWN]
+            empty = not any(row["filled"] for row in rows)
+            groups.append(
+                {"key": key, "title": title, "rows": rows if empty else filled, "empty": empty}
+            )
+        return groups
+
+    @cached_property
     def custom(self) -> list[dict[str, Any]]:
         """The custom fields shown to salespeople, with this lead's values."""
         values = self.lead.custom_fields
@@ -182,7 +215,37 @@ class LeadPage:
     def timeline(self) -> dict[str, Any]:
         """The latest events, newest first, and whether older ones exist."""
         events, more = selectors.latest_events(lead=self.lead, limit=TIMELINE_LIMIT)
-        return {"events": events, "more": more}
+        return {"events": selectors.worded_events(events), "more": more}
+
+
+# Shown even when blank: what a salesperson reaches for first.
+ALWAYS_SHOWN = frozenset({"email", "phone"})
+PHONE_SHOWN = frozenset({"phone", "mobile_phone", "office_phone", "fax"})
+
+
+def _field_row(lead: Lead, name: str) -> dict[str, Any]:
+    """One field of the lead page's details: its label, value, how it is shown (``kind``:
+    email, tel, url, yes/no, date, multiline, text) and whether it holds anything. The
+    defaults of the two flags (subscribed, active) count as nothing to tell."""
+    value = getattr(lead, name)
+    kind = "text"
+    if name == "email":
+        kind = "email"
+    elif name in PHONE_SHOWN:
+        kind = "tel"
+    elif name == "website":
+        kind = "url"
+    elif name in ("message", "description"):
+        kind = "multiline"
+    elif isinstance(value, bool):
+        kind = "yesno"
+    elif name == "followup_date":
+        kind = "datetime"
+    filled = value not in (None, "")
+    if kind == "yesno" and not Lead._meta.get_field(name).null:
+        filled = value != Lead._meta.get_field(name).default
+    label = field_label(name)
+    return {"name": name, "label": label, "value": value, "kind": kind, "filled": filled}
 
 
 def _context(request: AuthedRequest, lead: Lead, *, appointments: bool, **forms: Any) -> dict:
@@ -222,6 +285,7 @@ def _redirect(request: AuthedRequest, url: str) -> HttpResponse:
 def refused(request: AuthedRequest, message: str, back: str) -> HttpResponse:
     """The user may not do this: 403 with the reason for HTMX (app.js tells the user), else
     back with the reason as a message."""
+    message = plain(message)
     if request.htmx:
         return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
     messages.error(request, message)
@@ -480,7 +544,26 @@ def note_delete(request: AuthedRequest, slug: str, note_id: int) -> HttpResponse
         return refused(request, exc.message, _detail_url(lead))
     messages.success(request, "Note deleted.")
     if not is_fragment(request):
-        return redirect(f"{_detail_url(lead)}#lead-notes")
+        # The page offers "Undo" in place of the note (?deleted_note=).
+        return redirect(f"{_detail_url(lead)}?deleted_note={note.pk}#lead-notes")
+    return answer(request, _reload(request, slug), "notes", oob=("timeline",), deleted_note=note)
+
+
+@require_POST
+@login_required
+def note_restore(request: AuthedRequest, slug: str, note_id: int) -> HttpResponse:
+    """Undo a note's deletion: the note is back on the lead page and the timeline says so."""
+    lead = lead_or_404(request, slug)
+    note = selectors.deleted_note(lead=lead, pk=note_id)
+    if note is None:
+        raise Http404("No such note.")
+    try:
+        services.note_restore(actor=actor_of(request), note=note)
+    except DomainError as exc:
+        return refused(request, exc.message, _detail_url(lead))
+    messages.success(request, "Note restored.")
+    if not is_fragment(request):
+        return redirect(f"{_detail_url(lead)}#note-{note.pk}")
     return answer(request, _reload(request, slug), "notes", oob=("timeline",))
 
 
@@ -505,6 +588,16 @@ def _duplicates(
     )
 
 
+def _every_error(form: LeadForm) -> None:
+    """A posted lead form its own checks refused: the fields that passed are checked by the
+    domain's rules too, and their refusals shown beside the form's, so every error shows at
+    once (a missing phone does not hide an invalid email)."""
+    data, custom, tags = form.domain_input()
+    refused = services.lead_values_refused(lead=form.lead, data=data, custom=custom, tags=tags)
+    if refused is not None:
+        add_domain_errors(form, refused)
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def lead_create(request: AuthedRequest) -> HttpResponse:
@@ -512,6 +605,8 @@ def lead_create(request: AuthedRequest) -> HttpResponse:
     duplicates: list[tuple[Lead, str]] = []
     if request.method == "POST" and form.is_valid():
         duplicates = _duplicates(request, form)
+    elif request.method == "POST":
+        _every_error(form)
     if request.method == "POST" and form.is_valid() and not duplicates:
         data, custom, tags = form.domain_input()
         try:
@@ -546,6 +641,8 @@ def lead_edit(request: AuthedRequest, slug: str) -> HttpResponse:
     duplicates: list[tuple[Lead, str]] = []
     if posted is not None and form.is_valid():
         duplicates = _duplicates(request, form, lead)
+    elif posted is not None:
+        _every_error(form)
     if posted is not None and form.is_valid() and not duplicates:
         data, custom, tags = form.domain_input()
         try:
@@ -562,5 +659,11 @@ def lead_edit(request: AuthedRequest, slug: str) -> HttpResponse:
             return _redirect(request, _detail_url(lead))
     context = {"form": form, "lead": lead, "action": reverse("leads:edit", args=[slug])}
     context |= {"inline": inline, "duplicates": duplicates}
+    # "Merge" only where the merge would not be refused: the other lead kept, this one deleted.
+    context["mergeable"] = {
+        other.pk
+        for other, _ in duplicates
+        if access.can_merge_into(actor, other) and access.can_delete(actor, lead)
+    }
     status = INVALID if form.errors or duplicates else 200
     return render_page(request, FORM, context, partial="form", status=status)

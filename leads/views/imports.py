@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
-from django.template.defaultfilters import pluralize
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.domain import DomainError, NotFound
@@ -96,8 +96,11 @@ def upload(request: AuthedRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Read {len(imp.rows):,} row{pluralize(len(imp.rows))} from {imp.file_name}. "
-                "Check the columns and the duplicates, then import.",
+                ngettext(
+                    "Read %(n)s row from %(file)s.", "Read %(n)s rows from %(file)s.", len(imp.rows)
+                )
+                % {"n": f"{len(imp.rows):,}", "file": imp.file_name}
+                + " Check the columns and the duplicates, then import.",
             )
             if imp.encoding not in ("utf-8", "utf-16"):
                 messages.warning(
@@ -124,6 +127,8 @@ def _review_context(imp: LeadImport, form: ReviewForm, review: imports.Review) -
     return {
         **NAV,
         "imp": imp,
+        "kept_until": imp.created_at + imports.PENDING_KEEP,
+        "kept_days": imports.PENDING_KEEP.days,
         "form": form,
         "columns": columns,
         "shown_columns": shown,
@@ -229,6 +234,20 @@ def run(request: AuthedRequest, pk: int) -> HttpResponse:
     level = messages.warning if result["failed"] else messages.success
     level(request, f"Import finished: {counts}.")
     return redirect("leads:import-review", pk=imp.pk)
+
+
+@require_POST
+@login_required
+def discard(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Throw away a file waiting for review: its stored rows are deleted, nothing is imported."""
+    imp = _import_or_404(request, pk)
+    try:
+        name = imports.import_discard(actor=actor_of(request), imp=imp)
+    except DomainError as exc:
+        messages.info(request, exc.message)
+        return redirect("leads:import-review", pk=imp.pk)
+    messages.success(request, f"Discarded {name}: nothing was imported, and the file is deleted.")
+    return redirect("leads:import")
 
 
 def _result(request: AuthedRequest, imp: LeadImport) -> HttpResponse:

@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from crm.domain import DomainError
-from crm.web import AuthedRequest, actor_of, render_page
-from leads import selectors, services
+from crm.web import AuthedRequest, actor_of, plain, render_page
+from leads import access, selectors, services
 from leads.views.common import lead_or_404
 
 CHOICE_PREFIX = "choose_"
@@ -39,6 +39,13 @@ def lead_merge(request: AuthedRequest) -> HttpResponse:
     queryset = selectors.merge_queryset()
     keep = lead_or_404(request, a, queryset=queryset) if a else None
     other = lead_or_404(request, b, queryset=queryset) if b and keep else None
+    # Not offered where it would be refused at the end (leads.access decides).
+    if not access.can_bulk_delete(actor) or (keep and not access.can_merge_into(actor, keep)):
+        messages.error(request, "You may not merge leads into this one.")
+        return redirect("leads:detail", slug=keep.slug) if keep else redirect("leads:list")
+    if keep and other and keep.pk != other.pk and not access.can_delete(actor, other):
+        messages.error(request, f"You may not delete {other}, so you may not merge it.")
+        return redirect(_merge_url(a=keep.slug))
     search = request.GET.get("q", "").strip()
     context: dict = {"keep": keep, "other": other, "q": search, "results": []}
     if keep is None or other is None:
@@ -67,7 +74,7 @@ def _merge(request: AuthedRequest) -> HttpResponse:
     try:
         services.lead_merge(actor=actor_of(request), keep=keep, other=other, choices=choices)
     except DomainError as exc:
-        messages.error(request, f"Nothing was merged: {exc.message}")
+        messages.error(request, f"Nothing was merged: {plain(exc.message)}")
         return redirect(_merge_url(a=keep.slug, b=other.slug))
     except ValidationError as exc:
         messages.error(request, "Nothing was merged: " + " ".join(exc.messages))

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.domain import DomainError
-from crm.web import AuthedRequest, actor_of, is_fragment, render_page
+from crm.web import AuthedRequest, actor_of, is_fragment, plain, render_page
 from leads import access, selectors, services
 from leads.forms import status_choices
 from leads.list_forms import LIST_TYPES
@@ -57,7 +57,7 @@ def move(request: AuthedRequest) -> HttpResponse:
         services.lead_update(actor=actor_of(request), lead=lead, data={"status": status})
     except (DomainError, ValidationError) as exc:
         why = exc.message if isinstance(exc, DomainError) else "; ".join(exc.messages)
-        messages.error(request, f"{lead} was not moved: {why}")
+        messages.error(request, f"{lead} was not moved: {plain(why)}")
     else:
         messages.success(request, f"{lead} moved to {lead.status.label}.")
     list_type = _list_type(request.POST.get("list_type"))

@@ -263,6 +263,14 @@ def shoot(page: Page, name: str) -> Path:
     return path
 
 
+def settled(page: Page) -> None:
+    """Wait until htmx has swapped and settled (it wires up new content after settling; a
+    click before that would submit a form without htmx)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 FAILING_IMPACTS = ("serious", "critical")
 
 

@@ -120,7 +120,7 @@ def test_move_and_cancel_on_the_week_calendar(page_for, seller, lead, day):
     keep_watch(page)
 
     item = page.locator(f"#appointment-{to_move.pk}")
-    item.locator("summary").click()
+    item.locator("summary", has_text="Move").click()
     form = item.locator("form.appt-move-form")
     expect(form).to_be_visible()  # fetched on opening
     expect(form.get_by_label("Start")).to_be_focused()
@@ -138,8 +138,8 @@ def test_move_and_cancel_on_the_week_calendar(page_for, seller, lead, day):
     expect(page.locator("#messages")).to_contain_text("Appointment moved to")
 
     item = page.locator(f"#appointment-{to_cancel.pk}")
-    item.get_by_role("button", name="Cancel").click()  # asks for a reason first
-    item.get_by_role("button", name="Yes, cancel it").click()
+    item.locator("summary", has_text="Cancel").click()  # asks first, with a reason
+    item.get_by_role("button", name="Cancel appointment").click()
     expect(page.locator(f"#appointment-{to_cancel.pk} .appt-status")).to_have_text("Cancelled")
     expect(page.locator(f"#appointment-{to_cancel.pk}").get_by_role("button")).to_have_count(0)
     assert not reloaded(page)
@@ -162,12 +162,14 @@ def test_week_navigation_and_a_move_refused_in_place(page_for, seller, lead, day
     assert page.url.endswith(f"/appointments/week/?week={monday.isoformat()}")  # pushed
 
     item = page.locator(f"#appointment-{second.pk}")
-    item.locator("summary").click()
+    item.locator("summary", has_text="Move").click()
     item.get_by_label("Start").fill(typed(at(day, 9, 30)))
     item.get_by_label("End").fill(typed(at(day, 10, 30)))
     item.get_by_role("button", name="Save new time").click()
     expect(page.locator(f"#id_move-{second.pk}-start_error")).to_have_text(CONFLICT)
-    expect(page.locator(f"#appointment-{second.pk} details")).to_have_attribute("open", "")
+    expect(page.locator(f"#appointment-{second.pk} details.appt-move")).to_have_attribute(
+        "open", ""
+    )
     assert not reloaded(page)
     take_refusals(page)
     second.refresh_from_db()
@@ -224,7 +226,8 @@ def test_feed_page_reset_and_the_feed_without_a_session(page_for, anon_page, sel
     assert response.status == 200
     assert len(icalendar.Calendar.from_ical(response.body()).walk("VEVENT")) == 1
 
-    page.get_by_role("button", name="Reset the secret address").click()
+    page.locator("summary", has_text="Reset the secret address").click()  # asks first
+    page.get_by_role("button", name="Reset the address").click()
     expect(page.locator("#messages")).to_contain_text("new secret address")
     expect(address).not_to_have_value(old)
     new = address.input_value()

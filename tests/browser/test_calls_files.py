@@ -6,20 +6,14 @@ email of another shows the warning, and "Save anyway" saves it."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from leads.models import CallLog, Lead, LeadFile
-from tests.browser.conftest import BROWSER_DB, assert_accessible, shoot, take_errors
+from tests.browser.conftest import BROWSER_DB, assert_accessible, settled, shoot, take_errors
 from tests.factories import LeadFactory
 
 pytestmark = BROWSER_DB
 WIDTHS = [1280, 390]
-
-
-def settled(page: Page) -> None:
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
-    )
 
 
 @pytest.mark.parametrize("role", ["salesperson", "sales_manager"])
@@ -62,8 +56,8 @@ def test_log_a_call_and_attach_a_file_on_the_lead_page(page_for, users, role, wi
     settled(page)
     assert_accessible(page)
     shoot(page, f"lead-calls-files-{role}")
-    page.once("dialog", lambda dialog: dialog.accept())
     files.get_by_role("button", name="Delete quote.txt").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Delete file").click()
     expect(files.get_by_role("link", name="quote.txt")).to_have_count(0)
     expect(files).to_contain_text("No files yet.")
     settled(page)
@@ -79,7 +73,7 @@ def test_duplicate_warning_and_save_anyway(page_for, users, width):
     page.get_by_label("First name").fill("Ada")
     page.get_by_label("Last name").fill("Lee")
     page.get_by_label("Email").fill("ADA@example.com")
-    page.get_by_label("Phone").fill("5550100100")
+    page.get_by_role("textbox", name="Phone", exact=True).fill("5550100100")
     page.get_by_role("button", name="Create lead").click()
     warning = page.get_by_role("alert").filter(has_text="This lead may already exist")
     expect(warning).to_contain_text("same email")

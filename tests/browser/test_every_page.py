@@ -11,9 +11,12 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
 from crm.domain import Actor
@@ -106,6 +109,11 @@ class Data:
         )
         imports.import_run(actor=me, imp=done)
         self.done = done
+        # The link of a "Forgot password?" email, for the salesperson.
+        uid = urlsafe_base64_encode(force_bytes(seller.pk))
+        self.reset = reverse(
+            "password_reset_confirm", args=[uid, default_token_generator.make_token(seller)]
+        )
 
 
 def _csv(text: str) -> SimpleUploadedFile:
@@ -171,9 +179,27 @@ PAGES: dict[str, tuple[str, Callable[[Data], str], str]] = {
     ),
     "password-change": ("password_change", lambda d: reverse("password_change"), "password"),
     "login": ("login", lambda d: reverse("login"), "Sign in"),
+    "password-reset": ("password_reset", lambda d: reverse("password_reset"), "Forgot"),
+    "password-reset-sent": (
+        "password_reset_done",
+        lambda d: reverse("password_reset_done"),
+        "Check your email",
+    ),
+    "password-reset-confirm": ("password_reset_confirm", lambda d: d.reset, "new password"),
+    "password-reset-complete": (
+        "password_reset_complete",
+        lambda d: reverse("password_reset_complete"),
+        "password was changed",
+    ),
 }
 # Shown to anonymous visitors; every other page to a sales manager.
-ANONYMOUS = {"login"}
+ANONYMOUS = {
+    "login",
+    "password-reset",
+    "password-reset-sent",
+    "password-reset-confirm",
+    "password-reset-complete",
+}
 # GET routes that are files, not pages.
 NOT_PAGES = {
     "leads:export",
@@ -214,3 +240,17 @@ def test_every_page(name, width, users, page_for, anon_page_for):
     # Nothing is wider than the window (a table may scroll inside its own box).
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{name} at {width}px is {overflow}px wider than the window"
+    # The same page in the dark theme (prefers-color-scheme): dark surfaces, light headings,
+    # and axe-clean again, colour contrast included.
+    page.emulate_media(color_scheme="dark")
+    assert is_dark(page.eval_on_selector("html", "e => getComputedStyle(e).backgroundColor"))
+    assert not is_dark(page.eval_on_selector("h1", "e => getComputedStyle(e).color")), name
+    assert_accessible(page)
+    if width == 1280 or name in ("import-review", "pipeline", "week"):
+        shoot(page, f"every-dark-{name}")
+
+
+def is_dark(rgb: str) -> bool:
+    """An ``rgb(r, g, b)`` colour darker than a quarter of white."""
+    parts = [int(p) for p in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
+    return sum(parts) / 3 < 64

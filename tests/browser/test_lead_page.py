@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from crm.domain import Actor
 from leads.models import Event, EventType, Lead, LeadNote
 from leads.services import field_create, lead_update
-from tests.browser.conftest import BROWSER_DB, assert_accessible, shoot, take_errors
+from tests.browser.conftest import BROWSER_DB, assert_accessible, settled, shoot, take_errors
 from tests.factories import LeadFactory, NoteFactory
 
 pytestmark = BROWSER_DB
@@ -29,14 +29,6 @@ def take_422(page: Page) -> None:
     """Chromium logs a 422 answer (a form with errors) as a console error: expected here."""
     errors = take_errors(page)
     assert errors and all("status of 422" in error for error in errors), errors
-
-
-def settled(page: Page) -> None:
-    """Wait until htmx has swapped and settled (it wires up new content after settling; a
-    click before that would submit a form without htmx)."""
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
-    )
 
 
 def assert_not_reloaded(page: Page) -> None:
@@ -67,7 +59,7 @@ def test_create_a_lead_fixing_bad_input(page_for, users):
     page.get_by_label("First name").fill("Grace")
     page.get_by_label("Last name").fill("Hopper")
     page.get_by_label("Email").fill("grace-at-navy")
-    page.get_by_label("Phone").fill("12ab")
+    page.get_by_role("textbox", name="Phone", exact=True).fill("12ab")
     mark(page)
     page.get_by_role("button", name="Create lead").click()
     # The domain's messages, next to their fields, the form swapped in place.
@@ -82,7 +74,7 @@ def test_create_a_lead_fixing_bad_input(page_for, users):
     assert_accessible(page)
 
     page.get_by_label("Email").fill("grace@navy.example")
-    page.get_by_label("Phone").fill("(555) 010-9999")
+    page.get_by_role("textbox", name="Phone", exact=True).fill("(555) 010-9999")
     page.get_by_label("Tags").fill("admiral, cobol")
     page.get_by_role("button", name="Create lead").click()
     expect(page.get_by_role("heading", level=1, name="Grace Hopper")).to_be_visible()
@@ -174,7 +166,8 @@ def test_add_and_delete_a_note_in_place(page_for, users, lead):
 
     note = LeadNote.objects.get(lead=lead, text="Sent the quote.")
     notes.locator(f"#note-{note.pk}").get_by_role("button", name=re.compile("^Delete")).click()
-    expect(notes.get_by_text("Sent the quote.")).to_have_count(0)
+    expect(notes.locator(".note-text", has_text="Sent the quote.")).to_have_count(0)
+    expect(notes.locator(".note-deleted")).to_contain_text("Sent the quote.")  # with "Undo"
     expect(notes.get_by_text("Called; wants a quote by Friday.")).to_be_visible()
     expect(page.locator("#lead-timeline li").first).to_contain_text("Note deleted")
     expect(page.get_by_text("Note deleted.")).to_be_visible()
@@ -243,8 +236,8 @@ def test_a_manager_sees_the_owner_and_assignee_selects(page_for, users, lead):
 def test_delete_the_lead_after_confirming(page_for, users, lead):
     page = page_for(users["salesperson"])
     page.goto(f"/leads/{lead.slug}/")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete lead").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Delete lead").click()
     expect(
         page.get_by_text("Lead Ada Lovelace deleted. An administrator can restore it.")
     ).to_be_visible()
@@ -257,15 +250,16 @@ def test_an_administrator_erases_personal_data_after_confirming(page_for, users,
     status = lead.status_id
     page = page_for(users["administrator"])
     page.goto(f"/leads/{lead.slug}/")
-    asked = []
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.get_by_role("button", name="Erase personal data").click()
+    asked = page.get_by_role("alertdialog")
+    expect(asked).to_contain_text("cannot be undone")
+    asked.get_by_role("button", name="Keep it").click()
+    expect(asked).to_be_hidden()
     expect(page.get_by_role("heading", name="Ada Lovelace")).to_be_visible()
-    assert asked and "cannot be undone" in asked[0]
-    assert Lead.objects.get(pk=lead.pk).first_name == "Ada"  # dismissed: nothing erased
+    assert Lead.objects.get(pk=lead.pk).first_name == "Ada"  # kept: nothing erased
 
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Erase personal data").click()
+    asked.get_by_role("button", name="Erase personal data").click()
     expect(page.get_by_text("Personal data erased.")).to_be_visible()
     expect(page.get_by_role("heading", name="Erased")).to_be_visible()
     shoot(page, "lead-page-erased")

@@ -11,17 +11,11 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from appointments.models import Appointment, AppointmentStatus
-from tests.browser.conftest import BROWSER_DB, assert_accessible, shoot
+from tests.browser.conftest import BROWSER_DB, assert_accessible, settled, shoot
 from tests.factories import AppointmentFactory, LeadFactory
 
 pytestmark = BROWSER_DB
 WIDTHS = [1280, 390]
-
-
-def settled(page) -> None:
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
-    )
 
 
 @pytest.mark.parametrize("role", ["salesperson", "sales_manager"])
@@ -47,11 +41,11 @@ def test_confirm_no_show_cancel_and_log(page_for, users, role, width):
     settled(page)
 
     cancel = page.locator(f"#appointment-{other.pk}")
-    cancel.get_by_role("button", name="Cancel", exact=False).first.click()
+    cancel.locator("summary", has_text="Cancel").click()
     expect(cancel.get_by_label("Reason (optional)")).to_be_focused()
     cancel.get_by_label("Reason (optional)").fill("The lead is travelling")
     assert_accessible(page)
-    cancel.get_by_role("button", name="Yes, cancel it").click()
+    cancel.get_by_role("button", name="Cancel appointment").click()
     expect(page.locator(f"#appointment-{other.pk} .appt-status")).to_have_text("Cancelled")
     expect(page.locator("#lead-timeline")).to_contain_text("The lead is travelling")
     settled(page)

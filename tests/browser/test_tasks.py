@@ -13,17 +13,11 @@ from playwright.sync_api import Page, expect
 from crm.domain import Actor
 from leads.models import Task
 from leads.services import task_create
-from tests.browser.conftest import BROWSER_DB, assert_accessible, shoot
+from tests.browser.conftest import BROWSER_DB, assert_accessible, settled, shoot
 from tests.factories import LeadFactory
 
 pytestmark = BROWSER_DB
 WIDTHS = [1280, 390]
-
-
-def settled(page: Page) -> None:
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
-    )
 
 
 def task_item(page: Page, title: str):

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from appointments.models import Appointment
 from tests import test_team_calendar as team
-from tests.browser.conftest import BROWSER_DB, assert_accessible, shoot
+from tests.browser.conftest import BROWSER_DB, assert_accessible, settled, shoot
 from tests.factories import AppointmentFactory, LeadFactory
 from tests.test_team_calendar import at, typed
 
@@ -22,12 +22,6 @@ colleague, day, monday = team.colleague, team.day, team.monday
 pytestmark = BROWSER_DB
 
 WIDTHS = (1280, 390)
-
-
-def settled(page: Page) -> None:
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
-    )
 
 
 def keep_watch(page: Page) -> None:
@@ -107,7 +101,7 @@ def test_a_move_in_place_keeps_everyone(page_for, manager, colleague, lead, day,
     page.goto(f"/appointments/week/?week={monday.isoformat()}&host=all")
     keep_watch(page)
     item = page.locator(f"#appointment-{theirs.pk}")
-    item.locator("summary").click()
+    item.locator("summary", has_text="Move").click()
     form = item.locator("form.appt-move-form")
     expect(form).to_be_visible()
     thursday = day + timedelta(days=2)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import ngettext
 
-from crm.demo import DEMO_PASSWORD, seed
+from crm.demo import DEMO_PASSWORD, demo_users, seed
 from crm.roles import Role
 from leads.selectors import leads_exist
 
@@ -10,17 +11,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--leads", type=int, default=60)
+        parser.add_argument(
+            "--port", type=int, default=8000, help="The port the server listens on (printed)."
+        )
 
-    def handle(self, *args, leads, **options):
+    def handle(self, *args, leads, port, **options):
         if leads_exist():
             self.stdout.write("Leads exist already; demo data not added again.")
         else:
             seed(leads=leads)
-            self.stdout.write(f"Created {leads} demo leads.")
+            self.stdout.write(
+                ngettext("Created %(n)d demo lead.", "Created %(n)d demo leads.", leads)
+                % {"n": leads}
+            )
+        users = demo_users()  # renames the users of an older demo
         self.stdout.write(f"Demo users (password for all: {DEMO_PASSWORD}):")
         for role in Role:
-            self.stdout.write(f"  {role.value:<18} {role.label}")
+            user = users.get(role.value)
+            name = f"{user.get_full_name()}, " if user and user.get_full_name() else ""
+            self.stdout.write(f"  {role.value:<18} {name}{role.label}")
+        address = f"http://127.0.0.1:{port}/"
         self.stdout.write(
-            f"Sign in at http://127.0.0.1:8000/ as {Role.SALESPERSON.value} / {DEMO_PASSWORD}"
-            f" (the admin: http://127.0.0.1:8000/admin/ as {Role.ADMINISTRATOR.value})"
+            f"Sign in at {address} as {Role.SALESPERSON.value} / {DEMO_PASSWORD}"
+            f" (the admin: {address}admin/ as {Role.ADMINISTRATOR.value})"
         )
