@@ -8,8 +8,9 @@ formatted). Both sides are folded the same way:
 
 - a lead's side by ``lead_search_text``: its name, email, company and city folded
   (``fold``), then the digits of each of its phone numbers. On PostgreSQL the database
-  computes it (the SQL function ``crm_lead_search`` of migration
-  0023_lead_search_folded, which a trigram index keeps), on SQLite this very function,
+  computes it when a lead is written (the SQL function ``crm_lead_search`` of migration
+  0023_lead_search_folded fills the column ``search_folded`` of 0024_lead_search_column,
+  which a trigram index keeps), on SQLite this very function,
   registered on each connection (``leads.selectors.register_sqlite_search``), which a search
   calls for each lead it reads (SQLite has no trigram index: it reads the table, as before,
   now a few microseconds more a lead);

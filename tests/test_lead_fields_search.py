@@ -152,7 +152,7 @@ def test_the_leads_page_searches_the_city_and_mobile_number(stored, client, user
 def test_the_folded_search_reads_the_trigram_index_on_postgresql(stored):
     """The search's SQL is the expression of the index migration 0023 builds (PostgreSQL uses
     an expression index only for the very same expression): with the table scan and the walk
-    of another index ruled out, the plan reads ``lead_search_folded_trgm``, for words and for
+    of another index ruled out, the plan reads ``lead_search_column_trgm``, for words and for
     phone numbers."""
     for term in ("munchen", "(555) 607-9806"):
         found = selectors.LeadFilter({"search": term}, queryset=Lead.objects.all()).qs
@@ -160,7 +160,7 @@ def test_the_folded_search_reads_the_trigram_index_on_postgresql(stored):
             cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute("SET LOCAL enable_indexscan = off")
             plan = found.values("pk").explain()
-        assert "lead_search_folded_trgm" in plan, plan
+        assert "lead_search_column_trgm" in plan, plan
         assert [lead.last_name for lead in found] == ["Müller"]
 
 

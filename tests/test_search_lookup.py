@@ -57,7 +57,7 @@ def test_search_finds_the_folded_words(users, term):
 def test_search_is_found_in_the_trigram_index_on_postgresql(users):
     """The search's SQL is the expression of the index migration 0023 builds (PostgreSQL
     uses an expression index only for the very same expression): with the table scan and
-    the walk of another index ruled out, the plan reads ``lead_search_folded_trgm``."""
+    the walk of another index ruled out, the plan reads ``lead_search_column_trgm``."""
     manager = users[Role.SALES_MANAGER]
     LeadFactory(by=manager, first_name="Okafor")
     # The leads search's filter alone: the live leads' partial indexes would serve too.
@@ -66,5 +66,5 @@ def test_search_is_found_in_the_trigram_index_on_postgresql(users):
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")
         plan = found.values("pk").explain()
-    assert "lead_search_folded_trgm" in plan, plan
+    assert "lead_search_column_trgm" in plan, plan
     assert [lead.first_name for lead in found] == ["Okafor"]

@@ -101,6 +101,10 @@ def _table_context(request: AuthedRequest, query: QueryDict) -> dict:
         start = 1  # back at the start
     if page and not page.next_cursor and not page.previous_cursor and not (after or before):
         total, exact = len(rows), True  # the whole list is on this page: nothing to count
+    elif page and page.next_cursor and str(filters.get("search") or "").split():
+        # A search is counted no further than its page: the page's look-ahead row already says
+        # there are more ("of more than 50"), and counting a search costs a second search.
+        total, exact = (start or 1) + len(rows) - 1, False
     elif page:
         total, exact = selectors.lead_table_total(actor=actor, list_type=list_type, filters=filters)
     else:
