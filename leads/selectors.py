@@ -762,10 +762,20 @@ def lead_table(
     return replace(page, rows=[TableRow.of(row) for row in rows])
 
 
-def lead_table_total(*, actor: Actor, list_type: str, filters: dict) -> tuple[int, bool]:
+def lead_table_total(
+    *, actor: Actor, list_type: str, filters: dict, page: tuple[int, int] | None = None
+) -> tuple[int, bool]:
     """How many leads the table of these filters holds, ``(count, exact)``: from the rollup
     where it answers (one query over a few dozen rows), else counted up to a bound
-    (``lead_list_count``); never a count that grows with the table."""
+    (``lead_list_count``); never a count that grows with the table.
+
+    ``page``: ``(first row's number, rows)`` of the page shown, when more follow it. A search,
+    whose count stops at ``SEARCH_COUNT_LIMIT``, is not counted when its page already holds
+    that many rows: the count could say no more than the page's look-ahead row ("more than
+    50"), and would cost a second search."""
+    searching = bool(str(filters.get("search") or "").split())
+    if searching and page and page[1] >= pagination.SEARCH_COUNT_LIMIT:
+        return page[0] + page[1] - 1, False
     filters = {k: v for k, v in filters.items() if k != "ordering"}
     leads = lead_list(actor=actor, list_type=list_type, filters=filters)
     return lead_list_count(actor=actor, list_type=list_type, filters=filters, leads=leads)

@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import pagination
 from crm.web import AuthedRequest, actor_of, is_fragment, plain, render_page
 from leads import access, bulk, selectors, services
 from leads.list_forms import BulkForm, LeadListForm
@@ -102,17 +101,13 @@ def _table_context(request: AuthedRequest, query: QueryDict) -> dict:
         start = 1  # back at the start
     if page and not page.next_cursor and not page.previous_cursor and not (after or before):
         total, exact = len(rows), True  # the whole list is on this page: nothing to count
-    elif (
-        page
-        and page.next_cursor
-        and len(rows) >= pagination.SEARCH_COUNT_LIMIT
-        and str(filters.get("search") or "").split()
-    ):
-        # A search's count stops at a page (SEARCH_COUNT_LIMIT): the page's look-ahead row
-        # already says there are more ("of more than 50"), and counting costs a second search.
-        total, exact = (start or 1) + len(rows) - 1, False
     elif page:
-        total, exact = selectors.lead_table_total(actor=actor, list_type=list_type, filters=filters)
+        total, exact = selectors.lead_table_total(
+            actor=actor,
+            list_type=list_type,
+            filters=filters,
+            page=(start or 1, len(rows)) if page.next_cursor else None,
+        )
     else:
         total, exact = 0, True
     if start is not None and exact and start + len(rows) - 1 > total:
