@@ -10,23 +10,14 @@ from django import forms
 from django.forms.models import fields_for_model
 
 from appointments.models import NEW_STATUSES, Appointment, AppointmentStatus
+from crm.datetime_fields import DateTime24Field
 from crm.forms import QuickSelect
 from crm.models import User
-
-
-class DateTimeLocalInput(forms.DateTimeInput):
-    """``<input type="datetime-local">``, in the server's time zone."""
-
-    input_type = "datetime-local"
-
-    def __init__(self, attrs=None) -> None:
-        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
-
 
 _FIELDS = fields_for_model(
     Appointment,
     fields=["start", "end", "note", "status"],
-    widgets={"start": DateTimeLocalInput, "end": DateTimeLocalInput},
+    field_classes={"start": DateTime24Field, "end": DateTime24Field},
     labels={"start": "Start", "end": "End", "note": "Note", "status": "Status"},
 )
 

@@ -311,6 +311,9 @@ CRM = {
     "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "50")),
     "LOGIN_LOCKOUT_SECONDS": int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900")),
     "LOGIN_CLIENT_ADDRESS_HEADER": os.environ.get("LOGIN_CLIENT_ADDRESS_HEADER", ""),
+    # "Forgot password?" requests per email address and per client address in an hour; past
+    # either, no email is sent and the page says to try later (crm.password_reset).
+    "PASSWORD_RESETS_PER_HOUR": int(os.environ.get("PASSWORD_RESETS_PER_HOUR", "5")),
     # lead_set file uploads: the largest file accepted, in bytes.
     "LEAD_FILE_MAX_BYTES": int(os.environ.get("LEAD_FILE_MAX_BYTES", str(5 * 1024 * 1024))),
     # lead_set's govt_id: the system name of the custom field that stores it (an administrator

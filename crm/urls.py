@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 
 from appointments.api import views as appointment_api
-from crm import signin
+from crm import password_reset, signin
 from crm import views as web
 from crm import views_notifications as notification_views
 from crm.api import views as auth_api
@@ -74,10 +74,7 @@ urlpatterns = [
     # "Forgot password?": a link by email to set a new one (Django's views, our templates).
     path(
         "accounts/password/reset/",
-        auth_views.PasswordResetView.as_view(
-            email_template_name="registration/password_reset_email.txt",
-            subject_template_name="registration/password_reset_subject.txt",
-        ),
+        password_reset.PasswordResetView.as_view(),  # limited per email and client address
         name="password_reset",
     ),
     path(

@@ -282,3 +282,40 @@ def htmx_csrf_failure(request: HtmxHttpRequest) -> HttpResponse | None:
     response[KEPT_INPUT_HEADER] = "stale-page"
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+# --- destructive actions ask first ----------------------------------------------------------
+
+# The field a destructive form's POST carries once the user said yes: confirm.js adds it to an
+# ``hx-confirm`` form's request after its dialog; the confirm page's form carries it itself.
+CONFIRMED_FIELD = "confirmed"
+CONFIRM_PAGE = "confirm.html"
+
+
+def ask_first(
+    request: HtmxHttpRequest, *, question: str, consequence: str, button: str, back: str
+) -> HttpResponse | None:
+    """None when the POST was confirmed (``confirmed=1``): the view goes on and acts. Else the
+    page that asks (200), in the app's layout: ``question`` ("Delete lead X?"), its
+    ``consequence``, a ``button`` that posts the same form again with ``confirmed=1`` and a
+    "Cancel" link ``back``. Without JavaScript, or from a stale page, nothing is destroyed
+    unasked; an HTMX request gets the question in the page's main region."""
+    if request.POST.get(CONFIRMED_FIELD) == "1":
+        return None
+    fields = [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in (CONFIRMED_FIELD, "csrfmiddlewaretoken")
+        for value in values
+    ]
+    context = {
+        "ask": {"question": question, "consequence": consequence, "button": button},
+        "action": request.get_full_path(),
+        "fields": fields,
+        "back": back,
+    }
+    response = render_page(request, CONFIRM_PAGE, context, partial="confirm")
+    if is_fragment(request):
+        response["HX-Retarget"] = "#main"
+        response["HX-Reswap"] = "innerHTML"
+    return response

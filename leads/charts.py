@@ -17,7 +17,12 @@ from datetime import date, timedelta
 
 WIDTH = 360
 FONT = 12
-SERIES_COLOURS = 8  # chart-c0 ... chart-c7 in app.css
+SERIES_COLOURS = 12  # chart-c0 ... chart-c11 in app.css, distinct in the light and dark theme
+
+
+def series_css(index: int) -> str:
+    """The class that colours the series at ``index`` (the colours repeat past the last)."""
+    return f"chart-c{index % SERIES_COLOURS}"
 
 
 @dataclass(frozen=True)

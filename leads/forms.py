@@ -19,8 +19,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst, format_lazy
 from rest_framework.serializers import CharField as ApiCharField
 
-from appointments.forms import DateTimeLocalInput
 from crm import selectors as user_selectors
+from crm.datetime_fields import DateTime24BoundField, DateTime24Field, DateTime24TextWidget
 from crm.domain import Actor
 from crm.forms import QuickSelect
 from crm.models import User
@@ -112,11 +112,13 @@ def _custom_form_field(field: Field, *, editable: bool) -> forms.Field:
         DataType.TEXTAREA: forms.Textarea(attrs={"rows": 3}),
         DataType.NUMBER: forms.NumberInput(attrs={"step": "any"}),
         DataType.DATE: forms.DateInput(attrs={"type": "date"}),
-        DataType.DATETIME: forms.TextInput(attrs={"type": "datetime-local"}),
+        DataType.DATETIME: DateTime24TextWidget(),
         DataType.URL: forms.URLInput(),
         DataType.EMAIL: forms.EmailInput(),
         DataType.PHONE: forms.TextInput(attrs={"type": "tel"}),
     }
+    if kind == DataType.DATETIME:  # a date and a 24-hour time, as "YYYY-MM-DDTHH:MM"
+        common["bound_field_class"] = DateTime24BoundField
     return forms.CharField(widget=widgets.get(kind, forms.TextInput()), **common)
 
 
@@ -443,9 +445,7 @@ class CallForm(forms.Form):
     its outcome, when it was and how long it took, and what was said."""
 
     result = forms.ChoiceField(label="Outcome", choices=[(o, o) for o in CALL_OUTCOMES])
-    timestamp = forms.DateTimeField(
-        label="When", widget=DateTimeLocalInput, error_messages={"required": REQUIRED}
-    )
+    timestamp = DateTime24Field(label="When", error_messages={"required": REQUIRED})
     minutes = forms.IntegerField(
         label="Duration (minutes)",
         min_value=0,
@@ -483,9 +483,7 @@ class TaskForm(forms.Form):
     """A new task: what and when, and (for those who give tasks) for whom."""
 
     title = _text("Task", required=True, max_length=Task._meta.get_field("title").max_length)
-    due = forms.DateTimeField(
-        label="Due", widget=DateTimeLocalInput, error_messages={"required": REQUIRED}
-    )
+    due = DateTime24Field(label="Due", error_messages={"required": REQUIRED})
 
     def __init__(self, *args: Any, people: list[User] | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "task")  # apart from the lead form's "title"
@@ -498,7 +496,7 @@ class SnoozeForm(forms.Form):
     """A task's new due time: ``until`` is "tomorrow", "next_week" or "date" (then ``due``)."""
 
     until = forms.ChoiceField(choices=[*SNOOZE_CHOICES.items(), ("date", "A date")])
-    due = forms.DateTimeField(label="Until", required=False, widget=DateTimeLocalInput)
+    due = DateTime24Field(label="Until", required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from crm import selectors as user_selectors
 from crm.domain import Actor
-from crm.forms import QuickSelect
+from crm.forms import QuickDateInput, QuickInput, QuickSelect
 from crm.models import user_name
 from leads import access, selectors
 from leads.models import Lead
@@ -38,7 +38,7 @@ def _active_users() -> list[tuple[str, str]]:
 
 
 class LeadListForm(forms.Form):
-    search = forms.CharField(label="Search", required=False, max_length=255)
+    search = forms.CharField(label="Search", required=False, max_length=255, widget=QuickInput)
     list_type = forms.ChoiceField(
         label="Show", choices=LIST_TYPES, required=False, widget=QuickSelect
     )
@@ -48,10 +48,10 @@ class LeadListForm(forms.Form):
     assignee = forms.ChoiceField(label="Assignee", required=False, widget=QuickSelect)
     campaign_slug = forms.ChoiceField(label="Campaign", required=False, widget=QuickSelect)
     created_after = forms.DateField(
-        label="Created from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Created from", required=False, widget=QuickDateInput(attrs={"type": "date"})
     )
     created_before = forms.DateField(
-        label="Created to", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Created to", required=False, widget=QuickDateInput(attrs={"type": "date"})
     )
     ordering = forms.ChoiceField(
         choices=ORDERINGS, required=False, widget=forms.HiddenInput, label="Sort"
@@ -130,6 +130,33 @@ class SlugListField(forms.Field):
         return [str(slug) for slug in value]
 
 
+def bulk_choices(
+    actor: Actor,
+    *,
+    statuses: list[tuple[str, str]] | None = None,
+    people: list[tuple[str, str]] | None = None,
+) -> dict[str, list[tuple[str, str]]]:
+    """The bulk bar's choices for the actor, by field (status, assignee, owner): what
+    ``BulkForm`` accepts and the leads list offers. ``statuses`` (assignable, as choices) and
+    ``people`` (active users, as choices) when the caller has read them already."""
+    if statuses is None:
+        statuses = selectors.assignable_statuses()
+    if not access.can_give(actor):
+        # The services refuse "Me" to whom access.can_assign_to_self denies; the list does
+        # not offer it to them.
+        people = [(actor.user.username, "Me")]
+        owners: list[tuple[str, str]] = []  # only managers give leads to an owner
+    elif people is None:
+        people = owners = _active_users()
+    else:
+        owners = people
+    return {
+        "status": [("", "Choose…"), *statuses],
+        "assignee": [("", "Choose…"), ("-", "Nobody"), *people],
+        "owner": [("", "Choose…"), ("-", "Nobody"), *owners],
+    }
+
+
 class BulkForm(forms.Form):
     ACTIONS = [
         ("status", "Change status"),
@@ -167,20 +194,8 @@ class BulkForm(forms.Form):
         when the caller has read them already."""
         super().__init__(data)
         self.actor = actor
-        if statuses is None:
-            statuses = selectors.assignable_statuses()
-        self.fields["status"].choices = [("", "Choose…"), *statuses]
-        if not access.can_give(actor):
-            # The services refuse "Me" to whom access.can_assign_to_self denies; the list
-            # does not offer it to them.
-            people = [(actor.user.username, "Me")]
-            owners: list[tuple[str, str]] = []  # only managers give leads to an owner
-        elif people is None:
-            people = owners = _active_users()
-        else:
-            owners = people
-        self.fields["assignee"].choices = [("", "Choose…"), ("-", "Nobody"), *people]
-        self.fields["owner"].choices = [("", "Choose…"), ("-", "Nobody"), *owners]
+        for name, choices in bulk_choices(actor, statuses=statuses, people=people).items():
+            self.fields[name].choices = choices
 
     @property
     def matching(self) -> bool:

@@ -313,6 +313,27 @@ def _user_id(username: str) -> int:
     return User.objects.filter(username=username).values_list("pk", flat=True).first() or -1
 
 
+@functools.cache
+def _rollup_rows(scopes: tuple[int, ...]) -> CompiledRead:
+    """The live rollup rows of a campaign (``rollup.ANY_CAMPAIGN`` for all) for (scope, user)
+    pairs, the scopes fixed (the read's shape) and the users given as ``user0``, ``user1``...
+    with the ``campaign``: one compiled read per tuple of scopes."""
+
+    def build(campaign: int, **users: int) -> QuerySet[LeadCount]:
+        which = Q()
+        for i, scope in enumerate(scopes):
+            which |= Q(scope=scope, user_id=users[f"user{i}"])
+        return (
+            LeadCount.objects.filter(which, campaign_id=campaign)
+            .exclude(status_id=DELETED_STATUS)
+            .values_list("scope", "user_id", "status_id", "source_id", "n")
+        )
+
+    return CompiledRead(
+        LeadCount, build, campaign=int, **{f"user{i}": int for i in range(len(scopes))}
+    )
+
+
 def lead_counts(
     *, actor: Actor, list_type: str | None, filters: Mapping[str, Any]
 ) -> LeadCounts | None:
@@ -338,24 +359,21 @@ def lead_counts(
     if "campaign_slug" in given:
         slug = given["campaign_slug"]
         campaign = Campaign.objects.filter(slug=slug).values_list("pk", flat=True).first() or -1
-    rows = LeadCount.objects.filter(campaign_id=campaign).exclude(status_id=DELETED_STATUS)
-    if "status" in given:
-        rows = rows.filter(status_id=given["status"])
-    if "source" in given:
-        rows = rows.filter(source_id=given["source"])
     if not terms or -1 in (owner, assignee):
         return LeadCounts({}, {})
     # A few dozen rows (statuses x sources per term), summed here with their signs: cheaper
-    # than asking the database to group them.
+    # than asking the database to group them. The status and source filters are applied to
+    # them here too, so the read has one shape per number of terms (compiled once).
     signs = {(scope, user): sign for sign, scope, user in terms}
-    which = Q()
-    for scope, user in signs:
-        which |= Q(scope=scope, user_id=user)
+    users = {f"user{i}": user for i, (_scope, user) in enumerate(signs)}
+    status_given, source_given = given.get("status"), given.get("source")
     by_status: dict[str, int] = {}
     by_source: dict[str, int] = {}
-    for scope, user, status, source, n in rows.filter(which).values_list(
-        "scope", "user_id", "status_id", "source_id", "n"
+    for scope, user, status, source, n in _rollup_rows(tuple(scope for scope, _user in signs))(
+        campaign=campaign, **users
     ):
+        if (status_given and status != status_given) or (source_given and source != source_given):
+            continue
         n *= signs[(scope, user)]
         by_status[status] = by_status.get(status, 0) + n
         by_source[source] = by_source.get(source, 0) + n
@@ -777,8 +795,10 @@ def lead_table_total(
     if searching and page and page[1] >= pagination.SEARCH_COUNT_LIMIT:
         return page[0] + page[1] - 1, False
     filters = {k: v for k, v in filters.items() if k != "ordering"}
-    leads = lead_list(actor=actor, list_type=list_type, filters=filters)
-    return lead_list_count(actor=actor, list_type=list_type, filters=filters, leads=leads)
+    total, bound = lead_list_total(actor=actor, list_type=list_type, filters=filters)
+    if total is not None:
+        return total, True
+    return bounded_count(lead_list(actor=actor, list_type=list_type, filters=filters), bound)
 
 
 def last_matching_lead_id(*, actor: Actor, list_type: str, filters: dict) -> int:

@@ -1,14 +1,18 @@
-"""QuickSelect writes the markup of Django's Select itself, for long lists: the same HTML as
-Django's widget for every kind of value, label and attribute the pages give it."""
+"""QuickSelect and QuickInput write the markup of Django's Select and inputs themselves, for
+long lists and filter bars: the same HTML as Django's widgets for every kind of value, label
+and attribute the pages give them."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django import forms
+from django.forms.utils import flatatt
 from django.test.html import parse_html
 from django.utils.safestring import mark_safe
 
-from crm.forms import QuickSelect
+from crm.forms import QuickDateInput, QuickInput, QuickSelect, quick_attrs
 
 CHOICES = [
     ("", "Choose a lead"),
@@ -58,3 +62,32 @@ def test_a_bound_form_field_renders_with_its_errors_and_value():
         ours, django = Form(data)["lead"], Plain(data)["lead"]
         assert ours.errors == django.errors
         assert parse_html(str(ours)) == parse_html(str(django))
+
+
+ATTRS = [
+    {},
+    {"id": 'a"b', "placeholder": "Name, <email> & phone", "required": True, "disabled": False},
+    {"type": "search", "aria-describedby": "x y", "data-n": 7, "hidden": None},
+    {"title": mark_safe("<b>kept</b>"), "autofocus": True, "readonly": True},
+]
+
+
+@pytest.mark.parametrize("attrs", ATTRS)
+def test_quick_attrs_are_flatatts_text(attrs):
+    assert quick_attrs(attrs) == flatatt(attrs)
+
+
+@pytest.mark.parametrize(
+    ("ours", "django"),
+    [
+        (QuickInput(attrs={"type": "search"}), forms.TextInput(attrs={"type": "search"})),
+        (QuickInput(), forms.TextInput()),
+        (QuickDateInput(attrs={"type": "date"}), forms.DateInput(attrs={"type": "date"})),
+    ],
+)
+@pytest.mark.parametrize("value", [None, "", 'Ann "Quote" <Lee>', date(2026, 12, 7), "2026-12-07"])
+def test_quick_inputs_write_djangos_markup(ours, django, value):
+    attrs = {"id": "id_q", "required": True, "aria-describedby": "id_q_error"}
+    assert parse_html(ours.render("q", value, attrs)) == parse_html(
+        django.render("q", value, attrs)
+    )

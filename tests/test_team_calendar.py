@@ -33,7 +33,7 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def typed(moment: datetime) -> str:
-    """What a datetime-local input sends."""
+    """One "YYYY-MM-DDTHH:MM" value (as a datetime-local input sent it; still understood)."""
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
 
 

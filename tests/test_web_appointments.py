@@ -49,8 +49,27 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def field_value(moment: datetime) -> str:
-    """What a datetime-local input sends."""
+    """One "YYYY-MM-DDTHH:MM" value, as a datetime-local input sent it (still understood)."""
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def typed(name: str, moment: datetime) -> dict[str, str]:
+    """What the date input and the 24-hour time input of the field ``name`` send."""
+    local = timezone.localtime(moment)
+    return {name: f"{local:%Y-%m-%d}", f"{name}_time": f"{local:%H:%M}"}
+
+
+def shows(html: str, input_id: str, moment: datetime) -> bool:
+    """Whether the field ``input_id`` shows ``moment``: its date, and its time as 24-hour."""
+    local = timezone.localtime(moment)
+    date = re.search(rf'<input [^>]*id="{input_id}"[^>]*>', html)
+    time = re.search(rf'<input [^>]*id="{input_id}_time"[^>]*>', html)
+    return bool(
+        date
+        and time
+        and f'value="{local:%Y-%m-%d}"' in date.group(0)
+        and f'value="{local:%H:%M}"' in time.group(0)
+    )
 
 
 def errors_of(response, field_id: str) -> list[str]:
@@ -203,7 +222,9 @@ def test_lead_section_context_renders_inside_another_page(seller, own_lead, book
     assert 'id="lead-appointments"' in rendered
     assert 'for="id_book-start">Start' in rendered and 'for="id_book-end">End' in rendered
     assert 'for="id_book-note">Note' in rendered and 'for="id_book-status">Status' in rendered
-    assert 'type="datetime-local"' in rendered
+    assert 'type="datetime-local"' not in rendered  # the locale's clock; 24-hour instead
+    assert 'type="date" name="book-start"' in rendered
+    assert 'name="book-start_time"' in rendered and 'aria-label="Start time"' in rendered
     assert f'hx-post="{section_url(own_lead)}"' in rendered
     assert 'hx-target="#lead-appointments"' in rendered
 
@@ -213,8 +234,8 @@ def test_lead_section_context_renders_inside_another_page(seller, own_lead, book
 
 def booking(start, end, note="", status="pending") -> dict:
     return {
-        "book-start": field_value(start),
-        "book-end": field_value(end),
+        **typed("book-start", start),
+        **typed("book-end", end),
         "book-note": note,
         "book-status": status,
     }
@@ -258,7 +279,7 @@ def test_a_conflicting_booking_shows_the_error_next_to_start(seller, own_lead, b
     assert errors_of(response, "id_book-end") == []
     assert Appointment.objects.count() == 1
     # The form keeps what was typed.
-    assert f'value="{field_value(at(day, 10, 30))}"' in text(response)
+    assert shows(text(response), "id_book-start", at(day, 10, 30))
 
 
 def test_a_conflicting_booking_without_javascript_is_the_page_with_errors(
@@ -291,9 +312,11 @@ def test_an_end_before_the_start_is_refused_next_to_end(seller, own_lead, day):
 def test_bad_input_is_refused_next_to_its_field(seller, own_lead, day):
     data = booking(at(day, 10), at(day, 11), note="x" * 201, status="nonsense")
     data["book-start"] = "not a date"
+    data["book-end_time"] = "2:30 PM"  # a 12-hour time
     response = client_for(seller).post(section_url(own_lead), data, headers=HX)
     assert response.status_code == 422
-    assert errors_of(response, "id_book-start") == ["Enter a valid date/time."]
+    assert errors_of(response, "id_book-start") == ["Enter a valid date."]
+    assert errors_of(response, "id_book-end") == ["Enter a time as 24-hour hh:mm, e.g. 14:30."]
     assert errors_of(response, "id_book-note") == [
         "Ensure this value has at most 200 characters (it has 201)."
     ]
@@ -454,7 +477,9 @@ def test_the_move_form_alone_for_htmx_and_as_a_page_without(seller, own_lead, bo
     assert f'hx-post="{url}" hx-target="#week"' in body
     assert f'name="day" value="{monday.isoformat()}"' in body
     start = re.search(rf'<input [^>]*id="id_move-{booked.pk}-start"[^>]*>', body).group(0)
-    assert "autofocus" in start and f'value="{field_value(booked.start)}"' in start
+    assert "autofocus" in start and shows(body, f"id_move-{booked.pk}-start", booked.start)
+    time = re.search(rf'<input [^>]*id="id_move-{booked.pk}-start_time"[^>]*>', body).group(0)
+    assert "autofocus" not in time  # one autofocus: the date
 
     page = client.get(url, {"back": "lead"})
     assert page.status_code == 200 and not is_fragment(page)
@@ -777,7 +802,8 @@ def test_ics_in_the_server_time_zone_is_written_in_utc(seller, own_lead, day, se
     client = client_for(seller)
     start = datetime.combine(day, time(10, 0))
     data = booking(at(day, 10), at(day, 11))
-    data["book-start"], data["book-end"] = f"{start:%Y-%m-%dT%H:%M}", f"{start:%Y-%m-%d}T11:00"
+    data["book-start"], data["book-start_time"] = f"{start:%Y-%m-%d}", "10:00"
+    data["book-end"], data["book-end_time"] = f"{start:%Y-%m-%d}", "11:00"
     assert client.post(section_url(own_lead), data, headers=HX).status_code == 200
     appointment = Appointment.objects.get()
     berlin = timezone.localtime(appointment.start)

@@ -194,14 +194,15 @@ def test_the_uploader_deletes_a_file_softly(web, salesperson, lead):
         actor=Actor(user=salesperson), lead=lead, name="old.txt", content=b"old"
     )
     client = web(salesperson)
-    response = client.post(f"/leads/{lead.slug}/files/{attached.pk}/delete/", headers=HTMX)
+    url = f"/leads/{lead.slug}/files/{attached.pk}/delete/"
+    response = client.post(url, {"confirmed": "1"}, headers=HTMX)
     assert response.status_code == 200
     html = unescape(response.content.decode())
     assert ">old.txt</a>" not in html and "File deleted" in html
     attached.refresh_from_db()
     assert attached.deleted_at is not None and attached.file.storage.exists(attached.file.name)
     assert client.get(f"/leads/{lead.slug}/files/{attached.pk}/").status_code == 404
-    again = client.post(f"/leads/{lead.slug}/files/{attached.pk}/delete/")
+    again = client.post(url, {"confirmed": "1"})
     assert again.status_code == 404  # already gone
     assert Event.objects.filter(type=EventType.FILE_DELETED).count() == 1
     attached.file.storage.delete(attached.file.name)
@@ -225,7 +226,8 @@ def test_who_may_delete_a_file(web, salesperson, manager, users, lead):
         f"/files/{by_manager.pk}/delete/"
         not in marketing.get(f"/leads/{lead.slug}/").content.decode()
     )
-    assert web(manager).post(f"/leads/{lead.slug}/files/{by_manager.pk}/delete/").status_code == 302
+    delete = f"/leads/{lead.slug}/files/{by_manager.pk}/delete/"
+    assert web(manager).post(delete, {"confirmed": "1"}).status_code == 302
     assert LeadFile.objects.get().deleted_at is not None
     by_manager.file.storage.delete(by_manager.file.name)
 

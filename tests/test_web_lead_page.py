@@ -30,6 +30,7 @@ from tests.factories import AppointmentFactory, LeadFactory, NoteFactory, UserFa
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
+CONFIRMED = {"confirmed": "1"}  # what confirm.js or the confirm page adds to a delete
 PHONE_MESSAGE = "Phone number must be entered in the format: '999999999'. Up to 15 digits allowed."
 VALID = {
     "first_name": "Ada",
@@ -122,7 +123,7 @@ def act(client, action: str, lead: Lead, user):
         ),
         "note_add": lambda: client.post(f"/leads/{slug}/notes/", {"note": "Hi."}, headers=HTMX),
         "note_delete": lambda: client.post(f"/leads/{slug}/notes/{note.pk}/delete/", headers=HTMX),
-        "delete": lambda: client.post(f"/leads/{slug}/delete/", headers=HTMX),
+        "delete": lambda: client.post(f"/leads/{slug}/delete/", CONFIRMED, headers=HTMX),
     }
     return calls[action]()
 
@@ -480,7 +481,9 @@ def test_a_note_already_deleted_is_not_found(web, salesperson):
 @pytest.mark.parametrize("htmx", [False, True])
 def test_deleting_a_lead_is_soft_and_goes_to_the_list(web, salesperson, htmx):
     lead = LeadFactory(owner=salesperson)
-    response = web(salesperson).post(f"/leads/{lead.slug}/delete/", headers=HTMX if htmx else {})
+    response = web(salesperson).post(
+        f"/leads/{lead.slug}/delete/", CONFIRMED, headers=HTMX if htmx else {}
+    )
     lead.refresh_from_db()
     assert lead.status_id == "deleted" and lead.status_before_delete_id == "prospect"
     if htmx:

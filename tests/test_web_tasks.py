@@ -178,7 +178,9 @@ def test_snooze_to_a_time_given_and_not_to_the_past(web, salesperson, lead):
 
 def test_delete_a_task(web, salesperson, lead):
     task = task_of(salesperson, lead)
-    response = web(salesperson).post(f"/tasks/{task.pk}/delete/", {"back": "lead"}, headers=HTMX)
+    response = web(salesperson).post(
+        f"/tasks/{task.pk}/delete/", {"back": "lead", "confirmed": "1"}, headers=HTMX
+    )
     assert (
         response.status_code == 200
         and "Call back" not in response.content.decode().split('id="lead-timeline"')[0]

@@ -120,11 +120,14 @@ def pictures(actor: Actor, person: str | None, counts: dict[str, Any]) -> dict[s
     # The sources with new leads in these weeks, by their order; those no longer given (or
     # none) together.
     known = {s.key for s in sources}
+    # Each source its own colour by its order (the same whoever is pictured); with more sources
+    # than colours, by the order of those shown.
+    by_order = len(sources) <= charts.SERIES_COLOURS
     source_series, source_counts = [], []
     for i, source in enumerate(sources):
         row = [new_leads.get((w, source.key), 0) for w in weeks]
         if any(row):
-            css = f"chart-c{i % charts.SERIES_COLOURS}"
+            css = charts.series_css(i if by_order else len(source_series))
             source_series.append(charts.Series(source.label, css=css))
             source_counts.append(row)
     other = [

@@ -29,6 +29,7 @@ from crm.web import (
     AuthedRequest,
     actor_of,
     add_domain_errors,
+    ask_first,
     is_fragment,
     json_download,
     plain,
@@ -376,9 +377,21 @@ def lead_assign(request: AuthedRequest, slug: str) -> HttpResponse:
 @require_POST
 @login_required
 def lead_delete(request: AuthedRequest, slug: str) -> HttpResponse:
+    """Delete the lead (soft: an administrator can restore it), once confirmed (ask_first)."""
     lead = lead_or_404(request, slug)
+    actor = actor_of(request)
+    if access.can_delete(actor, lead):
+        asked = ask_first(
+            request,
+            question=f"Delete lead {lead}?",
+            consequence="It leaves every list and search; an administrator can restore it.",
+            button="Delete lead",
+            back=_detail_url(lead),
+        )
+        if asked is not None:
+            return asked
     try:
-        services.lead_delete(actor=actor_of(request), lead=lead)
+        services.lead_delete(actor=actor, lead=lead)
     except Forbidden as exc:
         return refused(request, exc.message, _detail_url(lead))
     messages.success(request, f"Lead {lead} deleted. An administrator can restore it.")
@@ -502,6 +515,16 @@ def file_delete(request: AuthedRequest, slug: str, file_id: int) -> HttpResponse
     attached = selectors.attached_file(lead=lead, pk=file_id)
     if attached is None:
         raise Http404("No such file.")
+    if access.can_delete_file(actor_of(request), attached, lead):
+        asked = ask_first(
+            request,
+            question=f"Delete the file {attached.name}?",
+            consequence=f"It is removed from {lead} and from the storage.",
+            button="Delete file",
+            back=f"{_detail_url(lead)}#lead-files",
+        )
+        if asked is not None:
+            return asked
     try:
         services.lead_file_delete(actor=actor_of(request), lead=lead, lead_file=attached)
     except DomainError as exc:  # refused, or deleted meanwhile

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm.web import AuthedRequest, actor_of, is_fragment, plain, render_page
 from leads import access, bulk, selectors, services
-from leads.list_forms import BulkForm, LeadListForm
+from leads.list_forms import BulkForm, LeadListForm, bulk_choices
 
 # (column title, sort key of selectors.TABLE_SORTS)
 SORTABLE = [
@@ -134,7 +134,7 @@ def _table_context(request: AuthedRequest, query: QueryDict) -> dict:
         "ordering": ordering,
         "query": kept,
         "export_url": f"{reverse('leads:export')}?{urlencode(kept)}",
-        "bulk_form": BulkForm(actor=actor, statuses=form.statuses, people=form.people),
+        "bulk_choices": bulk_choices(actor, statuses=form.statuses, people=form.people),
         "can_bulk_delete": access.can_bulk_delete(actor),
         "can_bulk_assign": access.can_bulk_assign(actor),
         "can_assign_to_self": access.can_assign_to_self(actor),

@@ -24,6 +24,7 @@ from crm.web import (
     AuthedRequest,
     actor_of,
     add_domain_errors,
+    ask_first,
     is_fragment,
     render_page,
 )
@@ -108,8 +109,10 @@ def task_add(request: AuthedRequest, slug: str | None = None) -> HttpResponse:
     return _answer(request, lead, status=INVALID, task_form=form)
 
 
-def _change(request: AuthedRequest, pk: int, change, done: str) -> HttpResponse:
-    task = _task_or_404(request, pk)
+def _change(
+    request: AuthedRequest, pk: int, change, done: str, task: Task | None = None
+) -> HttpResponse:
+    task = task or _task_or_404(request, pk)
     lead = task.lead if _from_lead(request, task) else None
     try:
         change(actor=actor_of(request), task=task)
@@ -131,7 +134,25 @@ def task_done(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def task_delete(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _change(request, pk, services.task_delete, "Task deleted")
+    """Delete the task, once confirmed (ask_first)."""
+    task = _task_or_404(request, pk)
+    if access.can_change_task(actor_of(request), task):
+        lead = task.lead if _from_lead(request, task) else None
+        consequence = (
+            f"It leaves the tasks of {task.lead}; the lead's timeline records the deletion."
+            if task.lead_id
+            else "It leaves your to-do list."
+        )
+        asked = ask_first(
+            request,
+            question=f"Delete the task “{task.title}”?",
+            consequence=consequence,
+            button="Delete task",
+            back=_back_url(lead),
+        )
+        if asked is not None:
+            return asked
+    return _change(request, pk, services.task_delete, "Task deleted", task=task)
 
 
 @require_POST

@@ -90,6 +90,14 @@
     );
   });
 
+  // A request of an hx-confirm element goes out only after the user said yes (here, or in the
+  // browser's confirm): it carries confirmed=1, which the server asks for before it destroys
+  // anything (crm.web.ask_first); without it the server answers with a page that asks.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.closest && elt.closest("[hx-confirm]")) event.detail.formData.set("confirmed", "1");
+  });
+
   // "Keep it" in a <details> confirm panel: close the panel, back to its summary.
   document.addEventListener("click", function (event) {
     var keep = event.target.closest("[data-close-details]");

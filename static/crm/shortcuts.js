@@ -1,19 +1,23 @@
 // Lead CRM: keyboard shortcuts. "/" searches, "n" starts a new lead, "j" and "k" move to the
-// next and previous lead of a list, "?" lists them all in a dialog (Escape closes it). None of
+// next and previous item of a list (leads, pipeline cards, appointments, tasks, notifications:
+// any element marked data-nav-item), "?" lists them all in a dialog (Escape closes it). None of
 // them acts while the user types in a field, or with Ctrl, Alt or Meta held (the browser's own).
 (function () {
   "use strict";
 
   var script = document.currentScript;
   var newLeadUrl = script ? script.getAttribute("data-new-lead") : null;
-  // The items "j" and "k" move between: rows or cards marked for it, else the leads table's
-  // name links.
+  // The items "j" and "k" move between: rows, cards or links marked data-nav-item (in the
+  // page's order), else the leads table's name links. A marked link or button takes the focus
+  // itself; a marked row gives it to its first visible link (a lead's or a notification's:
+  // Enter opens it), or takes it itself when it has none.
   var NAV_ITEMS = "[data-nav-item], tr[data-slug] td.lead-name a";
+  var FOCUSABLE = "a[href], button";
   var SHORTCUTS = [
     ["/", "Search leads"],
     ["n", "New lead"],
-    ["j", "Next lead in a list"],
-    ["k", "Previous lead in a list"],
+    ["j", "Next item in a list"],
+    ["k", "Previous item in a list"],
     ["?", "Show these shortcuts"],
     ["Esc", "Close this list"],
   ];
@@ -66,6 +70,11 @@
       list.appendChild(row);
     });
     box.appendChild(list);
+    var lists = document.createElement("p");
+    lists.className = "small muted";
+    lists.textContent =
+      "Lists: leads, pipeline cards, appointments, tasks and notifications. Enter opens the lead or notification.";
+    box.appendChild(lists);
     var note = document.createElement("p");
     note.className = "small muted";
     note.textContent = "Shortcuts do nothing while you type in a field.";
@@ -101,12 +110,26 @@
     return box;
   }
 
+  function focusTarget(item) {
+    if (item.matches(FOCUSABLE)) return item;
+    var links = Array.prototype.filter.call(item.querySelectorAll("a[href]:not([download])"), visible);
+    if (links.length) return links[0];
+    if (!item.hasAttribute("tabindex")) item.setAttribute("tabindex", "-1");
+    return item;
+  }
+
   function move(step) {
     var items = Array.prototype.filter.call(document.querySelectorAll(NAV_ITEMS), visible);
     if (!items.length) return false;
-    var at = items.indexOf(document.activeElement);
+    // The current item: the one that has the focus, or holds it (a row's link or button).
+    var active = document.activeElement;
+    var at = -1;
+    items.forEach(function (item, index) {
+      if (item === active || item.contains(active)) at = index;
+    });
     var next = at < 0 ? (step > 0 ? 0 : items.length - 1) : Math.min(Math.max(at + step, 0), items.length - 1);
-    items[next].focus();
+    var target = focusTarget(items[next]);
+    target.focus();
     if (items[next].scrollIntoView) items[next].scrollIntoView({ block: "nearest" });
     return true;
   }

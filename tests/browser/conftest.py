@@ -24,6 +24,7 @@ The browser is Debian's ``chromium`` (``apt-get install chromium``), never one d
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,7 +33,14 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 from django.test import Client
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Locator,
+    Page,
+    sync_playwright,
+)
 from pytest_playwright_axe import Axe
 
 # Playwright's sync API runs an asyncio event loop in this thread for as long as the browser is
@@ -185,9 +193,14 @@ def _browser_contexts(browser: Browser, live_server) -> Iterator[Callable[..., B
     contexts: list[BrowserContext] = []
     pages: list[Page] = []
 
-    def new_context(*, width: int, height: int) -> BrowserContext:
+    def new_context(
+        *, width: int, height: int, javascript: bool = True, locale: str | None = None
+    ) -> BrowserContext:
         context = browser.new_context(
-            viewport={"width": width, "height": height}, base_url=live_server.url
+            viewport={"width": width, "height": height},
+            base_url=live_server.url,
+            java_script_enabled=javascript,
+            **({"locale": locale} if locale else {}),
         )
         context.set_default_timeout(10_000)
         context.set_default_navigation_timeout(15_000)
@@ -219,17 +232,28 @@ def _browser_contexts(browser: Browser, live_server) -> Iterator[Callable[..., B
 
 @pytest.fixture
 def page_for(_browser_contexts, live_server) -> Callable[..., Page]:
-    """``page_for(user, *, width=1280, height=900)``: a new page signed in as ``user``.
+    """``page_for(user, *, width=1280, height=900, javascript=True, locale=None)``: a new page
+    signed in as ``user`` (``javascript=False``: in a browser with JavaScript turned off;
+    ``locale="en-US"``: a browser in that locale).
 
     The session is made as ``Client.force_login`` makes it (no login form, no password), and its
     cookie is put into a fresh browser context whose base URL is the live server's.
     """
 
-    def make(user, *, width: int = 1280, height: int = 900) -> Page:
+    def make(
+        user,
+        *,
+        width: int = 1280,
+        height: int = 900,
+        javascript: bool = True,
+        locale: str | None = None,
+    ) -> Page:
         client = Client()
         client.force_login(user)
         session = client.cookies[settings.SESSION_COOKIE_NAME].value
-        context = _browser_contexts(width=width, height=height)
+        context = _browser_contexts(
+            width=width, height=height, javascript=javascript, locale=locale
+        )
         context.add_cookies(
             [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
         )
@@ -306,3 +330,19 @@ def assert_accessible(page: Page) -> None:
 def _selector(part) -> str:
     """A target part is a selector, or a list of them (into shadow DOM)."""
     return " >>> ".join(part) if isinstance(part, list) else str(part)
+
+
+def when_inputs(scope, label: str) -> tuple[Locator, Locator]:
+    """The date input and the 24-hour time input ("<label> time") of a date-time field."""
+    date = scope.get_by_label(re.compile(rf"^{re.escape(label)}( \*)?$"))  # "*": required
+    return date, scope.get_by_label(f"{label} time", exact=True)
+
+
+def fill_when(scope, label: str, value) -> None:
+    """Type a date-time (a datetime, or "YYYY-MM-DDTHH:MM") into the field labelled ``label``:
+    its date input, then its 24-hour time input."""
+    text = value if isinstance(value, str) else value.strftime("%Y-%m-%dT%H:%M")
+    day, _, time = text.partition("T")
+    date_input, time_input = when_inputs(scope, label)
+    date_input.fill(day)
+    time_input.fill(time[:5])

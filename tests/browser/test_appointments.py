@@ -15,7 +15,14 @@ from playwright.sync_api import Page, expect
 from appointments.models import Appointment, AppointmentStatus, CalendarFeed
 from appointments.services import appointment_update
 from crm.domain import Actor
-from tests.browser.conftest import BROWSER_DB, assert_accessible, shoot, take_errors
+from tests.browser.conftest import (
+    BROWSER_DB,
+    assert_accessible,
+    fill_when,
+    shoot,
+    take_errors,
+    when_inputs,
+)
 from tests.factories import AppointmentFactory, LeadFactory
 
 pytestmark = BROWSER_DB
@@ -29,7 +36,7 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def typed(moment: datetime) -> str:
-    """What one types into a datetime-local input."""
+    """What one types into a date-time field (its date and 24-hour time, see fill_when)."""
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
 
 
@@ -81,8 +88,8 @@ def test_book_then_conflict_on_the_lead_page(page_for, seller, lead, day):
     keep_watch(page)
 
     form = section.locator("form.appt-book")
-    form.get_by_label("Start").fill(typed(at(day, 10)))
-    form.get_by_label("End").fill(typed(at(day, 11)))
+    fill_when(form, "Start", typed(at(day, 10)))
+    fill_when(form, "End", typed(at(day, 11)))
     form.get_by_label("Note").fill("Bring the quote")
     form.get_by_role("button", name="Book appointment").click()
     expect(section.locator("li.appt")).to_have_count(1)
@@ -93,17 +100,23 @@ def test_book_then_conflict_on_the_lead_page(page_for, seller, lead, day):
 
     # The same time again: refused, the reason right under Start, the page not reloaded.
     form = section.locator("form.appt-book")
-    form.get_by_label("Start").fill(typed(at(day, 10, 30)))
-    form.get_by_label("End").fill(typed(at(day, 11, 30)))
+    fill_when(form, "Start", typed(at(day, 10, 30)))
+    fill_when(form, "End", typed(at(day, 11, 30)))
     form.get_by_role("button", name="Book appointment").click()
     error = form.locator("#id_book-start_error")
     expect(error).to_have_text(CONFLICT)
-    start_box = form.get_by_label("Start").bounding_box()
+    start_box = (
+        form.locator(".field", has=page.locator("#id_book-start"))
+        .locator(".when-input")
+        .bounding_box()
+    )  # the date, the time and the 24-hour hint
     error_box = error.bounding_box()
     assert start_box and error_box
     assert 0 <= error_box["y"] - (start_box["y"] + start_box["height"]) < 30  # right below it
     assert abs(error_box["x"] - start_box["x"]) < 5
-    expect(form.get_by_label("Start")).to_have_value(typed(at(day, 10, 30)))  # kept
+    start_date, start_time = when_inputs(form, "Start")
+    expect(start_date).to_have_value(f"{day:%Y-%m-%d}")  # kept
+    expect(start_time).to_have_value("10:30")
     assert not reloaded(page)
     take_refusals(page)
     assert Appointment.objects.count() == 1
@@ -123,11 +136,11 @@ def test_move_and_cancel_on_the_week_calendar(page_for, seller, lead, day):
     item.locator("summary", has_text="Move").click()
     form = item.locator("form.appt-move-form")
     expect(form).to_be_visible()  # fetched on opening
-    expect(form.get_by_label("Start")).to_be_focused()
+    expect(when_inputs(form, "Start")[0]).to_be_focused()
     shoot(page, "appointments-week-move-open")
     thursday = day + timedelta(days=2)
-    form.get_by_label("Start").fill(typed(at(thursday, 15)))
-    form.get_by_label("End").fill(typed(at(thursday, 16)))
+    fill_when(form, "Start", typed(at(thursday, 15)))
+    fill_when(form, "End", typed(at(thursday, 16)))
     form.get_by_role("button", name="Save new time").click()
     moved = (
         page.locator(f"#week-{thursday.isoformat()}")
@@ -163,8 +176,8 @@ def test_week_navigation_and_a_move_refused_in_place(page_for, seller, lead, day
 
     item = page.locator(f"#appointment-{second.pk}")
     item.locator("summary", has_text="Move").click()
-    item.get_by_label("Start").fill(typed(at(day, 9, 30)))
-    item.get_by_label("End").fill(typed(at(day, 10, 30)))
+    fill_when(item, "Start", typed(at(day, 9, 30)))
+    fill_when(item, "End", typed(at(day, 10, 30)))
     item.get_by_role("button", name="Save new time").click()
     expect(page.locator(f"#id_move-{second.pk}-start_error")).to_have_text(CONFLICT)
     expect(page.locator(f"#appointment-{second.pk} details.appt-move")).to_have_attribute(
@@ -188,8 +201,8 @@ def test_book_from_the_week_calendar(page_for, seller, lead, day):
     page.goto("/appointments/week/")
     form = page.locator("#week form").filter(has=page.get_by_label("Lead"))
     form.get_by_label("Lead").select_option(label="Ada Lovelace")
-    form.get_by_label("Start").fill(typed(at(day, 8)))
-    form.get_by_label("End").fill(typed(at(day, 9)))
+    fill_when(form, "Start", typed(at(day, 8)))
+    fill_when(form, "End", typed(at(day, 9)))
     form.get_by_label("Note").fill("From the calendar")
     form.get_by_role("button", name="Book appointment").click()
     appointment_item = page.locator("li.appt", has_text="From the calendar")

@@ -25,6 +25,9 @@ from tests.factories import AppointmentFactory, LeadFactory
 pytestmark = BROWSER_DB
 
 WIDTHS = (1280, 390)
+# Where the layout does not change what a test checks, it runs at one width.
+PHONE = (390,)
+DESKTOP = (1280,)
 
 
 def snap(page: Page, name: str) -> None:
@@ -70,7 +73,7 @@ def background_of(page: Page, selector: str) -> str:
 # --- item 15: the dark theme ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", PHONE)
 def test_a_salesperson_in_the_dark_theme_reads_every_page(page_for, users, leads, width):
     page = page_for(users["salesperson"], width=width)
     page.emulate_media(color_scheme="dark")
@@ -126,7 +129,7 @@ def test_slash_goes_to_the_search_but_not_while_typing(page_for, users, leads):
     expect(search).to_have_value("a/")
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", PHONE)
 def test_question_mark_lists_the_shortcuts_and_escape_closes_it(page_for, users, width):
     page = page_for(users["salesperson"], width=width)
     page.goto("/leads/")
@@ -137,8 +140,8 @@ def test_question_mark_lists_the_shortcuts_and_escape_closes_it(page_for, users,
     for key, what in (
         ("/", "Search leads"),
         ("n", "New lead"),
-        ("j", "Next lead in a list"),
-        ("k", "Previous lead in a list"),
+        ("j", "Next item in a list"),
+        ("k", "Previous item in a list"),
     ):
         expect(dialog.locator("dt", has_text=key).first).to_be_visible()
         expect(dialog.get_by_text(what)).to_be_visible()
@@ -157,7 +160,7 @@ def test_question_mark_lists_the_shortcuts_and_escape_closes_it(page_for, users,
     expect(dialog).to_be_hidden()
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", DESKTOP)
 def test_j_and_k_walk_the_leads_of_the_list(page_for, users, leads, width):
     page = page_for(users["salesperson"], width=width)
     page.goto("/leads/?sort=first_name")
@@ -174,6 +177,38 @@ def test_j_and_k_walk_the_leads_of_the_list(page_for, users, leads, width):
     page.keyboard.press("k")
     expect(names.nth(1)).to_be_focused()
     # Enter opens the focused lead.
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"/leads/{leads[1].slug}/")
+
+
+def test_j_and_k_walk_the_appointments_of_the_agenda(page_for, users, leads):
+    """The same keys on another list (any row marked data-nav-item): "j" goes to the next
+    appointment's lead link, "k" back, Enter opens that lead."""
+    seller, manager = users["salesperson"], users["sales_manager"]
+    start = timezone.now() + timedelta(days=1)
+    for hours, lead in ((0, leads[2]), (2, leads[1]), (4, leads[0])):
+        at = start + timedelta(hours=hours)
+        AppointmentFactory(
+            lead=lead, by=manager, host=seller, start=at, end=at + timedelta(hours=1)
+        )
+    page = page_for(seller)
+    page.goto("/appointments/")
+    page.locator("main h1").click()
+    rows = page.locator("#agenda [data-nav-item]").filter(visible=True)
+    expect(rows).to_have_count(3)
+    links = [rows.nth(i).locator(".appt-lead a") for i in range(3)]
+    page.keyboard.press("j")
+    expect(links[0]).to_be_focused()
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(links[2]).to_be_focused()
+    page.keyboard.press("k")
+    expect(links[1]).to_be_focused()
+    # A row's own button holding the focus counts as that row: "j" goes on from it.
+    rows.nth(0).get_by_role("link", name=".ics").focus()
+    page.keyboard.press("j")
+    expect(links[1]).to_be_focused()
+    snap(page, "agenda-j")
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"/leads/{leads[1].slug}/")
 
@@ -215,7 +250,7 @@ def test_a_salesperson_sees_the_pictures_and_their_tables(page_for, users, leads
     snap(page, "dashboard-pictures")
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", DESKTOP)
 def test_a_sales_manager_switches_the_pictures_to_a_salesperson(page_for, users, leads, width):
     page = page_for(users["sales_manager"], width=width)
     page.goto("/")

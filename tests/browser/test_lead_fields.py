@@ -15,6 +15,8 @@ from tests.factories import LeadFactory
 pytestmark = BROWSER_DB
 
 WIDTHS = [1280, 390]
+# Where the layout does not change what a test checks, it runs at one width.
+DESKTOP = [1280]
 
 
 def shot(page: Page, name: str, part: str = "") -> None:
@@ -119,7 +121,7 @@ def test_the_edit_form_edits_them_and_shows_every_error_at_once(page_for, users,
     shot(page, "lead-fields-saved", "#lead-details")
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", DESKTOP)
 def test_the_search_forgives_accents_and_phone_formats(page_for, users, imported, width):
     LeadFactory(by=users["salesperson"], first_name="Ana", last_name="Costa", city="Lisboa")
     page = page_for(users["salesperson"], width=width)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from appointments.models import Appointment, AppointmentStatus
-from tests.browser.conftest import BROWSER_DB, assert_accessible, settled, shoot
+from tests.browser.conftest import BROWSER_DB, assert_accessible, fill_when, settled, shoot
 from tests.factories import AppointmentFactory, LeadFactory
 
 pytestmark = BROWSER_DB
@@ -53,8 +53,8 @@ def test_confirm_no_show_cancel_and_log(page_for, users, role, width):
     page.get_by_role("button", name="Log a meeting").click()
     form = page.locator("#log-meeting")
     met = timezone.localtime() - dt.timedelta(days=2)
-    form.get_by_label("Start").fill(f"{met:%Y-%m-%dT}10:00")
-    form.get_by_label("End").fill(f"{met:%Y-%m-%dT}11:00")
+    fill_when(form, "Start", f"{met:%Y-%m-%dT}10:00")
+    fill_when(form, "End", f"{met:%Y-%m-%dT}11:00")
     form.get_by_label("Note").fill("Met at the fair")
     form.get_by_role("button", name="Log meeting").click()
     expect(page.locator("#lead-appointments")).to_contain_text("Met at the fair")

@@ -17,6 +17,9 @@ from tests.factories import LeadFactory
 pytestmark = BROWSER_DB
 
 WIDTHS = [1280, 390]
+# Where the layout does not change what a test checks, it runs at one width.
+PHONE = [390]
+DESKTOP = [1280]
 CARDS = "#lead-table tbody tr[data-slug]"
 
 
@@ -131,7 +134,7 @@ def test_at_desktop_width_the_table_is_as_before(page_for, users, sellers_leads)
 # --- item 4: actions that fit the role ----------------------------------------------------
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", PHONE)
 def test_a_marketing_manager_is_offered_no_assign_and_no_booking(
     page_for, users, sellers_leads, width
 ):
@@ -185,7 +188,7 @@ def test_pipeline_cards_name_the_owner_and_the_assignee(page_for, users, sellers
 # --- item 9: the total, select all matching, bulk owner change ----------------------------
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", DESKTOP)
 def test_a_manager_gives_every_matching_lead_a_new_owner(
     page_for, users, settings, monkeypatch, width
 ):
@@ -266,7 +269,7 @@ def test_a_large_batch_shows_its_progress(page_for, users, settings, monkeypatch
 # --- item 5: a bulk delete asks first -----------------------------------------------------
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", PHONE)
 def test_a_bulk_delete_asks_first(page_for, users, sellers_leads, width):
     page = page_for(users["salesperson"], width=width)
     page.goto("/leads/")

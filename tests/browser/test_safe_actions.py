@@ -2,7 +2,8 @@
 ask first in an accessible confirm (an appointment's "Cancel appointment" / "Keep it", the
 calendar's "Reset the address", "Delete lead" in a dialog, not window.confirm) or offer "Undo"
 (a deleted note); the timeline's sentences; a Jr. Salesperson is offered no Merge; phone numbers
-formatted and plurals right. At 1280 and 390 px, axe-core clean, screenshots looked at."""
+formatted and plurals right. Without JavaScript the server asks on a page of its own before a
+lead is deleted. At 1280 and 390 px, axe-core clean, screenshots looked at."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from tests.factories import AppointmentFactory, LeadFactory, NoteFactory
 pytestmark = BROWSER_DB
 
 WIDTHS = (1280, 390)
+# Where the layout does not change what a test checks, it runs at one width.
+PHONE = (390,)
+DESKTOP = (1280,)
 
 
 def shot(page: Page, name: str) -> None:
@@ -94,7 +98,7 @@ def test_a_salesperson_cancels_an_appointment_only_after_confirming(page_for, se
     shot(page, "week-cancel-asks")
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", PHONE)
 def test_a_salesperson_deletes_a_note_and_undoes_it(page_for, seller, lead, width):
     note = NoteFactory(lead=lead, by=seller, text="Prefers calls after lunch.")
     page = page_for(seller, width=width)
@@ -121,7 +125,7 @@ def test_a_salesperson_deletes_a_note_and_undoes_it(page_for, seller, lead, widt
     assert Event.objects.filter(lead=lead, type=EventType.NOTE_RESTORED).count() == 1
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", PHONE)
 def test_a_salesperson_resets_the_secret_address_after_confirming(page_for, seller, width):
     page = page_for(seller, width=width)
     page.goto("/settings/")
@@ -171,7 +175,48 @@ def test_deleting_a_lead_asks_in_an_accessible_dialog(page_for, seller, lead, wi
     assert native == []
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+def test_without_javascript_deleting_a_lead_asks_on_a_page_first(page_for, users, seller):
+    """The server asks too: with JavaScript off, "Delete lead" posts the form as it is (no
+    confirmation), which deletes nothing and answers a page that asks; "Cancel" goes back,
+    the page's "Delete lead" deletes. At the phone width (the narrower layout of the page)."""
+    for width in PHONE:
+        lead = LeadFactory(by=users["sales_manager"], owner=seller,
+                           first_name="Grace", last_name=f"Hopper {width}")  # fmt: skip
+        page = page_for(seller, width=width, javascript=False)
+        page.goto(f"/leads/{lead.slug}/")
+        page.get_by_role("button", name="Delete lead").click()
+        expect(page).to_have_url(f"/leads/{lead.slug}/delete/")
+        expect(page).to_have_title(f"Delete lead Grace Hopper {width}? · Lead CRM")
+        ask = page.locator("main .confirm-page")
+        expect(ask.get_by_role("heading", level=1)).to_have_text(
+            f"Delete lead Grace Hopper {width}?"
+        )
+        expect(ask).to_contain_text("an administrator can restore it")
+        assert Lead.objects.get(pk=lead.pk).status_id == "prospect"
+        shot(page, "no-js-lead-delete-asks")
+
+        ask.get_by_role("link", name="Cancel").click()
+        expect(page).to_have_url(f"/leads/{lead.slug}/")
+        assert Lead.objects.get(pk=lead.pk).status_id == "prospect"
+
+        page.get_by_role("button", name="Delete lead").click()
+        page.locator("main .confirm-page").get_by_role("button", name="Delete lead").click()
+        expect(page).to_have_url("/leads/")
+        expect(page.get_by_text(f"Lead Grace Hopper {width} deleted.")).to_be_visible()
+        assert Lead.objects.get(pk=lead.pk).status_id == "deleted"
+
+        # axe needs JavaScript: the same page, reached by posting the form as it is (as a
+        # stale page would, past htmx and confirm.js), in a browser with it.
+        other = LeadFactory(by=users["sales_manager"], owner=seller, first_name="Alan")
+        page = page_for(seller, width=width)
+        page.goto(f"/leads/{other.slug}/")
+        page.locator(f"form[action='/leads/{other.slug}/delete/']").evaluate("f => f.submit()")
+        expect(page.locator("main .confirm-page h1")).to_have_text(f"Delete lead {other}?")
+        assert_accessible(page)
+        assert Lead.objects.get(pk=other.pk).status_id == "prospect"
+
+
+@pytest.mark.parametrize("width", DESKTOP)
 def test_the_timeline_tells_a_status_change_once_with_labels(page_for, seller, lead, width):
     page = page_for(seller, width=width)
     page.goto(f"/leads/{lead.slug}/")
@@ -199,7 +244,7 @@ def test_the_timeline_tells_a_status_change_once_with_labels(page_for, seller, l
     shot(page, "dashboard-activity")
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", PHONE)
 def test_a_jr_salesperson_is_offered_no_merge(page_for, users, width):
     jr = users["jr_salesperson"]
     lead = LeadFactory(by=users["sales_manager"], owner=jr, first_name="Own", last_name="Lead")

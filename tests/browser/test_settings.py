@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from appointments.models import Appointment
-from tests.browser.conftest import BROWSER_DB, assert_accessible, shoot
+from tests.browser.conftest import BROWSER_DB, assert_accessible, fill_when, shoot
 from tests.factories import LeadFactory
 
 pytestmark = BROWSER_DB
@@ -39,8 +39,8 @@ def test_a_time_zone_of_ones_own(page_for, users, role, width):
     day = dt.date(timezone.now().year + 1, 1, 12)  # winter: Los Angeles is UTC-8
     page.goto(f"/leads/{lead.slug}/")
     form = page.locator("form.appt-book")
-    form.get_by_label("Start").fill(f"{day}T09:00")
-    form.get_by_label("End").fill(f"{day}T09:30")
+    fill_when(form, "Start", f"{day}T09:00")
+    fill_when(form, "End", f"{day}T09:30")
     form.get_by_role("button", name="Book appointment").click()
     expect(page.locator("#lead-appointments li.appt")).to_have_count(1)
     booked = Appointment.objects.get()

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from crm.domain import Actor
 from leads.models import Task
 from leads.services import task_create
-from tests.browser.conftest import BROWSER_DB, assert_accessible, settled, shoot
+from tests.browser.conftest import BROWSER_DB, assert_accessible, fill_when, settled, shoot
 from tests.factories import LeadFactory
 
 pytestmark = BROWSER_DB
@@ -44,7 +44,7 @@ def test_work_the_day_with_tasks(page_for, users, role, width):
     # Add a task due later today, in place.
     due = min(now + timedelta(minutes=30), now.replace(hour=23, minute=59))
     page.get_by_label("Task").fill("Send the quote")
-    page.get_by_label("Due").fill(f"{due:%Y-%m-%dT%H:%M}")
+    fill_when(page, "Due", f"{due:%Y-%m-%dT%H:%M}")
     page.get_by_role("button", name="Add task").click()
     expect(task_item(page, "Send the quote")).to_be_visible()
     expect(page.locator(".messages")).to_contain_text("Task added: Send the quote.")

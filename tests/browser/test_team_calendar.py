@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from appointments.models import Appointment
 from tests import test_team_calendar as team
-from tests.browser.conftest import BROWSER_DB, assert_accessible, settled, shoot
+from tests.browser.conftest import BROWSER_DB, assert_accessible, fill_when, settled, shoot
 from tests.factories import AppointmentFactory, LeadFactory
 from tests.test_team_calendar import at, typed
 
@@ -105,8 +105,8 @@ def test_a_move_in_place_keeps_everyone(page_for, manager, colleague, lead, day,
     form = item.locator("form.appt-move-form")
     expect(form).to_be_visible()
     thursday = day + timedelta(days=2)
-    form.get_by_label("Start").fill(typed(at(thursday, 15)))
-    form.get_by_label("End").fill(typed(at(thursday, 16)))
+    fill_when(form, "Start", typed(at(thursday, 15)))
+    fill_when(form, "End", typed(at(thursday, 16)))
     form.get_by_role("button", name="Save new time").click()
     expect(page.locator("#messages")).to_contain_text("Appointment moved to")
     moved = (
@@ -130,8 +130,8 @@ def test_manager_books_for_another_host(page_for, manager, colleague, lead, day,
     expect(form.get_by_label("Host")).to_have_value(str(manager.pk))  # themselves by default
     form.get_by_label("Lead").select_option(label="Ada Lovelace")
     form.get_by_label("Host").select_option(label="Second Salesperson (salesperson_two)")
-    form.get_by_label("Start").fill(typed(at(day, 8)))
-    form.get_by_label("End").fill(typed(at(day, 9)))
+    fill_when(form, "Start", typed(at(day, 8)))
+    fill_when(form, "End", typed(at(day, 9)))
     form.get_by_label("Note").fill("Booked for the colleague")
     form.get_by_role("button", name="Book appointment").click()
     item = page.locator("li.appt", has_text="Booked for the colleague")
