@@ -2,6 +2,7 @@
 #   make run   set up a virtualenv, migrate SQLite, add demo data, serve http://127.0.0.1:8000
 #              (PORT=8001 for another port)
 #              (with the background worker beside the server)
+#   make serve the production setup (DEBUG=0, gunicorn, the worker) on 127.0.0.1 for a try-out
 #   make test  set up the same virtualenv and run the checks and the whole test suite
 # DATABASE_URL=postgres://... selects PostgreSQL for either.
 
@@ -11,7 +12,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup run test lint format
+.PHONY: setup run serve test lint format
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required (python3.12 or python3.13)."; exit 1; }
@@ -33,6 +34,24 @@ run: setup
 	@$(BIN)/python manage.py run_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver --skip-checks 127.0.0.1:$(PORT)
+
+# The production setup for a try-out (README, "Deploy"): DEBUG=0 with a throwaway SECRET_KEY
+# unless one is set, SQLite unless DATABASE_URL is set, emails on the worker's console unless
+# EMAIL_BACKEND is set; collectstatic, migrate, the demo data on a database without users only,
+# then gunicorn with deploy/gunicorn.conf.py on 127.0.0.1:$(PORT) and the worker, both stopped
+# by Ctrl-C.
+serve: setup
+	@export DEBUG=0 \
+	  SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
+	  ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}" \
+	  EMAIL_BACKEND="$${EMAIL_BACKEND:-django.core.mail.backends.console.EmailBackend}" \
+	  WEB_CONCURRENCY="$${WEB_CONCURRENCY:-2}"; \
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0 && \
+	$(BIN)/python manage.py migrate --noinput --verbosity 0 && \
+	$(BIN)/python manage.py seed_demo --if-empty --port $(PORT) || exit 1; \
+	$(BIN)/python manage.py run_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py --bind 127.0.0.1:$(PORT)
 
 lint: setup
 	$(BIN)/ruff check .

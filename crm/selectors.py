@@ -16,6 +16,11 @@ def active_user(*, username: str) -> User | None:
     return User.objects.filter(username=username, is_active=True).first()
 
 
+def users_exist() -> bool:
+    """Whether any user is stored (a database that is not a fresh one)."""
+    return User.objects.exists()
+
+
 def user(pk: int) -> User | None:
     """The user with this id (active or not), if any."""
     return User.objects.filter(pk=pk).first()

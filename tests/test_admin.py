@@ -10,8 +10,9 @@ from django.core.management import call_command
 
 from crm.models import ApiKey, User
 from crm.roles import Role
-from crm.services import api_key_authenticate
+from crm.services import api_key_authenticate, user_create
 from leads.models import Status
+from leads.selectors import leads_exist
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +132,18 @@ def test_seed_demo_creates_one_user_per_role_and_prints_a_login(db):
     again = StringIO()
     call_command("seed_demo", stdout=again)
     assert "not added again" in again.getvalue()
+
+
+def test_seed_demo_if_empty_adds_nothing_to_a_database_with_users(db):
+    """`make serve` seeds a fresh database only: never demo accounts beside real ones."""
+    user_create(username="real-manager", role="sales_manager", password="x" * 20, validate=False)
+    out = StringIO()
+    call_command("seed_demo", "--if-empty", "--port", "8001", stdout=out)
+    assert list(User.objects.values_list("username", flat=True)) == ["real-manager"]
+    assert not leads_exist()
+    assert "no demo data added" in out.getvalue() and "127.0.0.1:8001" in out.getvalue()
+
+    User.objects.all().delete()
+    call_command("seed_demo", "--if-empty", "--leads", "3", stdout=StringIO())
+    assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
+    assert leads_exist()

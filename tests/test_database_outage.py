@@ -29,6 +29,7 @@ from crm.roles import Role
 from crm.services import api_key_create
 from crm.tokens import issue_access_token
 from tests.factories import UserFactory
+from tests.processes import free_port
 
 pytestmark = [
     pytest.mark.skipif(
@@ -36,12 +37,6 @@ pytestmark = [
     ),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Relay:

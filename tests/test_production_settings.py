@@ -1,37 +1,14 @@
-"""Production mode as the README documents it, each in a process of its own (settings are
-read once, from the environment): HTTPS settings, `check --deploy`, and static files before
-and after `collectstatic`."""
+"""Production mode as the README documents it (deploy/crm.env), each in a process of its own
+(settings are read once, from the environment): HTTPS settings, `check --deploy`, and static
+files before and after `collectstatic`."""
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import subprocess
 import sys
-from pathlib import Path
 
-from django.conf import settings
-
-ROOT = Path(settings.BASE_DIR)
-
-
-def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The README's production environment (on a throwaway SQLite database)."""
-    # Not this process's settings, nor what the browser tests set for Playwright.
-    left_out = {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env = {k: v for k, v in os.environ.items() if k not in left_out}
-    return {
-        **env,
-        "DJANGO_SETTINGS_MODULE": "crm.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "crm.example.com",
-        "HTTPS": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "STATIC_ROOT": str(tmp_path / "static"),
-        **extra,
-    }
+from tests.deploy_env import ROOT, documented, production_env
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -128,3 +105,12 @@ def test_static_files_work_before_collectstatic_and_are_hashed_after(tmp_path):
     # The README's production environment passes the deployment checks.
     assert after["check"]["passed"], after["check"]["said"]
     assert "no issues" in after["check"]["said"]
+
+
+def test_every_name_in_the_documented_environment_is_read_by_the_app_or_gunicorn():
+    read = (ROOT / "crm" / "settings.py").read_text()
+    read += (ROOT / "deploy" / "gunicorn.conf.py").read_text()
+    names = documented()
+    assert {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "EMAIL_HOST"} <= set(names)
+    assert names["DEBUG"] == "0" and names["DATABASE_URL"].startswith("postgres://")
+    assert [name for name in names if f'"{name}"' not in read] == []

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -38,6 +37,7 @@ from crm.services import api_key_create
 from crm.tokens import issue_access_token
 from tests.conftest import PartnerClient
 from tests.factories import PASSWORD, UserFactory
+from tests.processes import free_port, stop
 
 pytestmark = pytest.mark.django_db
 
@@ -330,12 +330,6 @@ class Answer:
     received: float
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def database_url() -> str:
     """The current test run's database, as DATABASE_URL spells it."""
     db = connection.settings_dict
@@ -394,14 +388,7 @@ def start_servers(tmp_path):
         return bases
 
     yield start
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+    stop(processes)
     for log in logs:
         log.close()
 

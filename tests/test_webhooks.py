@@ -16,7 +16,6 @@ import hmac
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -41,6 +40,7 @@ from crm.services import api_key_create, api_key_revoke
 from leads.models import Lead
 from leads.services import lead_delete, lead_update
 from tests.factories import LeadFactory
+from tests.processes import free_port
 from webhooks.delivery import backoff_delay
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, LeadChange, Subscription
 from webhooks.services import subscription_create
@@ -151,13 +151,6 @@ def receivers() -> Iterator[Callable[..., Receiver]]:
     yield start
     for receiver in started:
         receiver.stop()
-
-
-def free_port() -> int:
-    """A port nothing listens on (yet)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 40, log=None) -> Any:

@@ -3,6 +3,7 @@ from django.utils.translation import ngettext
 
 from crm.demo import DEMO_PASSWORD, demo_users, seed
 from crm.roles import Role
+from crm.selectors import users_exist
 from leads.selectors import leads_exist
 
 
@@ -14,8 +15,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--port", type=int, default=8000, help="The port the server listens on (printed)."
         )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Add nothing (no demo users either) to a database that has any user.",
+        )
 
-    def handle(self, *args, leads, port, **options):
+    def handle(self, *args, leads, port, if_empty, **options):
+        if if_empty and users_exist():
+            self.stdout.write(
+                f"The database has users already: no demo data added. "
+                f"Sign in at http://127.0.0.1:{port}/ as one of them."
+            )
+            return
         if leads_exist():
             self.stdout.write("Leads exist already; demo data not added again.")
         else:

@@ -1,0 +1,229 @@
+"""The README's Deploy section, done on this machine: the documented environment
+(deploy/crm.env, on a throwaway SQLite database), `collectstatic`, `migrate`, a user, gunicorn
+with deploy/gunicorn.conf.py, Debian's nginx with the site deploy/nginx-crm.conf (TLS with a
+self-signed certificate, ports and paths of the test's own) and the worker. A salesperson signs
+in through nginx over HTTPS and gets the dashboard and its content-hashed stylesheet.
+
+Each replacement made in the site file must be found exactly once, so the test follows the
+file as it is and fails when the file changes shape."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.parse
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+import pytest
+
+from tests.deploy_env import ROOT, production_env
+from tests.processes import free_port, stop
+
+NGINX = "/usr/sbin/nginx"
+HOST = "crm.example.com"
+PASSWORD = "a-long-deploy-password"
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.Popen:
+    """``manage.py <args>`` started in the background (the steps that need not wait for each
+    other run side by side: the machine may have two cores)."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finished(command: subprocess.Popen) -> str:
+    said, _ = command.communicate(timeout=120)
+    assert command.returncode == 0, said
+    return said
+
+
+def site_for_test(tmp_path: Path, app_port: int, http_port: int, tls_port: int) -> str:
+    """deploy/nginx-crm.conf with this machine's ports, certificate and logs."""
+    site = (ROOT / "deploy" / "nginx-crm.conf").read_text()
+    replacements = {
+        "server 127.0.0.1:8000 ": f"server 127.0.0.1:{app_port} ",
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "listen [::]:80;": "",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{tls_port} ssl http2;",
+        "listen [::]:443 ssl http2;": "",
+        f"/etc/letsencrypt/live/{HOST}/fullchain.pem": str(tmp_path / "cert.pem"),
+        f"/etc/letsencrypt/live/{HOST}/privkey.pem": str(tmp_path / "key.pem"),
+        "/var/log/nginx/crm.access.log": str(tmp_path / "nginx-access.log"),
+        "/var/log/nginx/crm.error.log": str(tmp_path / "nginx-error.log"),
+    }
+    for old, new in replacements.items():
+        assert site.count(old) == 1, f"{old!r} is not once in deploy/nginx-crm.conf"
+        site = site.replace(old, new)
+    return site
+
+
+def nginx_conf(tmp_path: Path, site: str) -> str:
+    """The parts of Debian's /etc/nginx/nginx.conf a site needs, for one unprivileged
+    foreground process whose files are all in tmp_path."""
+    temp = {name: tmp_path / f"nginx-{name}" for name in ("body", "proxy", "fastcgi", "uwsgi")}
+    temp["scgi"] = tmp_path / "nginx-scgi"
+    paths = "\n".join(f"    {name}_temp_path {path};" for name, path in temp.items())
+    paths = paths.replace("body_temp_path", "client_body_temp_path")
+    return f"""
+daemon off;
+master_process off;
+pid {tmp_path / "nginx.pid"};
+error_log {tmp_path / "nginx-main-error.log"};
+events {{ worker_connections 64; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log {tmp_path / "nginx-main-access.log"};
+{paths}
+{site}
+}}
+"""
+
+
+def wait_for(port: int, process: subprocess.Popen, log: Path) -> None:
+    for _ in range(300):
+        assert process.poll() is None, log.read_text()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}:\n{log.read_text()}")
+
+
+class Browser:
+    """HTTP/1.1 to nginx on 127.0.0.1 as a browser at https://crm.example.com/ speaks it:
+    cookies kept, redirects answered, not followed (their host is the real site's)."""
+
+    def __init__(self, port: int, tls: bool = True) -> None:
+        self.port, self.tls, self.cookies = port, tls, SimpleCookie()
+
+    def request(self, method: str, path: str, form: dict | None = None, **headers: str):
+        if self.tls:
+            context = ssl.create_default_context()
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+            connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=context)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port)
+        headers = {"Host": HOST, **headers}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={m.value}" for k, m in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        content = response.read()
+        connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            self.cookies.load(header)
+            assert "; secure" in header.lower(), header  # HTTPS=1: cookies only over HTTPS
+        return response, content.decode(errors="replace")
+
+
+@pytest.fixture
+def processes():
+    started: list[subprocess.Popen] = []
+    yield started
+    stop(started)
+
+
+def test_the_readme_deploy_steps_serve_the_app_through_nginx(tmp_path, processes):
+    assert Path(NGINX).exists(), "Debian's nginx is needed: apt-get install nginx"
+    env = production_env(tmp_path, WEB_CONCURRENCY="2")
+
+    # The README's steps: collectstatic beside migrate; once the tables are there, a user, the
+    # worker (its one-shot mode: what is queued, then exit) and the deployment checks beside
+    # the servers.
+    collectstatic = manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+    finished(manage(env, "migrate", "--noinput", "--verbosity", "0"))
+    user = manage(env, "create_user", "salesperson", "--role=salesperson", "--password=" + PASSWORD)
+    worker = manage(env, "run_worker", "--no-reload", "--batch", "--no-startup-delay")
+    finished(collectstatic)
+    check = manage(env, "check", "--deploy")
+
+    app_port, http_port, tls_port = free_port(), free_port(), free_port()
+    gunicorn_log = tmp_path / "gunicorn.log"
+    with gunicorn_log.open("w") as log:
+        gunicorn = [str(Path(sys.executable).with_name("gunicorn")), "-c"]
+        gunicorn += ["deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{app_port}"]
+        processes.append(
+            subprocess.Popen(gunicorn, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        )
+
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-subj", f"/CN={HOST}", "-keyout", str(tmp_path / "key.pem"),
+         "-out", str(tmp_path / "cert.pem")],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(nginx_conf(tmp_path, site_for_test(tmp_path, app_port, http_port, tls_port)))
+    nginx_log = tmp_path / "nginx.out"
+    with nginx_log.open("w") as log:
+        processes.append(
+            subprocess.Popen(
+                [NGINX, "-p", str(tmp_path), "-c", str(conf)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    wait_for(tls_port, processes[1], nginx_log)
+    wait_for(app_port, processes[0], gunicorn_log)
+    finished(user)
+
+    # Plain HTTP only redirects to the HTTPS site.
+    answer, _ = Browser(http_port, tls=False).request("GET", "/leads/?page=2")
+    assert (answer.status, answer.headers["Location"]) == (301, f"https://{HOST}/leads/?page=2")
+
+    browser = Browser(tls_port)
+    answer, page = browser.request("GET", "/accounts/login/?secretKey=kept-out-of-logs")
+    assert answer.status == 200, page
+    assert answer.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    answer, page = browser.request(
+        "POST",
+        "/accounts/login/",
+        form={"username": "salesperson", "password": PASSWORD, "csrfmiddlewaretoken": token},
+        Referer=f"https://{HOST}/accounts/login/",
+        Origin=f"https://{HOST}",
+    )
+    assert (answer.status, answer.headers["Location"]) == (302, "/"), page
+    assert "sessionid" in browser.cookies
+
+    answer, page = browser.request("GET", "/")
+    assert answer.status == 200, page
+    assert "My day" in page and "Salesperson" in page
+    css = re.search(r'href="(/static/crm/app\.[0-9a-f]{12}\.css)"', page)
+    assert css, "the dashboard links no content-hashed app.css"
+    answer, stylesheet = browser.request("GET", css.group(1), **{"Accept-Encoding": "gzip"})
+    assert answer.status == 200
+    assert answer.headers["Content-Type"].startswith("text/css")
+    assert answer.headers["Content-Encoding"] == "gzip"  # collectstatic's compressed file
+    assert "immutable" in answer.headers["Cache-Control"]
+
+    # Both access logs have the requests, neither the query string with the secret.
+    time.sleep(0.2)
+    logs = {"nginx": tmp_path / "nginx-access.log", "gunicorn": gunicorn_log}
+    for name, path in logs.items():
+        text = path.read_text()
+        assert "GET /accounts/login/ " in text, (name, text)
+        assert "kept-out-of-logs" not in text, (name, text)
+    # gunicorn's peer is nginx; the client comes from nginx's X-Real-IP.
+    assert '127.0.0.1 127.0.0.1 "GET / HTTP/1.0" 200' in gunicorn_log.read_text()
+
+    assert "Background worker started" in finished(worker)
+    assert "System check identified no issues" in finished(check)
