@@ -21,6 +21,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tests.deploy_env import ROOT, production_env
 from tests.processes import free_port, stop
@@ -110,7 +111,9 @@ class Browser:
     def __init__(self, port: int, tls: bool = True) -> None:
         self.port, self.tls, self.cookies = port, tls, SimpleCookie()
 
-    def request(self, method: str, path: str, form: dict | None = None, **headers: str):
+    def request(
+        self, method: str, path: str, form: dict | None = None, body: bytes | None = None, **headers
+    ):
         if self.tls:
             context = ssl.create_default_context()
             context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
@@ -120,7 +123,6 @@ class Browser:
         headers = {"Host": HOST, **headers}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={m.value}" for k, m in self.cookies.items())
-        body = None
         if form is not None:
             body = urllib.parse.urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -194,13 +196,22 @@ def test_the_readme_deploy_steps_serve_the_app_through_nginx(tmp_path, processes
     assert answer.status == 200, page
     assert answer.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    answer, page = browser.request(
-        "POST",
-        "/accounts/login/",
-        form={"username": "salesperson", "password": PASSWORD, "csrfmiddlewaretoken": token},
-        Referer=f"https://{HOST}/accounts/login/",
-        Origin=f"https://{HOST}",
-    )
+    same_site = {"Referer": f"https://{HOST}/accounts/login/", "Origin": f"https://{HOST}"}
+
+    # nginx passes the app's largest request body (read whole: a wrong password), and refuses
+    # a byte more itself.
+    form = {"username": "salesperson", "password": "not-the-password"}
+    form["csrfmiddlewaretoken"] = token
+    padding = settings.DATA_UPLOAD_MAX_MEMORY_SIZE - len(urllib.parse.urlencode(form) + "&pad=")
+    form["pad"] = "x" * padding
+    answer, page = browser.request("POST", "/accounts/login/", form=form, **same_site)
+    assert answer.status == 200 and 'name="password"' in page, page[:500]
+    form["pad"] += "x"
+    answer, page = browser.request("POST", "/accounts/login/", form=form, **same_site)
+    assert answer.status == 413 and "nginx" in page
+
+    form = {"username": "salesperson", "password": PASSWORD, "csrfmiddlewaretoken": token}
+    answer, page = browser.request("POST", "/accounts/login/", form=form, **same_site)
     assert (answer.status, answer.headers["Location"]) == (302, "/"), page
     assert "sessionid" in browser.cookies
 
