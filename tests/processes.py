@@ -3,6 +3,8 @@ them all, whatever happened."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 from collections.abc import Iterable
@@ -26,3 +28,14 @@ def stop(processes: Iterable[subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=15)
+
+
+def interrupt(session: subprocess.Popen, timeout: float = 30) -> None:
+    """Ctrl-C as a terminal sends it: SIGINT to every process of the session the process leads
+    (started with ``start_new_session=True``); SIGKILL to them if it has not exited in time."""
+    os.killpg(session.pid, signal.SIGINT)
+    try:
+        session.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(session.pid, signal.SIGKILL)
+        session.wait()

@@ -2,7 +2,8 @@
 (deploy/crm.env, on a throwaway SQLite database), `collectstatic`, `migrate`, a user, gunicorn
 with deploy/gunicorn.conf.py, Debian's nginx with the site deploy/nginx-crm.conf (TLS with a
 self-signed certificate, ports and paths of the test's own) and the worker. A salesperson signs
-in through nginx over HTTPS and gets the dashboard and its content-hashed stylesheet.
+in through nginx over HTTPS and gets the dashboard and its content-hashed stylesheet. Then
+`make serve`, the same setup for a try-out, started and stopped as a user does.
 
 Each replacement made in the site file must be found exactly once, so the test follows the
 file as it is and fails when the file changes shape."""
@@ -10,6 +11,7 @@ file as it is and fails when the file changes shape."""
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import socket
 import ssl
@@ -24,7 +26,7 @@ import pytest
 from django.conf import settings
 
 from tests.deploy_env import ROOT, production_env
-from tests.processes import free_port, stop
+from tests.processes import free_port, interrupt, stop
 
 NGINX = "/usr/sbin/nginx"
 HOST = "crm.example.com"
@@ -238,3 +240,41 @@ def test_the_readme_deploy_steps_serve_the_app_through_nginx(tmp_path, processes
 
     assert "Background worker started" in finished(worker)
     assert "System check identified no issues" in finished(check)
+
+
+def test_make_serve_runs_the_production_setup_and_stops_with_ctrl_c(tmp_path):
+    """`make serve` on a fresh database, with nothing set: DEBUG=0 (collectstatic's hashed
+    names), the demo logins, gunicorn with its config and the worker; Ctrl-C stops them all."""
+    port = free_port()
+    left_out = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_BACKEND", "DJANGO_SETTINGS_MODULE"}
+    env = {k: v for k, v in os.environ.items() if k not in left_out | {"TEST_SQLITE_NAME"}}
+    env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "PYTHONUNBUFFERED": "1"}
+    env["STATIC_ROOT"] = str(tmp_path / "static")
+    bin_dir = Path(sys.executable).parent
+    command = ["make", "--no-print-directory", "-o", f"{bin_dir}/.installed", "serve",
+               f"PORT={port}", f"BIN={bin_dir}"]  # fmt: skip
+    output = tmp_path / "serve.log"
+    with output.open("w") as log:
+        make = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_for(port, make, output)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", "/accounts/login/", headers={"Host": "127.0.0.1"})
+        answer = connection.getresponse()
+        page = answer.read().decode()
+        assert (answer.status, answer.headers["Server"]) == (200, "gunicorn")
+        assert re.search(r'href="/static/crm/app\.[0-9a-f]{12}\.css"', page), page
+        said = output.read_text()
+        assert f"Sign in at http://127.0.0.1:{port}/ as salesperson" in said
+    finally:
+        interrupt(make)
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):  # gunicorn, its workers and the worker are gone
+        os.killpg(make.pid, 0)
+    said = output.read_text()
+    assert "Background worker started" in said
+    # deploy/gunicorn.conf.py's access log (gunicorn logs no request without it).
+    assert '127.0.0.1 - "GET /accounts/login/ HTTP/1.1" 200' in said

@@ -18,7 +18,6 @@ import csv
 import io
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from leads.forms import NOTE_LENGTH
 from leads.models import ImportStatus, Lead, LeadImport, LeadNote
 from leads.services import field_create
 from tests.factories import LeadFactory
+from tests.processes import interrupt
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -481,12 +481,7 @@ def test_make_run_takes_a_port_and_says_little(tmp_path):
             s.sendall(b"GET /accounts/login/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
             assert s.recv(64).startswith(b"HTTP/1.1 200")
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        interrupt(process, timeout=20)
     before_server = lines[: next(i for i, x in enumerate(lines) if "Sign in at" in x) + 1]
     assert len(before_server) <= 10, before_server  # short: the users and the address
 
