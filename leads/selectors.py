@@ -334,6 +334,30 @@ def _rollup_rows(scopes: tuple[int, ...]) -> CompiledRead:
     )
 
 
+def _rollup_sums(
+    terms: list[Term], *, campaign: int, status: str | None = None, source: str | None = None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Live leads by status and by source for ``terms`` in a campaign, from the rollup: a few
+    dozen rows (statuses x sources per term), summed here with their signs, which is cheaper
+    than asking the database to group them. The ``status`` and ``source`` filters are applied
+    to those rows here too, so the read has one shape per tuple of scopes (compiled once)."""
+    signs = {(scope, user): sign for sign, scope, user in terms}
+    users = {f"user{i}": user for i, (_scope, user) in enumerate(signs)}
+    read = _rollup_rows(tuple(scope for scope, _user in signs))
+    by_status: dict[str, int] = {}
+    by_source: dict[str, int] = {}
+    for scope, user, status_id, source_id, n in read(campaign=campaign, **users):
+        if (status and status_id != status) or (source and source_id != source):
+            continue
+        n *= signs[(scope, user)]
+        by_status[status_id] = by_status.get(status_id, 0) + n
+        by_source[source_id] = by_source.get(source_id, 0) + n
+    return (
+        {k: n for k, n in by_status.items() if n},
+        {k: n for k, n in by_source.items() if n},
+    )
+
+
 def lead_counts(
     *, actor: Actor, list_type: str | None, filters: Mapping[str, Any]
 ) -> LeadCounts | None:
@@ -361,25 +385,10 @@ def lead_counts(
         campaign = Campaign.objects.filter(slug=slug).values_list("pk", flat=True).first() or -1
     if not terms or -1 in (owner, assignee):
         return LeadCounts({}, {})
-    # A few dozen rows (statuses x sources per term), summed here with their signs: cheaper
-    # than asking the database to group them. The status and source filters are applied to
-    # them here too, so the read has one shape per number of terms (compiled once).
-    signs = {(scope, user): sign for sign, scope, user in terms}
-    users = {f"user{i}": user for i, (_scope, user) in enumerate(signs)}
-    status_given, source_given = given.get("status"), given.get("source")
-    by_status: dict[str, int] = {}
-    by_source: dict[str, int] = {}
-    for scope, user, status, source, n in _rollup_rows(tuple(scope for scope, _user in signs))(
-        campaign=campaign, **users
-    ):
-        if (status_given and status != status_given) or (source_given and source != source_given):
-            continue
-        n *= signs[(scope, user)]
-        by_status[status] = by_status.get(status, 0) + n
-        by_source[source] = by_source.get(source, 0) + n
-    return LeadCounts(
-        {k: n for k, n in by_status.items() if n}, {k: n for k, n in by_source.items() if n}
+    by_status, by_source = _rollup_sums(
+        terms, campaign=campaign, status=given.get("status"), source=given.get("source")
     )
+    return LeadCounts(by_status, by_source)
 
 
 def lead_list_total(
@@ -1480,16 +1489,7 @@ def status_funnel(*, terms: list[Term]) -> dict[str, int]:
     dozen rows, whatever the number of leads)."""
     if not terms:
         return {}
-    signs, which = _which(terms)
-    rows = (
-        LeadCount.objects.filter(which, campaign_id=rollup.ANY_CAMPAIGN)
-        .exclude(status_id=DELETED_STATUS)
-        .values_list("scope", "user_id", "status_id", "n")
-    )
-    counts: dict[str, int] = {}
-    for scope, user, status, n in rows:
-        counts[status] = counts.get(status, 0) + n * signs[(scope, user)]
-    return {k: n for k, n in counts.items() if n}
+    return _rollup_sums(terms, campaign=rollup.ANY_CAMPAIGN)[0]
 
 
 def leads_per_week(*, terms: list[Term], since) -> dict[tuple[Any, str], int]:
