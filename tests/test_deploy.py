@@ -267,14 +267,23 @@ def test_make_serve_runs_the_production_setup_and_stops_with_ctrl_c(tmp_path):
         page = answer.read().decode()
         assert (answer.status, answer.headers["Server"]) == (200, "gunicorn")
         assert re.search(r'href="/static/crm/app\.[0-9a-f]{12}\.css"', page), page
-        said = output.read_text()
-        assert f"Sign in at http://127.0.0.1:{port}/ as salesperson" in said
+        # gunicorn writes its access line after the answer has gone out, and the worker says it
+        # started while the server starts: both may come a moment after the page, so the
+        # output is read until they are there (or 15 seconds), before Ctrl-C.
+        lines = [
+            f"Sign in at http://127.0.0.1:{port}/ as salesperson",
+            "Background worker started",
+            # deploy/gunicorn.conf.py's access log (gunicorn logs no request without it).
+            '127.0.0.1 - "GET /accounts/login/ HTTP/1.1" 200',
+        ]
+        deadline = time.monotonic() + 15
+        while not all(line in output.read_text() for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         interrupt(make)
     time.sleep(0.5)
     with pytest.raises(ProcessLookupError):  # gunicorn, its workers and the worker are gone
         os.killpg(make.pid, 0)
     said = output.read_text()
-    assert "Background worker started" in said
-    # deploy/gunicorn.conf.py's access log (gunicorn logs no request without it).
-    assert '127.0.0.1 - "GET /accounts/login/ HTTP/1.1" 200' in said
+    for line in lines:
+        assert line in said
