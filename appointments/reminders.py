@@ -33,6 +33,7 @@ from django.utils.translation import ngettext
 
 from appointments import calendar
 from appointments.models import Appointment, AppointmentStatus, Reminder
+from crm import queueing
 from crm.models import User
 from leads.models import DELETED_STATUS, Task
 
@@ -118,11 +119,8 @@ def send_reminders() -> int:
 
 def _wake_at(when: dt.datetime) -> None:
     """Ask the worker to send what is due at ``when`` (the sweep is the safety net)."""
-    try:
-        queued = send_reminders if when <= timezone.now() else send_reminders.using(run_after=when)
-        queued.enqueue()
-    except Exception:  # the queue being away must not undo the booking; the sweep sends it
-        logger.exception("Could not queue the reminder task.")
+    queued = send_reminders if when <= timezone.now() else send_reminders.using(run_after=when)
+    queueing.attempt(queued.enqueue)  # the queue being away must not undo the booking
 
 
 # --- sending ------------------------------------------------------------------------------

@@ -172,6 +172,17 @@ class RateCounter(models.Model):
         return f"{self.key} {self.period}={self.count}"
 
 
+class PeriodicRun(models.Model):
+    """When the worker's periodic job ``name`` runs next (``crm.periodic``): the one row every
+    worker claims from, so each run is queued once however many workers are running."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    next_run_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.next_run_at:%Y-%m-%d %H:%M:%S}"
+
+
 class NotificationKind(models.TextChoices):
     """What a notification tells its recipient (``crm.notifications`` decides who gets one)."""
 

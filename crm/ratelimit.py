@@ -13,7 +13,9 @@ Counts live in a store every server process shares, never in process memory:
   around it), and the table is UNLOGGED: its commit waits for no disk, and a crash only
   resets the counts.
 - any other value: the alias of a Django cache whose ``add()`` and ``incr()`` are atomic
-  across processes (Redis, Memcached). Keys carry their window and expire after it.
+  across processes (Redis: "limits" with ``REDIS_URL``). Keys carry their window and expire
+  after it. While that Redis is down or unreachable, each call counts in the database instead
+  (the limits stay enforced; counts restart there for the windows Redis misses).
 
 Windows: the second is the epoch second; the day is the calendar day in UTC, so a key refused
 for the day may call again at the next UTC midnight.
@@ -27,6 +29,7 @@ same transaction, so no other request ever sees it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -37,7 +40,10 @@ from django.core.cache import caches
 from django.db import connections, router, transaction
 from django.db.models import F
 
+from crm.cache import UNAVAILABLE
 from crm.models import ApiKey, RateCounter
+
+logger = logging.getLogger(__name__)
 
 SECOND = "second"
 DAY = "day"
@@ -69,10 +75,28 @@ def hit(api_key: ApiKey) -> Verdict:
     second, day = int(now), int(now // DAY_SECONDS)
     per_second = settings.CRM["RATE_LIMIT_PER_SECOND"]
     per_day = settings.CRM["RATE_LIMIT_PER_DAY"]
-    store = settings.CRM["RATE_LIMIT_STORE"]
-    if store == "database":
-        return _hit_database(api_key.account_id, second, day, per_second, per_day, now)
-    return _hit_cache(store, api_key.account_id, second, day, per_second, per_day, now)
+    store = _store()
+    if store != "database":
+        with _unless_unavailable():
+            return _hit_cache(store, api_key.account_id, second, day, per_second, per_day, now)
+    return _hit_database(api_key.account_id, second, day, per_second, per_day, now)
+
+
+def _store() -> str:
+    return settings.CRM["RATE_LIMIT_STORE"]
+
+
+@contextlib.contextmanager
+def _unless_unavailable():
+    """Around a call to a cache store: when its Redis is down or unreachable, the error is
+    logged and swallowed, and the caller goes on to the database store. Counts then restart
+    in the database for the windows Redis misses: limits stay enforced, never fail open."""
+    try:
+        yield
+    except UNAVAILABLE as exc:
+        logger.warning(
+            "The request limits' Redis is unavailable (%s); counting in the database.", exc
+        )
 
 
 def _verdict_for_day(day: int, now: float) -> Verdict:
@@ -220,10 +244,11 @@ def count_up(key: str, period: str, window: int, *, seconds: int) -> None:
     """One more in ``key``'s count for ``period`` in ``window`` (a number that only grows;
     the count restarts with each new window), in the store the limits use. ``seconds``: how
     long a window lasts (a cached count expires after it)."""
-    store = settings.CRM["RATE_LIMIT_STORE"]
+    store = _store()
     if store != "database":
-        _incr(caches[store], f"crm:rate:{key}:{period}:{window}", timeout=seconds + 60)
-        return
+        with _unless_unavailable():
+            _incr(caches[store], f"crm:rate:{key}:{period}:{window}", timeout=seconds + 60)
+            return
     connection = connections[router.db_for_write(RateCounter)]
     table, key_column, period_column, window_column, count = _columns(connection)
     with connection.cursor() as cursor:
@@ -236,18 +261,20 @@ def count_up(key: str, period: str, window: int, *, seconds: int) -> None:
 
 def counts(keys: list[str], period: str, window: int) -> dict[str, int]:
     """The counts of ``keys`` for ``period`` in ``window`` (absent: none yet)."""
-    store = settings.CRM["RATE_LIMIT_STORE"]
-    if store == "database":
-        rows = RateCounter.objects.filter(key__in=keys, period=period, window=window)
-        return dict(rows.values_list("key", "count"))
-    names = {f"crm:rate:{key}:{period}:{window}": key for key in keys}
-    return {names[name]: n for name, n in caches[store].get_many(list(names)).items()}
+    store = _store()
+    if store != "database":
+        names = {f"crm:rate:{key}:{period}:{window}": key for key in keys}
+        with _unless_unavailable():
+            return {names[name]: n for name, n in caches[store].get_many(list(names)).items()}
+    rows = RateCounter.objects.filter(key__in=keys, period=period, window=window)
+    return dict(rows.values_list("key", "count"))
 
 
 def forget(key: str, period: str, window: int) -> None:
     """Drop ``key``'s count for ``period`` (in ``window``, for a cache store)."""
-    store = settings.CRM["RATE_LIMIT_STORE"]
-    if store == "database":
-        RateCounter.objects.filter(key=key, period=period).delete()
-    else:
-        caches[store].delete(f"crm:rate:{key}:{period}:{window}")
+    store = _store()
+    if store != "database":
+        with _unless_unavailable():
+            caches[store].delete(f"crm:rate:{key}:{period}:{window}")
+    # Also what the database counted while Redis was down (nothing, most of the time).
+    RateCounter.objects.filter(key=key, period=period).delete()

@@ -279,12 +279,42 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Background tasks (webhook deliveries). By default a queue in the database, run by
-# `manage.py run_worker`; set TASKS_BACKEND to another django.tasks backend (e.g. an RQ one)
-# to use a real queue at scale.
+# Redis (REDIS_URL=redis://host:6379/0), for several app servers and workers: the cache
+# ("default", crm.cache: a Redis that is down reads as empty and stores nothing, so pages and
+# APIs keep serving), the store of the rate limits, sign-in throttle and password-reset limits
+# ("limits": when Redis is down they count in the database instead, crm.ratelimit), and the
+# task queue (RQ through django-tasks-rq; `manage.py run_worker` runs RQ's worker). Without it:
+# a per-process memory cache, limits in the database, and the queue in the database.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    # A Redis that is down or unreachable fails a call within a second, never hangs a request.
+    _redis_options = {"socket_connect_timeout": 1, "socket_timeout": 2}
+    CACHES = {
+        "default": {
+            "BACKEND": "crm.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": _redis_options,
+        },
+        "limits": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "limits",
+            "OPTIONS": _redis_options,
+        },
+    }
+    INSTALLED_APPS.append("django_rq")
+    # A task runs for at most DEFAULT_TIMEOUT seconds (RQ stops it after).
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+
+# Background tasks (webhook deliveries, reminders, the worker's periodic jobs), run by
+# `manage.py run_worker`: on RQ when REDIS_URL is set, otherwise a queue in the database.
+# TASKS_BACKEND names another django.tasks backend.
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": os.environ.get(
+            "TASKS_BACKEND",
+            "django_tasks_rq.RQBackend" if REDIS_URL else "django_tasks_db.DatabaseBackend",
+        ),
         "QUEUES": ["default"],
     }
 }
@@ -300,9 +330,10 @@ CRM = {
     "RPC_MAX_OBJECTS": int(os.environ.get("RPC_MAX_OBJECTS", "500")),
     "RATE_LIMIT_PER_SECOND": int(os.environ.get("RATE_LIMIT_PER_SECOND", "10")),
     "RATE_LIMIT_PER_DAY": int(os.environ.get("RATE_LIMIT_PER_DAY", "50000")),
-    # Where request counts live: "database" (default, shared by every server process) or the
-    # alias of a shared cache in CACHES (e.g. Redis). Never per-process memory.
-    "RATE_LIMIT_STORE": os.environ.get("RATE_LIMIT_STORE", "database"),
+    # Where request counts live: "database" (shared by every server process; the default
+    # without REDIS_URL) or the alias of a shared cache in CACHES ("limits", Redis, with
+    # REDIS_URL). Never per-process memory.
+    "RATE_LIMIT_STORE": os.environ.get("RATE_LIMIT_STORE", "limits" if REDIS_URL else "database"),
     # Failed sign-ins (web, admin, API) per account and per client address within a window
     # of LOGIN_LOCKOUT_SECONDS; past either, sign-ins are refused until the window ends
     # (crm.signin). Behind a proxy, LOGIN_CLIENT_ADDRESS_HEADER names the header that carries
@@ -321,8 +352,12 @@ CRM = {
     "LEAD_SET_GOVT_ID_FIELD": os.environ.get("LEAD_SET_GOVT_ID_FIELD", ""),
     # How often the worker sends reminders whose own task was lost, and the morning agendas.
     "REMINDER_SWEEP_SECONDS": float(os.environ.get("REMINDER_SWEEP_SECONDS", "60")),
-    # How often the worker deletes CSV imports left unreviewed for 7 days (seconds).
-    "HOUSEKEEPING_SECONDS": 3600,
+    # How often the worker's housekeeping runs (seconds, crm.housekeeping): it deletes CSV
+    # imports left unreviewed for 7 days, delivered webhooks older than
+    # WEBHOOKS["KEEP_DELIVERED_DAYS"], finished tasks of the database queue older than
+    # TASK_RESULTS_KEEP_DAYS and expired sessions, and refreshes SQLite's statistics.
+    "HOUSEKEEPING_SECONDS": float(os.environ.get("HOUSEKEEPING_SECONDS", "3600")),
+    "TASK_RESULTS_KEEP_DAYS": int(os.environ.get("TASK_RESULTS_KEEP_DAYS", "7")),
 }
 
 # Email (reminders, the morning agenda), from the environment: EMAIL_BACKEND, EMAIL_HOST,
@@ -361,6 +396,8 @@ WEBHOOKS = {
     # Socket timeout of a POST (connect, and each read). A delivery in flight stays locked for
     # 2 x TIMEOUT + 5 seconds; after that a worker may try it again.
     "TIMEOUT_SECONDS": float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10")),
+    # Delivered webhooks (and their attempts) are deleted this many days after delivery.
+    "KEEP_DELIVERED_DAYS": int(os.environ.get("WEBHOOK_KEEP_DELIVERED_DAYS", "30")),
     # How often a running worker re-queues deliveries and changes a killed worker left behind.
     "SWEEP_SECONDS": float(os.environ.get("WEBHOOK_SWEEP_SECONDS", "60")),
     # Webhooks go to https URLs on public addresses only (webhooks.addresses); these allow

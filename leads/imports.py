@@ -450,7 +450,7 @@ def import_discard(*, actor: Actor, imp: LeadImport) -> str:
 
 
 # An import nobody imported is kept this long for its review, then deleted (the worker's
-# housekeeping, ``leads.tasks``; or ``manage.py prune_imports``).
+# housekeeping, ``crm.housekeeping``; or ``manage.py prune_imports``).
 PENDING_KEEP = timedelta(days=7)
 
 

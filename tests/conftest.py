@@ -13,6 +13,7 @@ from crm.roles import Role
 from crm.services import api_key_create
 from crm.tokens import issue_access_token
 from tests.factories import LeadFactory, UserFactory
+from tests.redis_server import _shared_redis, redis_server, redis_url  # noqa: F401 - fixtures
 
 API = "/api/v1/leads/"
 

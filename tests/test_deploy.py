@@ -95,8 +95,11 @@ http {{
 """
 
 
-def wait_for(port: int, process: subprocess.Popen, log: Path) -> None:
-    for _ in range(300):
+def wait_for(port: int, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
+    """Until something listens on ``port`` (the start runs collectstatic, migrate and the demo
+    data first: seconds on a quiet machine, many more on a busy one)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text()
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()

@@ -38,13 +38,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
 from django.utils import timezone
 
-from crm import errors
+from crm import errors, housekeeping
 from crm.demo import PEOPLE, seed
 from crm.domain import Actor
 from crm.models import User
 from crm.roles import Role
 from leads import imports
-from leads import tasks as lead_tasks
 from leads.forms import NOTE_LENGTH
 from leads.models import ImportStatus, Lead, LeadImport, LeadNote
 from leads.services import field_create
@@ -191,21 +190,14 @@ def test_imports_left_waiting_for_7_days_are_deleted(client, users):
     assert set(LeadImport.objects.values_list("pk", flat=True)) == {done.pk}
 
 
-def test_the_workers_housekeeping_deletes_them_and_queues_itself_again(users, monkeypatch):
-    """The worker's periodic task: it prunes, then asks for its next run (one waits at most)."""
+def test_the_workers_housekeeping_deletes_them(users):
+    """The worker's periodic housekeeping deletes the imports left unreviewed for 7 days."""
     imp = imports.import_create(
         actor=_actor(users["salesperson"]), upload=SimpleUploadedFile("a.csv", CSV)
     )
     LeadImport.objects.filter(pk=imp.pk).update(created_at=timezone.now() - timedelta(days=8))
-    asked = []
-    monkeypatch.setattr(
-        lead_tasks.queue, "enqueue_once", lambda task, run_after: asked.append((task, run_after))
-    )
-    assert lead_tasks.housekeeping.call() == 1
+    assert housekeeping.housekeeping.call()["imports"] == 1
     assert not LeadImport.objects.filter(pk=imp.pk).exists()
-    ((task, run_after),) = asked
-    assert task is lead_tasks.housekeeping
-    assert timedelta(minutes=59) < run_after - timezone.now() <= timedelta(hours=1)
 
 
 def test_prune_imports_command(users):

@@ -44,7 +44,7 @@ from tests.processes import free_port
 from webhooks.delivery import backoff_delay
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, LeadChange, Subscription
 from webhooks.services import subscription_create
-from webhooks.tasks import deliver, dispatch_changes, recover, schedule_sweep, sweep
+from webhooks.tasks import deliver, dispatch_changes, recover
 
 BASE_DIR = Path(django_settings.BASE_DIR)
 DATABASE_BACKEND = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -522,19 +522,6 @@ def test_recovery_dispatches_changes_left_in_the_outbox(subscription, database_q
     recover()
     assert not LeadChange.objects.exists()
     assert Delivery.objects.count() == 1
-
-
-def test_there_is_only_ever_one_sweep_waiting(db, database_queue):
-    sweeps = DBTaskResult.objects.filter(task_path="webhooks.tasks.sweep")
-    schedule_sweep()
-    schedule_sweep()
-    assert sweeps.filter(status=TaskResultStatus.READY).count() == 1
-    (waiting,) = sweeps
-    assert waiting.run_after > timezone.now() + timedelta(seconds=50)
-    # a sweep running (not waiting) queues the next one
-    sweeps.update(status=TaskResultStatus.RUNNING)
-    sweep.call()
-    assert sweeps.filter(status=TaskResultStatus.READY).count() == 1
 
 
 # --- admin --------------------------------------------------------------------------------------

@@ -5,17 +5,23 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
-from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
+from crm import queueing
 from crm.models import ApiKey
 from webhooks import addresses, tasks
 from webhooks.delivery import active_subscriptions, option
-from webhooks.models import Delivery, DeliveryStatus, LeadChange, Subscription
+from webhooks.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    LeadChange,
+    Subscription,
+)
 
 URL_MAX_LENGTH = Subscription._meta.get_field("url").max_length
 SECRET_MIN_LENGTH = 16
@@ -89,14 +95,24 @@ def delivery_redeliver(*, delivery: Delivery) -> None:
     Delivery.objects.filter(pk=delivery.pk).update(**changes)
     for name, value in changes.items():
         setattr(delivery, name, value)
-    transaction.on_commit(partial(tasks.enqueue_delivery, delivery.pk), robust=True)
+    queueing.after_commit(tasks.enqueue_delivery, delivery.pk)
+
+
+def deliveries_prune() -> int:
+    """Delete the deliveries delivered more than ``KEEP_DELIVERED_DAYS`` ago, with their
+    attempts (the worker's housekeeping); how many deliveries. Failed and pending ones stay."""
+    cutoff = timezone.now() - timedelta(days=option("KEEP_DELIVERED_DAYS"))
+    old = Delivery.objects.filter(status=DeliveryStatus.DELIVERED, delivered_at__lt=cutoff)
+    with transaction.atomic():
+        DeliveryAttempt.objects.filter(delivery__in=old.values("pk")).delete()
+        return old.delete()[1].get(Delivery._meta.label, 0)
 
 
 # --- capture ------------------------------------------------------------------------------
 
 
 def _enqueue_dispatch() -> None:
-    tasks.dispatch_changes.enqueue()
+    queueing.attempt(tasks.dispatch_changes.enqueue)
 
 
 def record_lead_changes(sender, *, lead_ids: Iterable[int], **kwargs) -> None:

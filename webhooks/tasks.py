@@ -2,7 +2,7 @@
 
 - ``dispatch_changes``: the outbox of lead changes -> deliveries, each queued to ``deliver``.
 - ``deliver(pk)``: one POST of one delivery; a failure queues the next try (backoff).
-- ``sweep``: ``recover()`` every WEBHOOKS["SWEEP_SECONDS"], then queues itself again.
+- ``sweep``: ``recover()``, queued every WEBHOOKS["SWEEP_SECONDS"] by ``crm.periodic``.
 
 Delivery rows are the truth, queued tasks only a means: a worker killed mid-task leaves its
 task "running" for ever, so ``recover()`` re-queues every due delivery that no worker holds
@@ -14,14 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from datetime import timedelta
 
 from django.tasks import TaskResultStatus, task
-from django.utils import timezone
+from django.tasks.exceptions import TaskResultDoesNotExist
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from crm import queue
 from webhooks import delivery as work
 from webhooks.models import Delivery
 
@@ -48,11 +46,9 @@ def deliver(delivery_pk: int) -> str:
 
 @task
 def sweep() -> int:
-    """Recover lost work, then come back in SWEEP_SECONDS."""
-    try:
-        return recover()
-    finally:
-        schedule_sweep()
+    """Recover lost work (queued every SWEEP_SECONDS by the worker's scheduler,
+    ``crm.periodic``)."""
+    return recover()
 
 
 def enqueue_delivery(delivery_pk: int, *, run_after: dt.datetime | None = None) -> None:
@@ -80,11 +76,12 @@ def recover() -> int:
 
 
 def _waiting_tasks(task_ids: list[str]) -> set[str]:
-    """Which of these tasks still wait in the queue. Only the database backend can tell;
-    with another backend every due delivery is queued again (a duplicate does nothing: the
-    claim in ``attempt`` lets one run through)."""
-    if not isinstance(deliver.get_backend(), DatabaseBackend):
-        return set()
+    """Which of these tasks still wait in the queue. A task the queue no longer knows (lost
+    with a stopped Redis, or expired) counts as not waiting: its delivery is queued again (a
+    duplicate does nothing: the claim in ``attempt`` lets one run through)."""
+    backend = deliver.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        return {task_id for task_id in task_ids if _waits(backend, task_id)}
     ids = []
     for task_id in task_ids:
         try:
@@ -95,8 +92,8 @@ def _waiting_tasks(task_ids: list[str]) -> set[str]:
     return {str(pk) for pk in waiting.values_list("id", flat=True)}
 
 
-def schedule_sweep() -> None:
-    """Queue the next sweep, unless one is already waiting: each worker start and each sweep
-    calls this, and there is only ever one sweep in the queue."""
-    run_after = timezone.now() + timedelta(seconds=work.option("SWEEP_SECONDS"))
-    queue.enqueue_once(sweep, run_after=run_after)
+def _waits(backend, task_id: str) -> bool:
+    try:
+        return backend.get_result(task_id).status == TaskResultStatus.READY
+    except TaskResultDoesNotExist:
+        return False

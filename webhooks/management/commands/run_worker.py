@@ -1,6 +1,8 @@
 """``manage.py run_worker``: the background worker (webhook deliveries, reminder emails, the
-clean-up of old imports). Takes every option of django-tasks-db's ``db_worker``
-(``--interval``, ``--queue-name``, ``--no-reload``, ...).
+housekeeping). On the database queue it takes every option of django-tasks-db's ``db_worker``
+(``--interval``, ``--queue-name``, ``--no-reload``, ...); with ``REDIS_URL`` it runs RQ's
+worker (``crm.worker``) and those options do not apply. Either way, a thread beside it queues
+the periodic jobs (``crm.periodic``), which every running worker shares.
 
 At the default verbosity it says in one line that it started and what it does, and then only
 warnings and failures; ``-v 2`` shows every task it runs."""
@@ -10,38 +12,49 @@ import logging
 from django_tasks_db.compat import TASKS_LOGGER
 from django_tasks_db.management.commands import db_worker
 
-from appointments import reminders
-from appointments import tasks as appointment_tasks
-from leads import tasks as lead_tasks
-from webhooks.tasks import recover, schedule_sweep
+from crm import periodic, worker
 
 
 class Command(db_worker.Command):
     help = (
-        "Run the background worker: first re-queue the webhook deliveries and lead changes a "
-        "stopped or killed worker left behind, and make sure a sweep repeats that every "
-        "WEBHOOKS['SWEEP_SECONDS'], that reminders and morning agendas are swept too, and that "
-        "imports left unreviewed for 7 days are deleted; then process the queue as db_worker "
-        "does."
+        "Run the background worker: webhook deliveries, appointment reminders and morning "
+        "agendas, and the housekeeping; at start and then every WEBHOOKS['SWEEP_SECONDS'] it "
+        "re-queues the webhook deliveries and lead changes a stopped or killed worker (or a "
+        "stopped Redis) left behind. On the database queue, as db_worker does; with REDIS_URL, "
+        "on RQ."
     )
+
+    def add_arguments(self, parser) -> None:
+        super().add_arguments(parser)
+        if worker.uses_rq():  # db_worker's --backend accepts database backends only
+            for action in parser._actions:
+                if action.dest == "backend_name":
+                    action.type = str
 
     def configure_logging(self, verbosity: int) -> None:
         super().configure_logging(verbosity)
         if verbosity == 1:  # the library's "Task ... RUNNING/SUCCEEDED" for every sweep is noise
             logging.getLogger(TASKS_LOGGER).setLevel(logging.WARNING)
+            logging.getLogger("django_tasks").setLevel(logging.WARNING)
             db_worker.logger.setLevel(logging.WARNING)
 
     def handle(self, *args, **options) -> None:
-        requeued = recover()
-        schedule_sweep()
-        appointment_tasks.schedule_sweep()
-        lead_tasks.schedule_housekeeping(now=True)
-        reminders.send_reminders.enqueue()  # what came due while no worker ran
+        periodic.run_all_now()  # what waited while no worker ran goes first
+        scheduler = periodic.Scheduler()
+        scheduler.start()
+        on_rq = worker.uses_rq()
         if options["verbosity"]:
-            again = f" ({requeued} unsent webhook deliveries queued again)" if requeued else ""
+            queue = "RQ on Redis" if on_rq else "the database queue"
             self.stdout.write(
                 "Background worker started: it sends webhooks, appointment reminders and "
-                f"morning agendas, and deletes imports left unreviewed for 7 days{again}. "
-                "It stops with the server (Ctrl-C)."
+                "morning agendas, and deletes imports left unreviewed for 7 days, expired "
+                f"sessions and old deliveries ({queue}). It stops with the server (Ctrl-C)."
             )
-        super().handle(*args, **options)
+        try:
+            if on_rq:
+                self.configure_logging(options["verbosity"])
+                worker.run(logging_level="INFO" if options["verbosity"] > 1 else "WARNING")
+            else:
+                super().handle(*args, **options)
+        finally:
+            scheduler.stop()
