@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from datetime import timedelta
 from pathlib import Path
 
@@ -247,7 +248,13 @@ def test_the_readme_backup_restores_every_lead_note_appointment_file_and_event(t
     original = connection.settings_dict
     restored = {**original, "NAME": f"{original['NAME']}_restored"}
     if vendor == "sqlite":
+        # A database is there already (the machine's own, or what Deploy made): the restore
+        # replaces all of it.
         restored["NAME"] = str(new_machine / "db.sqlite3")
+        with closing(sqlite3.connect(restored["NAME"])) as before, before:
+            before.execute("PRAGMA journal_mode=WAL")
+            before.execute("CREATE TABLE leads_lead (id integer, kept text)")
+            before.execute("INSERT INTO leads_lead VALUES (1, 'a row the backup does not have')")
 
     # Back up the database the suite runs on, then restore on the "new machine".
     run, not_run = lines_for(backup_block, vendor)
