@@ -68,7 +68,7 @@ def readme_blocks() -> list[str]:
     text = README.read_text()
     assert text.count(SECTION + "\n") == 1, f"README.md has no single {SECTION!r}"
     section = text.split(SECTION + "\n", 1)[1]
-    section = re.split(r"^#{1,3} ", section, maxsplit=1, flags=re.MULTILINE)[0]
+    section = re.split(r"^#{2,3} ", section, maxsplit=1, flags=re.MULTILINE)[0]
     blocks = re.findall(r"^```sh\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL)
     assert len(blocks) == 2, f"{SECTION} should have two sh blocks (back up, restore): {blocks}"
     return blocks
