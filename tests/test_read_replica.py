@@ -194,7 +194,11 @@ def test_other_reads_and_every_write_stay_on_the_primary(on_own_database, web, m
     with Reads() as reads:
         assert client.get("/leads/").status_code == 200  # the web list: not a heavy read
         assert client.get(f"/leads/{lead.slug}/").status_code == 200
+        answer = client.post(f"/leads/{lead.slug}/status/", {"status": "customer"})
+        assert answer.status_code == 302
     assert reads.went_to(DEFAULT_DB_ALIAS)
+    assert reads.of(DEFAULT_DB_ALIAS, "UPDATE " + LEADS)
+    assert not reads.on[ALIAS].captured_queries
 
 
 def test_a_rest_write_pins_its_user_until_the_pin_expires(
