@@ -103,6 +103,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "crm.web.SignInRedirectMiddleware",
     "crm.web.HtmxMessagesMiddleware",
+    "crm.replica.PinWriters",  # read replica: a successful write pins its author to the primary
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -187,6 +188,48 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+
+# --- Read replica (crm/replica.py) ---
+# DATABASE_REPLICA_URL=postgres://...: a streaming replica (hot standby) of DATABASE_URL's
+# database. The heavy reads (the CSV export, the dashboard, the REST lists and getters) go to
+# it, with the primary's connection options (DATABASE_POOL, DATABASE_PGBOUNCER) and a
+# connection timeout of DATABASE_REPLICA_CONNECT_TIMEOUT seconds; a user or API key that has
+# just written reads from the primary for REPLICA_PIN_SECONDS. The replica out of reach: the
+# primary answers, and the replica is tried again after REPLICA_RETRY_SECONDS. Unset: every
+# read on the primary, as without this block.
+REPLICA = {
+    "ALIAS": "replica" if os.environ.get("DATABASE_REPLICA_URL") else "",
+    "PIN_SECONDS": float(os.environ.get("REPLICA_PIN_SECONDS", "5")),
+    "RETRY_SECONDS": float(os.environ.get("REPLICA_RETRY_SECONDS", "30")),
+}
+
+
+def replica_database(url: str) -> dict:
+    """The replica's DATABASES entry: ``url`` with the primary's options."""
+    primary = DATABASES["default"]
+    replica = dj_database_url.parse(url, conn_max_age=primary["CONN_MAX_AGE"])
+    if (
+        primary["ENGINE"] != "django.db.backends.postgresql"
+        or replica["ENGINE"] != primary["ENGINE"]
+    ):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs PostgreSQL in DATABASE_URL and in it."
+        )
+    options = {**primary.get("OPTIONS", {}), **replica.get("OPTIONS", {})}
+    timeout = int(os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2"))
+    options["connect_timeout"] = timeout
+    if "pool" in options:  # a pool's wait for a connection is bounded by the same timeout
+        options["pool"] = {**options["pool"], "timeout": min(options["pool"]["timeout"], timeout)}
+    replica["OPTIONS"] = options
+    if primary.get("DISABLE_SERVER_SIDE_CURSORS"):
+        replica["DISABLE_SERVER_SIDE_CURSORS"] = True
+    return replica
+
+
+if REPLICA["ALIAS"]:
+    DATABASES[REPLICA["ALIAS"]] = replica_database(os.environ["DATABASE_REPLICA_URL"])
+    DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
+# --- end of the read replica's block ---
 
 AUTH_USER_MODEL = "crm.User"
 AUTHENTICATION_BACKENDS = ["crm.backends.ModelBackend"]

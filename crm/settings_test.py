@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from .settings import *  # noqa: F403
-from .settings import CRM, DATABASES
+from .settings import CRM, DATABASES, REPLICA
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -34,3 +34,11 @@ WEBHOOKS = {**WEBHOOKS, "ALLOW_HTTP": True, "ALLOW_PRIVATE": True}  # noqa: F405
 
 # Every REST answer in the tests is checked against the published OpenAPI schema.
 MIDDLEWARE = ["tests.openapi_check.ConformanceMiddleware", *MIDDLEWARE]  # noqa: F405
+
+# Read replica: the suite reads from the primary alone, whatever DATABASE_REPLICA_URL says (a
+# test's uncommitted rows never reach a replica). tests/test_read_replica.py adds the replica of
+# TEST_DATABASE_REPLICA_URL (.ci/run starts one) to its own tests.
+if REPLICA["ALIAS"]:
+    del DATABASES[REPLICA["ALIAS"]]
+    REPLICA = {**REPLICA, "ALIAS": ""}
+    DATABASE_ROUTERS: list[str] = []

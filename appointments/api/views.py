@@ -26,6 +26,7 @@ from crm.api.fields import validated
 from crm.api.pagination import paginated
 from crm.api.schema import filter_parameters, page_of, page_parameters
 from crm.domain import NOT_A_CHOICE, NotFound
+from crm.replica import heavy_read
 from leads import access
 from leads.api.views import SLUG_INVALID
 
@@ -92,6 +93,7 @@ class AppointmentListView(APIView):
         ],
         responses=page_of(AppointmentSerializer, "AppointmentPage"),
     )
+    @heavy_read
     def get(self, request: Request) -> Response:
         params = request.query_params
         setting = params.get("datesetting") or None

@@ -16,6 +16,7 @@ from crm.api.fields import validated
 from crm.api.pagination import CURSOR, CountedPagination, cursor_page, keyset_order
 from crm.api.schema import filter_parameters, page_of, page_parameters, text_rule
 from crm.domain import NotFound
+from crm.replica import heavy_read
 from leads import access, selectors, services
 from leads.api.serializers import (
     REQUIRED_AND_NOT_BLANK,
@@ -54,6 +55,7 @@ class OverviewView(APIView):
         parameters=[OpenApiParameter("appointment", enum=OVERVIEW_WINDOWS)],
         responses=OpenApiTypes.OBJECT,
     )
+    @heavy_read
     def get(self, request: Request) -> Response:
         window = request.query_params.get("appointment") or "upcoming"
         if window not in OVERVIEW_WINDOWS:
@@ -106,6 +108,7 @@ class LeadListView(APIView):
         ],
         responses=page_of(LeadSerializer, "LeadPage"),
     )
+    @heavy_read
     def get(self, request: Request) -> Response:
         params = request.query_params
         actor, list_type = actor_of(request), params.get("list_type")
@@ -134,6 +137,7 @@ class LeadDetailView(APIView):
         ],
         responses=LeadDetailSerializer,
     )
+    @heavy_read
     def get(self, request: Request) -> Response:
         slug = (request.query_params.get("slug") or "").strip()
         if not slug:

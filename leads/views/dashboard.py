@@ -16,6 +16,7 @@ from appointments.models import AppointmentStatus
 from appointments.selectors import DASHBOARD_LIMIT, appointments_per_week, dashboard_agenda
 from crm import selectors as user_selectors
 from crm.domain import Actor
+from crm.replica import heavy_read
 from crm.web import AuthedRequest, actor_of, render_page
 from leads import access, charts, selectors
 from leads.views.common import new_task_form, task_rows
@@ -28,6 +29,7 @@ AGENDA_LIMIT = DASHBOARD_LIMIT - 1  # appointments shown (today's first); the ag
 
 @require_GET
 @login_required
+@heavy_read
 def dashboard(request: AuthedRequest) -> HttpResponse:
     return dashboard_page(request)
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.replica import heavy_read
 from crm.web import AuthedRequest, actor_of, is_fragment, plain, render_page
 from leads import access, bulk, selectors, services
 from leads.list_forms import BulkForm, LeadListForm, bulk_choices
@@ -373,6 +374,7 @@ BOM = "\ufeff"
 
 @require_GET
 @login_required
+@heavy_read
 def lead_export(request: AuthedRequest) -> StreamingHttpResponse | HttpResponse:
     actor = actor_of(request)
     form = LeadListForm(request.GET, actor=actor)
