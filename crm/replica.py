@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 # The database a heavy read's queries go to, while its view runs (None: the primary).
 _reading: contextvars.ContextVar[str | None] = contextvars.ContextVar("replica", default=None)
+# The time of the pins (seconds since the epoch); tests move it on.
+clock: Callable[[], float] = time.time
 # Until when (time.monotonic) this process leaves the replica alone after a failure.
 _down_until = 0.0
 
@@ -134,7 +136,7 @@ def pinned(request: Any) -> bool:
     if not keys:
         return False
     try:
-        return bool(cache.get_many(keys))
+        return any(until > clock() for until in cache.get_many(keys).values())
     except Exception as exc:  # the cache out of reach (Redis down): the primary is safe
         logger.warning("Replica pins unreadable, reading from the primary: %s", exc)
         return True
@@ -145,8 +147,8 @@ def pin(request: HttpRequest, response: HttpResponse) -> None:
     seconds = math.ceil(settings.REPLICA["PIN_SECONDS"])  # caches and cookies count whole seconds
     keys = _written_keys(request)
     if keys:
-        try:
-            cache.set_many(dict.fromkeys(keys, 1), timeout=seconds)
+        try:  # until when; the cache lets the key go a moment later
+            cache.set_many(dict.fromkeys(keys, clock() + seconds), timeout=seconds + 1)
         except Exception as exc:  # the write is done: answer it, unpinned
             logger.warning("Replica pin not stored (%s): %s", keys, exc)
     if _user_id(request) is not None and not _account(request):  # a browser's session

@@ -202,9 +202,11 @@ def test_other_reads_and_every_write_stay_on_the_primary(on_own_database, web, m
 
 
 def test_a_rest_write_pins_its_user_until_the_pin_expires(
-    on_own_database, settings, client_for, users
+    on_own_database, settings, client_for, users, monkeypatch
 ):
-    settings.REPLICA = {**settings.REPLICA, "PIN_SECONDS": 1}
+    settings.REPLICA = {**settings.REPLICA, "PIN_SECONDS": 5}
+    now = time.time()
+    monkeypatch.setattr(replica, "clock", lambda: now)
     writer = client_for(users[Role.SALES_MANAGER])
     other = client_for(users[Role.ADMINISTRATOR])  # the same API key, another user
     created = writer.post("create/lead/", NEW_LEAD)
@@ -217,7 +219,7 @@ def test_a_rest_write_pins_its_user_until_the_pin_expires(
     with Reads() as reads:
         assert slugs(other.get("list/", {"list_type": "all"})) == []
     assert reads.went_to(ALIAS)
-    time.sleep(1.05)
+    monkeypatch.setattr(replica, "clock", lambda: now + 5.01)  # the pin has expired
     with Reads() as reads:
         assert slugs(writer.get("list/", {"list_type": "all"})) == []
     assert reads.went_to(ALIAS)
@@ -353,8 +355,12 @@ def test_a_committed_lead_is_listed_from_the_streaming_replica(streaming, api, m
 
 @real_replica
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_read_your_writes_on_the_streaming_replica(streaming, settings, client_for, users):
-    settings.REPLICA = {**settings.REPLICA, "PIN_SECONDS": 1}
+def test_read_your_writes_on_the_streaming_replica(
+    streaming, settings, client_for, users, monkeypatch
+):
+    settings.REPLICA = {**settings.REPLICA, "PIN_SECONDS": 5}
+    now = time.time()
+    monkeypatch.setattr(replica, "clock", lambda: now)
     writer = client_for(users[Role.SALES_MANAGER])
     other = client_for(users[Role.ADMINISTRATOR])
     created = writer.post("create/lead/", NEW_LEAD)
@@ -366,7 +372,7 @@ def test_read_your_writes_on_the_streaming_replica(streaming, settings, client_f
     with Reads() as reads:  # someone else: the replica
         other.get("list/", {"list_type": "all"})
     assert reads.went_to(ALIAS)
-    time.sleep(1.05)
+    monkeypatch.setattr(replica, "clock", lambda: now + 5.01)  # the pin has expired
     caught_up()
     with Reads() as reads:  # the pin expired: the replica, which has the write by now
         assert slugs(writer.get("list/", {"list_type": "all"})) == [slug]
