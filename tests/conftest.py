@@ -34,6 +34,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # --- PgBouncer (TEST_PGBOUNCER=host:port, tests/pgbouncer.py) ---------------------------------
+# Its own tests are collected only in the run through it (make test-pgbouncer).
+collect_ignore = [] if pgbouncer.ADDRESS else ["test_pgbouncer.py"]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """pytest-django's test databases; with TEST_PGBOUNCER, the tests reach them through that

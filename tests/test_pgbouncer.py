@@ -1,10 +1,11 @@
 """Through PgBouncer in transaction pooling mode (``make test-pgbouncer``, .ci/run's third run),
 what it could break: each transaction of a client may run on another server connection, so
 nothing may outlive a transaction on the server (a session's advisory lock, a cursor kept open
-between transactions). The statements really go through PgBouncer; a booking's per-host lock
-holds for its transaction and ends with it; the CSV export reads every row although another
-client takes the server connection it started on (it reads without a server-side cursor, which
-would be lost there, as the last test shows).
+between transactions, a session setting). The statements really go through PgBouncer; the
+time zone Django sets stays with its client; a booking's per-host lock holds for its
+transaction and ends with it; the CSV export reads every row although another client takes
+the server connection it started on (it reads without a server-side cursor, which would be
+lost there, as the last test shows).
 
 Run only where TEST_PGBOUNCER names a PgBouncer (tests/pgbouncer.py); .ci/run sets it.
 """
@@ -89,6 +90,34 @@ def test_statements_run_on_a_server_connection_of_pgbouncer():
         servers = pgbouncer.admin_rows("SHOW SERVERS")
     mine = [s for s in servers if s["remote_pid"] == str(pid)]
     assert [(s["database"], s["state"]) for s in mine] == [(database, "active")], servers
+
+
+def test_the_time_zone_django_sets_stays_with_its_client():
+    """The one setting Django makes for a session (SET TIME ZONE, when the server's differs from
+    its own): PgBouncer keeps each client's and sets it on the server connection it lends, so
+    another client's setting does not reach the app's queries."""
+    connection.ensure_connection()
+    host, port = pgbouncer.host_and_port()
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=host, port=port, dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"],
+        autocommit=True,
+    ) as other:  # fmt: skip
+        # Both on the server connection PgBouncer lent last, which it lends the app next.
+        other.execute("SET TIME ZONE 'Asia/Tokyo'")
+        other.execute("SET statement_timeout = '4321s'")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_setting('TimeZone'), current_setting('statement_timeout')"
+                )
+                zone, timeout = cursor.fetchone()
+        finally:
+            other.execute("RESET statement_timeout")
+        assert zone == connection.timezone_name == "UTC"
+        assert other.execute("SELECT current_setting('TimeZone')").fetchone()[0] == "Asia/Tokyo"
+    # A setting PgBouncer does not keep per client did reach the app: why the app sets none.
+    assert timeout == "4321s"
 
 
 def test_a_second_booking_of_a_slot_waits_for_the_first_and_is_refused():
