@@ -75,8 +75,8 @@ PGBOUNCER_TESTS = tests/test_pgbouncer.py \
 	tests/test_web_appointments.py tests/test_web_calls_files.py tests/test_web_tasks.py \
 	tests/test_web_merge.py tests/test_web_pipeline.py tests/test_web_settings.py \
 	tests/test_web_auth.py tests/test_web_import.py tests/test_admin.py tests/test_bulk.py \
-	tests/test_rest_messages.py tests/test_rest_auth.py tests/test_rpc_api.py \
-	tests/test_rpc_leads.py tests/test_lead_set_upsert.py \
+	tests/test_channels_agree.py tests/test_rest_roles.py tests/test_rest_auth.py \
+	tests/test_rpc_api.py tests/test_rpc_leads.py tests/test_lead_set_upsert.py \
 	tests/test_partner_concurrency.py tests/test_custom_fields.py tests/test_lead_counts.py \
 	tests/test_timeline_and_soft_delete.py tests/test_appointment_rules.py \
 	tests/test_appointment_lifecycle.py tests/test_concurrent_booking.py \
