@@ -12,7 +12,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup run serve test lint format
+.PHONY: setup run serve test lint format test-pgbouncer
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required (python3.12 or python3.13)."; exit 1; }
@@ -65,3 +65,24 @@ test: lint
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# PgBouncer (README, "Deploy"): the tests of every write path and of the worker, through a
+# PgBouncer in transaction pooling mode that passes every database name on to DATABASE_URL's
+# server: `make test-pgbouncer PGBOUNCER=127.0.0.1:6432` with DATABASE_URL=postgres://...
+# (.ci/run starts one so). The test databases are made and dropped on DATABASE_URL directly
+# (tests/pgbouncer.py).
+PGBOUNCER_TESTS = tests/test_pgbouncer.py \
+	tests/test_web_appointments.py tests/test_web_calls_files.py tests/test_web_tasks.py \
+	tests/test_web_merge.py tests/test_web_pipeline.py tests/test_web_settings.py \
+	tests/test_web_auth.py tests/test_web_import.py tests/test_admin.py tests/test_bulk.py \
+	tests/test_channels_agree.py tests/test_rest_roles.py tests/test_rest_auth.py \
+	tests/test_rpc_api.py tests/test_rpc_leads.py tests/test_lead_set_upsert.py \
+	tests/test_partner_concurrency.py tests/test_custom_fields.py tests/test_lead_counts.py \
+	tests/test_timeline_and_soft_delete.py tests/test_appointment_rules.py \
+	tests/test_appointment_lifecycle.py tests/test_concurrent_booking.py \
+	tests/test_webhooks.py tests/test_reminders.py tests/test_tasks.py tests/test_periodic.py
+
+test-pgbouncer: setup
+	@test -n "$(PGBOUNCER)" || { echo "PGBOUNCER=host:port names the PgBouncer."; exit 1; }
+	DATABASE_PGBOUNCER=1 TEST_PGBOUNCER=$(PGBOUNCER) $(BIN)/python -m pytest $(PYTEST_ARGS) \
+	  $(PGBOUNCER_TESTS)

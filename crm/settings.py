@@ -158,7 +158,8 @@ DATABASES = {
 # DATABASE_POOL=N: on PostgreSQL, each server process keeps a psycopg pool of at most N
 # connections (Django's "pool" option) instead of one persistent connection per thread, so
 # threaded servers and many processes stay within max_connections. CONN_MAX_AGE must be 0
-# with a pool (it is set so).
+# with a pool (it is set so). Behind PgBouncer (DATABASE_PGBOUNCER=1) leave it at 0: PgBouncer is
+# the pool, and a persistent connection to it per thread (CONN_MAX_AGE) costs it almost nothing.
 DATABASE_POOL = int(os.environ.get("DATABASE_POOL", "0"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from crm.roles import Role
 from crm.services import api_key_create
 from crm.tokens import issue_access_token
+from tests import pgbouncer
 from tests.factories import LeadFactory, UserFactory
 from tests.redis_server import _shared_redis, redis_server, redis_url  # noqa: F401 - fixtures
 
@@ -31,6 +32,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rest = [i for i in items if i not in longest]
     first = next((n for n, item in enumerate(rest) if _transactional(item)), len(rest))
     items[:] = [*rest[:first], *longest, *rest[first:]]
+
+
+# --- PgBouncer (TEST_PGBOUNCER=host:port, tests/pgbouncer.py) ---------------------------------
+# Its own tests are collected only in the run through it (make test-pgbouncer).
+collect_ignore = [] if pgbouncer.ADDRESS else ["test_pgbouncer.py"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases; with TEST_PGBOUNCER, the tests reach them through that
+    PgBouncer, while they are made and dropped on DATABASE_URL's server directly."""
+    if not pgbouncer.ADDRESS:
+        yield
+        return
+    with django_db_blocker.unblock():
+        direct = pgbouncer.connect_through_pgbouncer()
+    yield
+    with django_db_blocker.unblock():
+        pgbouncer.connect_directly(direct)
 
 
 @pytest.fixture(autouse=True)
