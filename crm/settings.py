@@ -83,6 +83,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_tasks_db",
+    # RQ's queues in the admin when REDIS_URL is set (RQ_SHOW_ADMIN_LINK); always installed, so
+    # the migrations a database has do not depend on REDIS_URL.
+    "django_rq",
     "crm",
     "leads",
     "appointments",
@@ -346,9 +349,10 @@ if REDIS_URL:
             "OPTIONS": _redis_options,
         },
     }
-    INSTALLED_APPS.append("django_rq")
     # A task runs for at most DEFAULT_TIMEOUT seconds (RQ stops it after).
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+
+RQ_SHOW_ADMIN_LINK = bool(REDIS_URL)
 
 # Background tasks (webhook deliveries, reminders, the worker's periodic jobs), run by
 # `manage.py run_worker`: on RQ when REDIS_URL is set, otherwise a queue in the database.

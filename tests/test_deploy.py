@@ -1,7 +1,10 @@
 """The README's Deploy section, done on this machine: the documented environment
-(deploy/crm.env, on a throwaway SQLite database), `collectstatic`, `migrate`, a user, gunicorn
-with deploy/gunicorn.conf.py, Debian's nginx with the site deploy/nginx-crm.conf (TLS with a
-self-signed certificate, ports and paths of the test's own) and the worker. A salesperson signs
+(deploy/crm.env) with a redis-server of the test's own (REDIS_URL), on PostgreSQL through
+PgBouncer in the run through PgBouncer (``make test-pgbouncer``: a database of the test's own
+behind the run's PgBouncer, DATABASE_PGBOUNCER=1) and on a throwaway SQLite database otherwise;
+`collectstatic`, `migrate`, a user, gunicorn with deploy/gunicorn.conf.py, Debian's nginx with
+the site deploy/nginx-crm.conf (TLS with a self-signed certificate, ports and paths of the
+test's own) and the worker (on RQ). A salesperson signs
 in through nginx over HTTPS and gets the dashboard and its content-hashed stylesheet. Then
 `make serve`, the same setup for a try-out, started and stopped as a user does.
 
@@ -25,6 +28,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests import pgbouncer
 from tests.deploy_env import ROOT, production_env
 from tests.processes import free_port, interrupt, stop
 
@@ -148,9 +152,42 @@ def processes():
     stop(started)
 
 
-def test_the_readme_deploy_steps_serve_the_app_through_nginx(tmp_path, processes):
+@pytest.fixture
+def database(tmp_path) -> str:
+    """The deployment's DATABASE_URL: through the run's PgBouncer to a database of this test's
+    own (made and dropped on the server directly), or a throwaway SQLite file."""
+    if not pgbouncer.ADDRESS:
+        yield f"sqlite:///{tmp_path / 'db.sqlite3'}"
+        return
+    import dj_database_url
+    import psycopg
+
+    server = dj_database_url.parse(os.environ["DATABASE_URL"])
+    name = f"crm_deploy_{os.getpid()}"
+    direct = {
+        "host": server["HOST"], "port": server["PORT"], "user": server["USER"],
+        "password": server["PASSWORD"], "dbname": "postgres", "autocommit": True,
+    }  # fmt: skip
+    with psycopg.connect(**direct) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgres://{server['USER']}:{server['PASSWORD']}@{pgbouncer.ADDRESS}/{name}"
+    with psycopg.connect(**direct) as admin:  # PgBouncer's server connections to it end first
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name]
+        )
+        admin.execute(f'DROP DATABASE "{name}"')
+
+
+def test_the_readme_deploy_steps_serve_the_app_through_nginx(
+    tmp_path, processes, redis_server, database
+):
     assert Path(NGINX).exists(), "Debian's nginx is needed: apt-get install nginx"
-    env = production_env(tmp_path, WEB_CONCURRENCY="2")
+    env = production_env(tmp_path, WEB_CONCURRENCY="2", REDIS_URL=redis_server.url)
+    env["DATABASE_URL"] = database
+    assert env["DATABASE_PGBOUNCER"] == "1" and env["REDIS_URL"] == redis_server.url
+    if not pgbouncer.ADDRESS:  # SQLite: no PgBouncer in front
+        env["DATABASE_PGBOUNCER"] = "0"
 
     # The README's steps: collectstatic beside migrate; once the tables are there, a user, the
     # worker (its one-shot mode: what is queued, then exit) and the deployment checks beside
@@ -241,7 +278,8 @@ def test_the_readme_deploy_steps_serve_the_app_through_nginx(tmp_path, processes
     # gunicorn's peer is nginx; the client comes from nginx's X-Real-IP.
     assert '127.0.0.1 127.0.0.1 "GET / HTTP/1.0" 200' in gunicorn_log.read_text()
 
-    assert "Background worker started" in finished(worker)
+    assert "Background worker started" in (started := finished(worker))
+    assert "(RQ on Redis)" in started  # the periodic jobs it queued at start, run on RQ
     assert "System check identified no issues" in finished(check)
 
 

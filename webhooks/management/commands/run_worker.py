@@ -40,6 +40,7 @@ class Command(db_worker.Command):
 
     def handle(self, *args, **options) -> None:
         periodic.run_all_now()  # what waited while no worker ran goes first
+        periodic.tick()
         scheduler = periodic.Scheduler()
         scheduler.start()
         on_rq = worker.uses_rq()
@@ -53,7 +54,10 @@ class Command(db_worker.Command):
         try:
             if on_rq:
                 self.configure_logging(options["verbosity"])
-                worker.run(logging_level="INFO" if options["verbosity"] > 1 else "WARNING")
+                worker.run(
+                    burst=options["batch"],
+                    logging_level="INFO" if options["verbosity"] > 1 else "WARNING",
+                )
             else:
                 super().handle(*args, **options)
         finally:
