@@ -144,10 +144,18 @@ class Engines:
         log.close()
 
     def kill(self, name: str) -> None:
-        """SIGKILL to the process and every process it started, as a crash would."""
+        """SIGKILL to the process and every process it started, as a crash would; returns
+        once none of them is left."""
         process = self.processes[name]
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.01)
 
     def stop_all(self) -> None:
         from tests.processes import stop
@@ -317,7 +325,8 @@ class Tally:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.outcomes: list[Outcome] = []
-        self.kills: list[float] = []
+        self.kills: list[tuple[float, float]] = []  # from SIGKILL to the last process gone
+        self.restarts: list[tuple[float, float]] = []  # from SIGKILL to serving again
         self.unexpected: Counter[str] = Counter()  # refusals the load did not expect
 
     def note(self, refusal: str) -> None:
@@ -328,12 +337,17 @@ class Tally:
         with self.lock:
             self.outcomes.append(outcome)
 
+    def restarting(self, o: Outcome) -> bool:
+        """Sent between the kill and the moment the restarted server answered: it may have
+        waited for the new server's workers to load the app."""
+        return any(o.started <= end and start <= o.ended for start, end in self.restarts)
+
     def cut(self, o: Outcome) -> bool:
         """Answered by nginx because the server it was passed to died with it in flight."""
         return (
             o.nginx
             and o.status in (502, 504)
-            and any(o.started <= k <= o.ended for k in self.kills)
+            and any(o.started <= end and start <= o.ended for start, end in self.kills)
         )
 
 
@@ -627,12 +641,14 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def request_figures(tally: Tally) -> int:
-    """Prints the requests per kind; returns the server errors that were not cut."""
+    """Prints the requests per kind: how many, their outcomes, p50 and p99 of those answered
+    (all of them, and "steady": those not sent while the killed server was down or starting);
+    returns the server errors that were not cut."""
     by_kind: dict[str, list[Outcome]] = defaultdict(list)
     for outcome in tally.outcomes:
         by_kind[outcome.kind].append(outcome)
     print(f"\n{'kind':28} {'requests':>8} {'2xx/3xx':>8} {'4xx':>6} {'5xx':>5} {'cut':>5} "
-          f"{'conn':>5} {'p50 ms':>8} {'p99 ms':>8}")  # fmt: skip
+          f"{'conn':>5} {'p50 ms':>8} {'p99 ms':>8} {'p99 steady':>10}")  # fmt: skip
     server_errors = 0
     totals = Counter()
     for kind in sorted(by_kind):
@@ -652,10 +668,12 @@ def request_figures(tally: Tally) -> int:
         totals.update(counts)
         totals["requests"] += len(rows)
         server_errors += counts["5xx"] + counts["conn"]
-        answered = [(o.ended - o.started) * 1000 for o in rows if o.status and not tally.cut(o)]
+        answered = [o for o in rows if o.status and not tally.cut(o)]
+        times = [(o.ended - o.started) * 1000 for o in answered]
+        steady = [(o.ended - o.started) * 1000 for o in answered if not tally.restarting(o)]
         print(f"{kind:28} {len(rows):8} {counts['ok']:8} {counts['4xx']:6} {counts['5xx']:5} "
-              f"{counts['cut']:5} {counts['conn']:5} {percentile(answered, 0.5):8.1f} "
-              f"{percentile(answered, 0.99):8.1f}")  # fmt: skip
+              f"{counts['cut']:5} {counts['conn']:5} {percentile(times, 0.5):8.1f} "
+              f"{percentile(times, 0.99):8.1f} {percentile(steady, 0.99):10.1f}")  # fmt: skip
     print(f"{'all':28} {totals['requests']:8} {totals['ok']:8} {totals['4xx']:6} "
           f"{totals['5xx']:5} {totals['cut']:5} {totals['conn']:5}")  # fmt: skip
     statuses = Counter(
@@ -727,11 +745,22 @@ def memory_figures(start: dict[str, int], end: dict[str, int]) -> list[str]:
     print(f"\n{'process':16} {'start MiB':>10} {'end MiB':>10} {'end/start':>10}")
     failures = []
     for name in start:
-        ratio = end[name] / start[name] if start[name] else float("nan")
+        ratio = end[name] / start[name] if start[name] and end[name] else float("inf")
         flag = "  GREW" if ratio > MEMORY_GROWTH_LIMIT else ""
         print(f"{name:16} {start[name] / 1024:10.1f} {end[name] / 1024:10.1f} {ratio:10.2f}{flag}")
         if ratio > MEMORY_GROWTH_LIMIT:
             failures.append(f"memory of {name} grew {ratio:.2f}x")
+    return failures
+
+
+def still_running(engines: Engines) -> list[str]:
+    """Every process but the one killed on purpose must have lasted the run."""
+    failures = []
+    for name, process in engines.processes.items():
+        if process.poll() is not None:
+            log = (engines.folder / f"{name}.log").read_text()[-2000:]
+            print(f"\n{name} exited with {process.returncode}:\n{log}")
+            failures.append(f"{name} exited")
     return failures
 
 
@@ -897,8 +926,9 @@ def main() -> int:  # noqa: C901 - the run, step by step
         time.sleep(warm_up)
         start_memory = memory()
         time.sleep(max(0.0, began + seconds / 2 - time.monotonic()))
-        tally.kills.append(time.monotonic())
+        killed = time.monotonic()
         engines.kill("app2")
+        tally.kills.append((killed, time.monotonic()))
         engines.kill("worker2")
         print(f"soak: {time.monotonic() - began:.0f} s: app2 and worker2 killed (SIGKILL)",
               flush=True)  # fmt: skip
@@ -906,8 +936,8 @@ def main() -> int:  # noqa: C901 - the run, step by step
         engines.start("app2", [*gunicorn, "--bind", f"127.0.0.1:{ports['app2']}"], env)
         engines.start("worker2", worker, env)
         serving(ports["app2"], HOST, engines.processes["app2"])
-        tally.kills.append(time.monotonic())  # requests cut while it came back count too
         restarted = time.monotonic()
+        tally.restarts.append((killed, restarted))
         time.sleep(min(warm_up, max(0.0, began + seconds - time.monotonic())))
         start_memory.update({n: rss_kib(engines.processes[n].pid) for n in ("app2", "worker2")})
         print(f"soak: {time.monotonic() - began:.0f} s: app2 and worker2 restarted "
@@ -948,6 +978,7 @@ def main() -> int:  # noqa: C901 - the run, step by step
         if doubled or bookings.without_one_winner:
             failures.append("bookings: a double booking or a round without one winner")
         failures += memory_figures(start_memory, end_memory)
+        failures += still_running(engines)
     except KeyboardInterrupt:
         failures.append("interrupted")
     finally:
