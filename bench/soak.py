@@ -217,15 +217,6 @@ def two_servers_site(folder: Path, ports: tuple[int, int], http_port: int, tls_p
     return site.replace(first, f"{first}\n    server 127.0.0.1:{ports[1]} fail_timeout=0;")
 
 
-def certificate(folder: Path, host: str) -> None:
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "1", "-subj", f"/CN={host}", "-keyout", str(folder / "key.pem"),
-         "-out", str(folder / "cert.pem")],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-
-
 def serving(port: int, host: str, process: subprocess.Popen, seconds: float = 120) -> None:
     """Wait until the app server on ``port`` answers a page itself: gunicorn listens before
     its workers have loaded the app."""
@@ -782,6 +773,10 @@ def seed(leads: int):
     return team, passwords, raw
 
 
+def interrupted(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:  # noqa: C901 - the run, step by step
     args = parse_args()
     for binary in (PGBOUNCER, REDIS, "/usr/sbin/nginx"):
@@ -793,13 +788,23 @@ def main() -> int:  # noqa: C901 - the run, step by step
     engines = Engines(folder)
     stop_load = threading.Event()
     failures: list[str] = []
+    finished_run = False
+    signal.signal(signal.SIGTERM, interrupted)  # stopped like Ctrl-C: everything stops too
     try:
         # This process reads and checks the database directly; the servers go through PgBouncer.
         os.environ["DATABASE_URL"] = args.database_url
         from bench import scale  # noqa: F401 - django.setup() on that database
         from tests.deploy_env import production_env
         from tests.processes import free_port
-        from tests.test_deploy import HOST, NGINX, finished, manage, nginx_conf, wait_for
+        from tests.test_deploy import (
+            HOST,
+            NGINX,
+            finished,
+            manage,
+            nginx_conf,
+            self_signed_certificate,
+            wait_for,
+        )
 
         ports = {name: free_port() for name in
                  ("redis", "pgbouncer", "app1", "app2", "http", "https", "receiver")}  # fmt: skip
@@ -860,7 +865,7 @@ def main() -> int:  # noqa: C901 - the run, step by step
         worker = [sys.executable, "manage.py", "run_worker", "--no-reload"]
         for name in ("worker1", "worker2"):
             engines.start(name, worker, env)
-        certificate(folder, HOST)
+        self_signed_certificate(folder)
         site = two_servers_site(folder, (ports["app1"], ports["app2"]), ports["http"],
                                 ports["https"])  # fmt: skip
         (folder / "nginx.conf").write_text(nginx_conf(folder, site).replace(
@@ -979,6 +984,7 @@ def main() -> int:  # noqa: C901 - the run, step by step
             failures.append("bookings: a double booking or a round without one winner")
         failures += memory_figures(start_memory, end_memory)
         failures += still_running(engines)
+        finished_run = True
     except KeyboardInterrupt:
         failures.append("interrupted")
     finally:
@@ -991,7 +997,7 @@ def main() -> int:  # noqa: C901 - the run, step by step
             print(f"soak: kept the database {database_name(args.database_url)}")
         else:
             drop_database(args.database_url)
-        if not failures:
+        if finished_run and not failures:
             shutil.rmtree(folder, ignore_errors=True)
         else:
             print(f"soak: logs kept in {folder}")

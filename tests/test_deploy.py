@@ -76,6 +76,17 @@ def site_for_test(tmp_path: Path, app_port: int, http_port: int, tls_port: int) 
     return site
 
 
+def self_signed_certificate(folder: Path) -> None:
+    """cert.pem and key.pem in ``folder``: a certificate of HOST for a day, as site_for_test
+    names them."""
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-subj", f"/CN={HOST}", "-keyout", str(folder / "key.pem"),
+         "-out", str(folder / "cert.pem")],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+
+
 def nginx_conf(tmp_path: Path, site: str) -> str:
     """The parts of Debian's /etc/nginx/nginx.conf a site needs, for one unprivileged
     foreground process whose files are all in tmp_path."""
@@ -208,12 +219,7 @@ def test_the_readme_deploy_steps_serve_the_app_through_nginx(
             subprocess.Popen(gunicorn, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         )
 
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "1", "-subj", f"/CN={HOST}", "-keyout", str(tmp_path / "key.pem"),
-         "-out", str(tmp_path / "cert.pem")],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
+    self_signed_certificate(tmp_path)
     conf = tmp_path / "nginx.conf"
     conf.write_text(nginx_conf(tmp_path, site_for_test(tmp_path, app_port, http_port, tls_port)))
     nginx_log = tmp_path / "nginx.out"
