@@ -157,6 +157,15 @@ class Engines:
                 return
             time.sleep(0.01)
 
+    def watch(self, until: float) -> None:
+        """Wait until ``until`` (time.monotonic()), making sure meanwhile that every process
+        runs: one that stopped ends the run (its log is kept)."""
+        while time.monotonic() < until:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} stopped (exit code {process.returncode})")
+            time.sleep(min(0.5, max(0.0, until - time.monotonic())))
+
     def stop_all(self) -> None:
         from tests.processes import stop
 
@@ -928,9 +937,9 @@ def main() -> int:  # noqa: C901 - the run, step by step
         def memory() -> dict[str, int]:
             return {name: rss_kib(p.pid) for name, p in engines.processes.items()}
 
-        time.sleep(warm_up)
+        engines.watch(began + warm_up)
         start_memory = memory()
-        time.sleep(max(0.0, began + seconds / 2 - time.monotonic()))
+        engines.watch(began + seconds / 2)
         killed = time.monotonic()
         engines.kill("app2")
         tally.kills.append((killed, time.monotonic()))
@@ -943,11 +952,11 @@ def main() -> int:  # noqa: C901 - the run, step by step
         serving(ports["app2"], HOST, engines.processes["app2"])
         restarted = time.monotonic()
         tally.restarts.append((killed, restarted))
-        time.sleep(min(warm_up, max(0.0, began + seconds - time.monotonic())))
+        engines.watch(min(restarted + warm_up, began + seconds))
         start_memory.update({n: rss_kib(engines.processes[n].pid) for n in ("app2", "worker2")})
         print(f"soak: {time.monotonic() - began:.0f} s: app2 and worker2 restarted "
               f"({time.monotonic() - restarted:.0f} s ago)", flush=True)  # fmt: skip
-        time.sleep(max(0.0, began + seconds - time.monotonic()))
+        engines.watch(began + seconds)
         end_memory = memory()
         stop_load.set()
         for thread in threads:
@@ -987,6 +996,8 @@ def main() -> int:  # noqa: C901 - the run, step by step
         finished_run = True
     except KeyboardInterrupt:
         failures.append("interrupted")
+    except RuntimeError as exc:
+        failures.append(str(exc))
     finally:
         stop_load.set()
         engines.stop_all()
