@@ -73,7 +73,7 @@ PGBOUNCER = "/usr/sbin/pgbouncer"
 REDIS = "/usr/bin/redis-server"
 CONFLICT = "Appointment schedule exists for this time."
 MEMORY_GROWTH_LIMIT = 1.2
-# The statuses the salespeople's status changes cycle through.
+# The statuses the salespeople's status changes pick from.
 STATUSES = ["contact", "potential", "tentative", "customer"]
 
 
@@ -414,7 +414,6 @@ class World:
     port: int
     key: str
     salespeople: list[tuple[str, str]]  # (username, password)
-    manager: tuple[str, str]
     own_leads: dict[str, list[tuple[int, str]]]  # username -> [(id, slug)]
     all_leads: list[tuple[int, str]]
     tokens: dict[str, str] = field(default_factory=dict)  # username -> access token
@@ -466,7 +465,10 @@ class Load:
         api = Client(self.world.port, self.world.host, self.tally)
         kinds, weights = zip(*self.kinds(), strict=True)
         while not self.stop.is_set():
-            rng.choices(kinds, weights)[0](rng, who, web, api)
+            try:
+                rng.choices(kinds, weights)[0](rng, who, web, api)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:  # an answer unread
+                self.tally.note(f"the load could not read an answer: {exc!r}")
 
     def _own(self, rng: random.Random, who) -> tuple[int, str]:
         return rng.choice(self.world.own_leads[who[0]])
@@ -901,8 +903,7 @@ def main() -> int:  # noqa: C901 - the run, step by step
             for u in team.salespeople
         }  # fmt: skip
         all_leads = list(Lead.objects.order_by("?").values_list("id", "slug")[:2000])
-        world = World(HOST, ports["https"], key, salespeople, (team.manager.username, ""),
-                      own, all_leads)  # fmt: skip
+        world = World(HOST, ports["https"], key, salespeople, own, all_leads)
         setup = Client(ports["https"], HOST, tally)
         for who in salespeople:
             world.tokens[who[0]] = rest_token(setup, key, who)
