@@ -31,10 +31,11 @@ server. After the load, the script waits (bounded) for the queue to drain, then 
 kind of request the requests, errors (4xx, 5xx, cut, connection errors) and p50/p99; the
 webhook deliveries received against the delivery rows in the database, and the duplicates
 the receiver saw before deduping; double bookings in the database; the memory (RSS) of each
-process after the warm-up and at the end. It exits non-zero when an acceptance figure fails:
-a server error other than a cut request, a lost or doubled webhook after dedupe, a booking
-round without exactly one winner, a double booking, or a process whose memory grew past
-1.2 x its start.
+process after the warm-up and at the end (Redis's is shown, not judged: its data expires).
+It exits non-zero when an acceptance figure fails: a server error other than a cut request,
+a lost or doubled webhook after dedupe, a changed lead that no delivery named, a booking
+round without exactly one winner, a double booking, a process that stopped on its own, or a
+process whose memory grew past 1.2 x its start.
 """
 
 from __future__ import annotations
