@@ -859,33 +859,16 @@ def main() -> int:  # noqa: C901 - the run, step by step
         direct = {**env, "DATABASE_URL": args.database_url, "DATABASE_PGBOUNCER": "0"}
 
         print(f"soak: database {database_name(args.database_url)}, files in {folder}", flush=True)
-        engines.start(
-            "redis",
-            [
-                REDIS,
-                "--port",
-                str(ports["redis"]),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(folder),
-            ],
-        )
+        redis = [REDIS, "--port", str(ports["redis"]), "--bind", "127.0.0.1", "--save", ""]
+        engines.start("redis", [*redis, "--appendonly", "no", "--dir", str(folder)])
         engines.start("pgbouncer", pgbouncer_command(folder, ports["pgbouncer"], args.database_url))
         collectstatic = manage(env, "collectstatic", "--noinput", "--verbosity", "0")
         finished(manage(direct, "migrate", "--noinput", "--verbosity", "0"))
         team, passwords, key = seed(args.leads)
         finished(collectstatic)
 
-        gunicorn = [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "-c",
-            "deploy/gunicorn.conf.py",
-        ]
+        gunicorn = [str(Path(sys.executable).with_name("gunicorn")), "-c"]
+        gunicorn += ["deploy/gunicorn.conf.py"]
         for name in ("app1", "app2"):
             engines.start(name, [*gunicorn, "--bind", f"127.0.0.1:{ports[name]}"], env)
         worker = [sys.executable, "manage.py", "run_worker", "--no-reload"]
