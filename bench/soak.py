@@ -5,14 +5,16 @@
         [--replica-url postgres://...]
 
 nginx (Debian's, deploy/nginx-crm.conf with ports of its own and a self-signed certificate)
--> two gunicorn servers (deploy/gunicorn.conf.py) -> PgBouncer (transaction pooling,
-``DATABASE_PGBOUNCER=1``) -> PostgreSQL: a database this script creates from
-``--database-url`` (default: a new ``crm_soak_<random>`` as crm_ci on 127.0.0.1:5432; the
-database named must not exist) and drops at the end (``--keep-database`` keeps it). With
-``--replica-url``, the app reads from that streaming replica (``DATABASE_REPLICA_URL``).
-A redis-server of its own (``REDIS_URL``) and two workers (``manage.py run_worker``). The
-environment is deploy/crm.env's, with the machine's ports, emails discarded, the rate limits
-raised, and webhooks allowed to a plain-http receiver on this machine.
+-> two gunicorn servers (deploy/gunicorn.conf.py) -> PgBouncer (deploy/pgbouncer.ini with
+ports and files of its own: transaction pooling, ``DATABASE_PGBOUNCER=1``) -> PostgreSQL: a
+database this script creates from ``--database-url`` (default: a new ``crm_soak_<random>`` as
+crm_ci on 127.0.0.1:5432; the database named must not exist) and drops at the end
+(``--keep-database`` keeps it). With ``--replica-url`` (a streaming replica of that server;
+the database name in it is replaced by the new database's), the app reads from the replica
+(``DATABASE_REPLICA_URL``). A redis-server of its own (``REDIS_URL``) and two workers
+(``manage.py run_worker``). The environment is deploy/crm.env's, with the machine's ports,
+emails discarded, the rate limits raised, and webhooks allowed to a plain-http receiver on
+this machine.
 
 The load, from a fixed number of clients (``--clients``, 6) all through nginx over HTTPS:
 salespeople signed in through the login form reading the leads list, a lead page and the
@@ -71,7 +73,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PGBOUNCER = "/usr/sbin/pgbouncer"
-REDIS = "/usr/bin/redis-server"
 CONFLICT = "Appointment schedule exists for this time."
 MEMORY_GROWTH_LIMIT = 1.2
 # The statuses the salespeople's status changes pick from.
@@ -86,7 +87,10 @@ def parse_args() -> argparse.Namespace:
         default=f"postgres://crm_ci:crm_ci@127.0.0.1:5432/crm_soak_{secrets.token_hex(4)}",
         help="the database to create (it must not exist) and drop at the end",
     )
-    parser.add_argument("--replica-url", default="", help="a streaming replica of that database")
+    parser.add_argument(
+        "--replica-url", default="",
+        help="a streaming replica of that server (its database name is replaced by the new one)",
+    )  # fmt: skip
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--leads", type=int, default=5000, help="leads in the table at start")
     parser.add_argument("--clients", type=int, default=6, help="concurrent clients (6)")
@@ -177,36 +181,35 @@ class Engines:
 
 
 def pgbouncer_command(folder: Path, port: int, url: str) -> list[str]:
-    """PgBouncer in transaction pooling mode on ``port``, in front of the database of ``url``.
-    It refuses to run as root: then it runs as ``nobody``, in a folder of its own."""
+    """deploy/pgbouncer.ini (transaction pooling) with this machine's port, files and the
+    database of ``url``, each replacement found exactly once, as the nginx site is adapted.
+    PgBouncer refuses to run as root: then it runs as ``nobody``, in a folder of its own."""
     folder = folder / "pgbouncer"
     folder.mkdir()
     parts = urllib.parse.urlsplit(url)
     user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password)
-    (folder / "userlist.txt").write_text(f'"{user}" "{password}"\n')
-    ini = folder / "pgbouncer.ini"
-    ini.write_text(f"""[databases]
-{database_name(url)} = host={parts.hostname} port={parts.port or 5432}
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = plain
-auth_file = {folder / "userlist.txt"}
-pool_mode = transaction
-default_pool_size = 12
-max_client_conn = 200
-server_reset_query =
-ignore_startup_parameters = extra_float_digits,options
-logfile = {folder / "pgbouncer.log"}
-""")
+    (folder / "userlist.txt").write_text(f'"{user}" "{password}"\n')  # a password, or its SCRAM
+    name = database_name(url)
+    replacements = {
+        "crm = host=127.0.0.1 port=5432 dbname=crm":
+            f"{name} = host={parts.hostname} port={parts.port or 5432} dbname={name}",
+        "listen_port = 6432": f"listen_port = {port}",
+        "unix_socket_dir = /var/run/postgresql": "unix_socket_dir =",
+        "/var/log/postgresql/pgbouncer.log": str(folder / "pgbouncer.log"),
+        "/var/run/postgresql/pgbouncer.pid": str(folder / "pgbouncer.pid"),
+        "/etc/pgbouncer/userlist.txt": str(folder / "userlist.txt"),
+    }  # fmt: skip
+    ini = (ROOT / "deploy" / "pgbouncer.ini").read_text()
+    for old, new in replacements.items():
+        assert ini.count(old) == 1, f"{old!r} is not once in deploy/pgbouncer.ini"
+        ini = ini.replace(old, new)
+    (folder / "pgbouncer.ini").write_text(ini)
     if os.geteuid() != 0:
-        return [PGBOUNCER, str(ini)]
+        return [PGBOUNCER, str(folder / "pgbouncer.ini")]
     folder.parent.chmod(0o711)
     for path in (folder, *folder.iterdir()):
         shutil.chown(path, "nobody")
-    return [PGBOUNCER, "-u", "nobody", str(ini)]
+    return [PGBOUNCER, "-u", "nobody", str(folder / "pgbouncer.ini")]
 
 
 def through(url: str, port: int) -> str:
@@ -745,12 +748,22 @@ def double_bookings() -> int:
         return cursor.fetchone()[0]
 
 
-def redis_keys(url: str) -> tuple[int, int]:
-    """How many keys Redis holds, and how many of them never expire."""
+def redis_keys(url: str) -> tuple[int, Counter[str]]:
+    """How many keys Redis holds, and those that never expire by kind (their name up to the
+    last colon, ids left out)."""
     import redis
 
-    db = redis.Redis.from_url(url).info("keyspace").get("db0", {"keys": 0, "expires": 0})
-    return db["keys"], db["keys"] - db["expires"]
+    client = redis.Redis.from_url(url)
+    names = list(client.scan_iter(count=1000))
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.ttl(name)
+    lasting = Counter(
+        re.sub(r"[^:]*$", "", name.decode(errors="replace"))
+        for name, ttl in zip(names, pipe.execute(), strict=True)
+        if ttl == -1
+    )
+    return len(names), lasting
 
 
 def memory_figures(start: dict[str, int], end: dict[str, int]) -> list[str]:
@@ -775,7 +788,8 @@ def still_running(engines: Engines) -> list[str]:
     failures = []
     for name, process in engines.processes.items():
         if process.poll() is not None:
-            log = (engines.folder / f"{name}.log").read_text()[-2000:]
+            log = engines.folder / f"{name}.log"
+            log = log.read_text()[-2000:] if log.exists() else ""
             print(f"\n{name} exited with {process.returncode}:\n{log}")
             failures.append(f"{name} exited")
     return failures
@@ -805,6 +819,8 @@ def interrupted(signum, frame) -> None:
 
 def main() -> int:  # noqa: C901 - the run, step by step
     args = parse_args()
+    from tests.redis_server import BINARY as REDIS
+
     for binary in (PGBOUNCER, REDIS, "/usr/sbin/nginx"):
         if not Path(binary).exists():
             raise SystemExit(f"bench/soak.py needs {binary} (apt-get install pgbouncer "
@@ -822,6 +838,7 @@ def main() -> int:  # noqa: C901 - the run, step by step
         from bench import scale  # noqa: F401 - django.setup() on that database
         from tests.deploy_env import production_env
         from tests.processes import free_port
+        from tests.redis_server import RedisServer
         from tests.test_deploy import (
             HOST,
             NGINX,
@@ -833,8 +850,11 @@ def main() -> int:  # noqa: C901 - the run, step by step
         )
 
         ports = {name: free_port() for name in
-                 ("redis", "pgbouncer", "app1", "app2", "http", "https", "receiver")}  # fmt: skip
-        redis_url = f"redis://127.0.0.1:{ports['redis']}/0"
+                 ("pgbouncer", "app1", "app2", "http", "https", "receiver")}  # fmt: skip
+        print(f"soak: database {database_name(args.database_url)}, files in {folder}", flush=True)
+        redis_server = RedisServer(folder).start()  # the tests' redis-server, without persistence
+        engines.processes["redis"] = redis_server.process
+        redis_url = redis_server.url
         env = production_env(
             folder,
             DATABASE_URL=through(args.database_url, ports["pgbouncer"]),
@@ -854,13 +874,12 @@ def main() -> int:  # noqa: C901 - the run, step by step
             REMINDER_SWEEP_SECONDS="30",
             LOG_LEVEL="WARNING",
         )
-        if args.replica_url:
-            env["DATABASE_REPLICA_URL"] = args.replica_url
+        if args.replica_url:  # the replica's copy of the database made here
+            replica = urllib.parse.urlsplit(args.replica_url)
+            name = database_name(args.database_url)
+            env["DATABASE_REPLICA_URL"] = urllib.parse.urlunsplit(replica._replace(path=name))
         direct = {**env, "DATABASE_URL": args.database_url, "DATABASE_PGBOUNCER": "0"}
 
-        print(f"soak: database {database_name(args.database_url)}, files in {folder}", flush=True)
-        redis = [REDIS, "--port", str(ports["redis"]), "--bind", "127.0.0.1", "--save", ""]
-        engines.start("redis", [*redis, "--appendonly", "no", "--dir", str(folder)])
         engines.start("pgbouncer", pgbouncer_command(folder, ports["pgbouncer"], args.database_url))
         collectstatic = manage(env, "collectstatic", "--noinput", "--verbosity", "0")
         finished(manage(direct, "migrate", "--noinput", "--verbosity", "0"))
@@ -880,7 +899,7 @@ def main() -> int:  # noqa: C901 - the run, step by step
         (folder / "nginx.conf").write_text(nginx_conf(folder, site).replace(
             "worker_connections 64;", "worker_connections 512;"))  # fmt: skip
         engines.start("nginx", [NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf")])
-        for name in ("redis", "pgbouncer", "app1", "app2", "https"):
+        for name in ("pgbouncer", "app1", "app2", "https"):
             process = engines.processes["nginx" if name == "https" else name]
             wait_for(ports[name], process, folder / f"{'nginx' if name == 'https' else name}.log")
         for name in ("app1", "app2"):
@@ -999,8 +1018,13 @@ def main() -> int:  # noqa: C901 - the run, step by step
         if doubled or bookings.without_one_winner:
             failures.append("bookings: a double booking or a round without one winner")
         failures += memory_figures(start_memory, end_memory)
-        print(f"redis keys: {start_keys[0]} at start ({start_keys[1]} that never expire), "
-              f"{end_keys[0]} at end ({end_keys[1]} that never expire)")  # fmt: skip
+        drained_keys = redis_keys(redis_url)
+        print("redis keys (those that never expire): " + "; ".join(
+            f"{when} {total} ({lasting.total()}: "
+            + ", ".join(f"{kind}* {n}" for kind, n in lasting.most_common(4)) + ")"
+            for when, (total, lasting) in (("after the warm-up", start_keys),
+                                           ("at the end of the load", end_keys),
+                                           ("once drained", drained_keys))))  # fmt: skip
         failures += still_running(engines)
         finished_run = True
     except KeyboardInterrupt:
