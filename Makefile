@@ -80,8 +80,7 @@ PGBOUNCER_TESTS = tests/test_pgbouncer.py \
 	tests/test_partner_concurrency.py tests/test_custom_fields.py tests/test_lead_counts.py \
 	tests/test_timeline_and_soft_delete.py tests/test_appointment_rules.py \
 	tests/test_appointment_lifecycle.py tests/test_concurrent_booking.py \
-	tests/test_webhooks.py tests/test_reminders.py tests/test_tasks.py tests/test_periodic.py \
-	tests/test_deploy.py::test_the_readme_deploy_steps_serve_the_app_through_nginx
+	tests/test_webhooks.py tests/test_reminders.py tests/test_tasks.py tests/test_periodic.py
 
 test-pgbouncer: setup
 	@test -n "$(PGBOUNCER)" || { echo "PGBOUNCER=host:port names the PgBouncer."; exit 1; }

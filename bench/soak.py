@@ -72,7 +72,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PGBOUNCER = "/usr/sbin/pgbouncer"
 CONFLICT = "Appointment schedule exists for this time."
 MEMORY_GROWTH_LIMIT = 1.2
 # The statuses the salespeople's status changes pick from.
@@ -102,32 +101,14 @@ def parse_args() -> argparse.Namespace:
 # --- the database -------------------------------------------------------------------------
 
 
-def _maintenance(url: str):
-    """A connection to the server's ``postgres`` database, as the URL's user (autocommit)."""
-    import psycopg
-
-    parts = urllib.parse.urlsplit(url)
-    return psycopg.connect(
-        host=parts.hostname, port=parts.port or 5432, user=urllib.parse.unquote(parts.username),
-        password=urllib.parse.unquote(parts.password or ""), dbname="postgres", autocommit=True,
-    )  # fmt: skip
-
-
-def database_name(url: str) -> str:
-    return urllib.parse.urlsplit(url).path.lstrip("/")
-
-
 def create_database(url: str) -> None:
+    from tests.pgbouncer import database_name, maintenance
+
     name = database_name(url)
-    with _maintenance(url) as conn:
+    with maintenance(url) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             raise SystemExit(f"The database {name} exists: name a new one (it is dropped after).")
         conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    with _maintenance(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
 
 
 # --- the engines --------------------------------------------------------------------------
@@ -178,45 +159,6 @@ class Engines:
         for process in self.processes.values():  # children a killed master left behind
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-
-
-def pgbouncer_command(folder: Path, port: int, url: str) -> list[str]:
-    """deploy/pgbouncer.ini (transaction pooling) with this machine's port, files and the
-    database of ``url``, each replacement found exactly once, as the nginx site is adapted.
-    PgBouncer refuses to run as root: then it runs as ``nobody``, in a folder of its own."""
-    folder = folder / "pgbouncer"
-    folder.mkdir()
-    parts = urllib.parse.urlsplit(url)
-    user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password)
-    (folder / "userlist.txt").write_text(f'"{user}" "{password}"\n')  # a password, or its SCRAM
-    name = database_name(url)
-    replacements = {
-        "crm = host=127.0.0.1 port=5432 dbname=crm":
-            f"{name} = host={parts.hostname} port={parts.port or 5432} dbname={name}",
-        "listen_port = 6432": f"listen_port = {port}",
-        "unix_socket_dir = /var/run/postgresql": "unix_socket_dir =",
-        "/var/log/postgresql/pgbouncer.log": str(folder / "pgbouncer.log"),
-        "/var/run/postgresql/pgbouncer.pid": str(folder / "pgbouncer.pid"),
-        "/etc/pgbouncer/userlist.txt": str(folder / "userlist.txt"),
-    }  # fmt: skip
-    ini = (ROOT / "deploy" / "pgbouncer.ini").read_text()
-    for old, new in replacements.items():
-        assert ini.count(old) == 1, f"{old!r} is not once in deploy/pgbouncer.ini"
-        ini = ini.replace(old, new)
-    (folder / "pgbouncer.ini").write_text(ini)
-    if os.geteuid() != 0:
-        return [PGBOUNCER, str(folder / "pgbouncer.ini")]
-    folder.parent.chmod(0o711)
-    for path in (folder, *folder.iterdir()):
-        shutil.chown(path, "nobody")
-    return [PGBOUNCER, "-u", "nobody", str(folder / "pgbouncer.ini")]
-
-
-def through(url: str, port: int) -> str:
-    """``url`` with PgBouncer's address in place of the server's."""
-    parts = urllib.parse.urlsplit(url)
-    netloc = f"{parts.username}:{parts.password}@127.0.0.1:{port}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def two_servers_site(folder: Path, ports: tuple[int, int], http_port: int, tls_port: int) -> str:
@@ -819,6 +761,7 @@ def interrupted(signum, frame) -> None:
 
 def main() -> int:  # noqa: C901 - the run, step by step
     args = parse_args()
+    from tests.pgbouncer import PGBOUNCER, database_name, drop_database, pgbouncer_command, through
     from tests.redis_server import BINARY as REDIS
 
     for binary in (PGBOUNCER, REDIS, "/usr/sbin/nginx"):

@@ -17,8 +17,12 @@ PgBouncer drops them from its pool and opens new ones when a client next asks.
 from __future__ import annotations
 
 import os
+import shutil
+import urllib.parse
+from pathlib import Path
 
 ADDRESS = os.environ.get("TEST_PGBOUNCER", "")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def host_and_port() -> tuple[str, int]:
@@ -77,3 +81,67 @@ def admin_rows(command: str) -> list[dict[str, object]]:
             }
             for row in range(result.ntuples)
         ]
+
+
+# --- PostgreSQL through PgBouncer, as deploy/pgbouncer.ini sets it up ----------------------
+
+PGBOUNCER = "/usr/sbin/pgbouncer"
+
+
+def maintenance(url: str):
+    """A connection to the server's ``postgres`` database, as the URL's user (autocommit)."""
+    import psycopg
+
+    parts = urllib.parse.urlsplit(url)
+    return psycopg.connect(
+        host=parts.hostname, port=parts.port or 5432, user=urllib.parse.unquote(parts.username),
+        password=urllib.parse.unquote(parts.password or ""), dbname="postgres", autocommit=True,
+    )  # fmt: skip
+
+
+def database_name(url: str) -> str:
+    return urllib.parse.urlsplit(url).path.lstrip("/")
+
+
+def drop_database(url: str) -> None:
+    with maintenance(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
+
+
+def pgbouncer_command(folder: Path, port: int, url: str) -> list[str]:
+    """deploy/pgbouncer.ini (transaction pooling) with this machine's port, files and the
+    database of ``url``, each replacement found exactly once, as the nginx site is adapted.
+    PgBouncer refuses to run as root: then it runs as ``nobody``, in a folder of its own."""
+    folder = folder / "pgbouncer"
+    folder.mkdir()
+    parts = urllib.parse.urlsplit(url)
+    user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password)
+    (folder / "userlist.txt").write_text(f'"{user}" "{password}"\n')  # a password, or its SCRAM
+    name = database_name(url)
+    replacements = {
+        "crm = host=127.0.0.1 port=5432 dbname=crm":
+            f"{name} = host={parts.hostname} port={parts.port or 5432} dbname={name}",
+        "listen_port = 6432": f"listen_port = {port}",
+        "unix_socket_dir = /var/run/postgresql": "unix_socket_dir =",
+        "/var/log/postgresql/pgbouncer.log": str(folder / "pgbouncer.log"),
+        "/var/run/postgresql/pgbouncer.pid": str(folder / "pgbouncer.pid"),
+        "/etc/pgbouncer/userlist.txt": str(folder / "userlist.txt"),
+    }  # fmt: skip
+    ini = (ROOT / "deploy" / "pgbouncer.ini").read_text()
+    for old, new in replacements.items():
+        assert ini.count(old) == 1, f"{old!r} is not once in deploy/pgbouncer.ini"
+        ini = ini.replace(old, new)
+    (folder / "pgbouncer.ini").write_text(ini)
+    if os.geteuid() != 0:
+        return [PGBOUNCER, str(folder / "pgbouncer.ini")]
+    folder.parent.chmod(0o711)
+    for path in (folder, *folder.iterdir()):
+        shutil.chown(path, "nobody")
+    return [PGBOUNCER, "-u", "nobody", str(folder / "pgbouncer.ini")]
+
+
+def through(url: str, port: int) -> str:
+    """``url`` with PgBouncer's address in place of the server's."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = f"{parts.username}:{parts.password}@127.0.0.1:{port}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))

@@ -1,7 +1,7 @@
 """The README's Deploy section, done on this machine: the documented environment
-(deploy/crm.env) with a redis-server of the test's own (REDIS_URL), on PostgreSQL through
-PgBouncer in the run through PgBouncer (``make test-pgbouncer``: a database of the test's own
-behind the run's PgBouncer, DATABASE_PGBOUNCER=1) and on a throwaway SQLite database otherwise;
+(deploy/crm.env) with a redis-server of the test's own (REDIS_URL), on a PostgreSQL run through
+a PgBouncer of its own made from deploy/pgbouncer.ini (DATABASE_PGBOUNCER=1) to a database of
+its own, on a SQLite run on a throwaway SQLite database;
 `collectstatic`, `migrate`, a user, gunicorn with deploy/gunicorn.conf.py, Debian's nginx with
 the site deploy/nginx-crm.conf (TLS with a self-signed certificate, ports and paths of the
 test's own) and the worker (on RQ). A salesperson signs
@@ -16,10 +16,12 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import shutil
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from http.cookies import SimpleCookie
@@ -165,29 +167,29 @@ def processes():
 
 @pytest.fixture
 def database(tmp_path) -> str:
-    """The deployment's DATABASE_URL: through the run's PgBouncer to a database of this test's
-    own (made and dropped on the server directly), or a throwaway SQLite file."""
-    if not pgbouncer.ADDRESS:
+    """The deployment's DATABASE_URL. On a PostgreSQL run: a database of this test's own on
+    the run's server, behind a PgBouncer of its own made from deploy/pgbouncer.ini (port, files
+    and database replaced; a password list, as the test's role cannot read SCRAM secrets). On a
+    SQLite run: a throwaway SQLite file, no PgBouncer."""
+    server = os.environ.get("DATABASE_URL", "")
+    if not server.startswith("postgres"):
         yield f"sqlite:///{tmp_path / 'db.sqlite3'}"
         return
-    import dj_database_url
-    import psycopg
-
-    server = dj_database_url.parse(os.environ["DATABASE_URL"])
-    name = f"crm_deploy_{os.getpid()}"
-    direct = {
-        "host": server["HOST"], "port": server["PORT"], "user": server["USER"],
-        "password": server["PASSWORD"], "dbname": "postgres", "autocommit": True,
-    }  # fmt: skip
-    with psycopg.connect(**direct) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgres://{server['USER']}:{server['PASSWORD']}@{pgbouncer.ADDRESS}/{name}"
-    with psycopg.connect(**direct) as admin:  # PgBouncer's server connections to it end first
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name]
-        )
-        admin.execute(f'DROP DATABASE "{name}"')
+    assert Path(pgbouncer.PGBOUNCER).exists(), "Debian's pgbouncer is needed"
+    url = urllib.parse.urlsplit(server)._replace(path=f"/crm_deploy_{os.getpid()}").geturl()
+    pgbouncer.drop_database(url)
+    with pgbouncer.maintenance(url) as admin:
+        admin.execute(f'CREATE DATABASE "{pgbouncer.database_name(url)}"')
+    folder = Path(tempfile.mkdtemp(prefix="crm-deploy-"))  # PgBouncer may run as nobody
+    port = free_port()
+    bouncer = subprocess.Popen(pgbouncer.pgbouncer_command(folder, port, url))
+    try:
+        wait_for(port, bouncer, folder / "pgbouncer" / "pgbouncer.log")
+        yield pgbouncer.through(url, port)
+    finally:
+        stop([bouncer])
+        pgbouncer.drop_database(url)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_the_readme_deploy_steps_serve_the_app_through_nginx(
@@ -197,7 +199,7 @@ def test_the_readme_deploy_steps_serve_the_app_through_nginx(
     env = production_env(tmp_path, WEB_CONCURRENCY="2", REDIS_URL=redis_server.url)
     env["DATABASE_URL"] = database
     assert env["DATABASE_PGBOUNCER"] == "1" and env["REDIS_URL"] == redis_server.url
-    if not pgbouncer.ADDRESS:  # SQLite: no PgBouncer in front
+    if database.startswith("sqlite"):  # no PgBouncer in front
         env["DATABASE_PGBOUNCER"] = "0"
 
     # The README's steps: collectstatic beside migrate; once the tables are there, a user, the
