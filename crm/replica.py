@@ -19,7 +19,8 @@ next page or list they ask for already holds their write, whichever server proce
   (``account:<account id>``; every REST read through that key is then pinned too). The APIs
   send no cookies, so this is their only pin: with a per-process cache (the default
   local-memory one) an API client's next read is pinned only on the process that took the
-  write.
+  write, and while Redis is down (the cache then stores nothing, ``crm.cache``) an API
+  client's pin is not kept.
 - for browsers, also a signed cookie (``crm_written``) that expires with the pin: it holds
   across processes whatever the cache.
 
@@ -137,7 +138,7 @@ def pinned(request: Any) -> bool:
         return False
     try:
         return any(until > clock() for until in cache.get_many(keys).values())
-    except Exception as exc:  # the cache out of reach (Redis down): the primary is safe
+    except Exception as exc:  # a cache that raises (not crm.cache's): the primary is safe
         logger.warning("Replica pins unreadable, reading from the primary: %s", exc)
         return True
 
