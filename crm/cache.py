@@ -9,25 +9,16 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from redis.exceptions import ConnectionError, TimeoutError
+
+from crm.logs import warn_now_and_then
 
 logger = logging.getLogger(__name__)
 
 # What a Redis that is down or unreachable raises (redis-py's own classes).
 UNAVAILABLE = (ConnectionError, TimeoutError)
-
-WARN_EVERY_SECONDS = 60
-_warned_at = 0.0
-
-
-def _warn(exc: Exception) -> None:
-    global _warned_at
-    if time.monotonic() - _warned_at >= WARN_EVERY_SECONDS:
-        _warned_at = time.monotonic()
-        logger.warning("The Redis cache is unavailable (%s); serving without it.", exc)
 
 
 def _fail_open(miss):
@@ -39,7 +30,9 @@ def _fail_open(miss):
             try:
                 return method(self, *args, **kwargs)
             except UNAVAILABLE as exc:
-                _warn(exc)
+                warn_now_and_then(
+                    logger, "The Redis cache is unavailable (%s); serving without it.", exc
+                )
                 return miss(args, kwargs)
 
         return call

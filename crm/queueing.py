@@ -7,27 +7,22 @@ one line, at most once a minute."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from functools import partial
 
 from django.db import transaction
 
-logger = logging.getLogger(__name__)
+from crm.logs import warn_now_and_then
 
-WARN_EVERY_SECONDS = 60
-_warned_at = -WARN_EVERY_SECONDS
+logger = logging.getLogger(__name__)
 
 
 def attempt(queue: Callable[..., object], *args) -> None:
     """``queue(*args)`` (something that enqueues a task); a failure is logged, not raised."""
-    global _warned_at
     try:
         queue(*args)
     except Exception as exc:
-        if time.monotonic() - _warned_at >= WARN_EVERY_SECONDS:
-            _warned_at = time.monotonic()
-            logger.warning("Could not queue a task (%s); the worker's sweep will.", exc)
+        warn_now_and_then(logger, "Could not queue a task (%s); the worker's sweep will.", exc)
 
 
 def after_commit(queue: Callable[..., object], *args) -> None:

@@ -41,6 +41,7 @@ from django.db import connections, router, transaction
 from django.db.models import F
 
 from crm.cache import UNAVAILABLE
+from crm.logs import warn_now_and_then
 from crm.models import ApiKey, RateCounter
 
 logger = logging.getLogger(__name__)
@@ -89,13 +90,14 @@ def _store() -> str:
 @contextlib.contextmanager
 def _unless_unavailable():
     """Around a call to a cache store: when its Redis is down or unreachable, the error is
-    logged and swallowed, and the caller goes on to the database store. Counts then restart
-    in the database for the windows Redis misses: limits stay enforced, never fail open."""
+    logged (once a minute) and swallowed, and the caller goes on to the database store.
+    Counts then restart in the database for the windows Redis misses: limits stay enforced,
+    never fail open."""
     try:
         yield
     except UNAVAILABLE as exc:
-        logger.warning(
-            "The request limits' Redis is unavailable (%s); counting in the database.", exc
+        warn_now_and_then(
+            logger, "The request limits' Redis is unavailable (%s); counting in the database.", exc
         )
 
 

@@ -51,6 +51,8 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 
+from crm.services import api_key_parts
+
 logger = logging.getLogger(__name__)
 
 # The database a heavy read's queries go to, while its view runs (None: the primary).
@@ -104,8 +106,8 @@ def _user_id(request: Any) -> int | None:
 
 def _account(request: Any) -> str | None:
     """The account of the request's API key (``apikey: <account id>.<secret>``), if any."""
-    account, dot, _secret = request.headers.get("apikey", "").strip().partition(".")
-    return account if dot and account else None
+    parts = api_key_parts(request.headers.get("apikey"))
+    return parts[0] if parts else None
 
 
 def _written_keys(request: HttpRequest) -> list[str]:
@@ -119,7 +121,8 @@ def _written_keys(request: HttpRequest) -> list[str]:
 
 def _reading_keys(request: Any) -> list[str]:
     """The pins a read honours: its user's and its API key's account's."""
-    keys = [f"{CACHE_PREFIX}user:{_user_id(request)}"] if _user_id(request) else []
+    user_id = _user_id(request)
+    keys = [f"{CACHE_PREFIX}user:{user_id}"] if user_id else []
     account = _account(request)
     return keys + ([f"{CACHE_PREFIX}account:{account}"] if account else [])
 

@@ -122,10 +122,16 @@ def api_key_admits(key: ApiKey, user: User) -> bool:
     return key.scope != KeyScope.USER or key.acts_as_id == user.pk
 
 
+def api_key_parts(raw: str | None) -> tuple[str, str] | None:
+    """A whole key's account id and secret (``<account_id>.<secret>``); None if it is not one."""
+    account_id, dot, secret = (raw or "").strip().partition(".")
+    return (account_id, secret) if dot and account_id else None
+
+
 def api_key_authenticate(raw: str) -> ApiKey | None:
     """Check a whole key, ``<account_id>.<secret>``."""
-    account_id, dot, secret = (raw or "").strip().partition(".")
-    return api_key_check(account_id, secret) if dot else None
+    parts = api_key_parts(raw)
+    return api_key_check(*parts) if parts else None
 
 
 # --- a user's own settings ----------------------------------------------------------------

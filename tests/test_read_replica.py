@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -201,17 +202,30 @@ def test_other_reads_and_every_write_stay_on_the_primary(on_own_database, web, m
     assert not reads.on[ALIAS].captured_queries
 
 
-def test_a_rest_write_pins_its_user_until_the_pin_expires(
-    on_own_database, settings, client_for, users, monkeypatch
-):
+@pytest.fixture
+def pin_clock(settings, monkeypatch) -> Callable[[], None]:
+    """Pins of 5 seconds on a clock that stands still; calling the fixture's value moves the
+    clock past them."""
     settings.REPLICA = {**settings.REPLICA, "PIN_SECONDS": 5}
     now = time.time()
     monkeypatch.setattr(replica, "clock", lambda: now)
+    return lambda: monkeypatch.setattr(replica, "clock", lambda: now + 5.01)
+
+
+def a_manager_writes(client_for, users):
+    """A sales manager creates a lead through REST; their client, an administrator's client on
+    the same API key, and the new lead's slug."""
     writer = client_for(users[Role.SALES_MANAGER])
-    other = client_for(users[Role.ADMINISTRATOR])  # the same API key, another user
+    other = client_for(users[Role.ADMINISTRATOR])
     created = writer.post("create/lead/", NEW_LEAD)
     assert created.status_code == 201
-    slug = created.json()["data"]["slug"]
+    return writer, other, created.json()["data"]["slug"]
+
+
+def test_a_rest_write_pins_its_user_until_the_pin_expires(
+    on_own_database, pin_clock, client_for, users
+):
+    writer, other, slug = a_manager_writes(client_for, users)
     with Reads() as reads:
         assert slugs(writer.get("list/", {"list_type": "all"})) == [slug]
         assert writer.get("view/lead/", {"slug": slug}).json()["data"]["email"] == NEW_LEAD["email"]
@@ -219,7 +233,7 @@ def test_a_rest_write_pins_its_user_until_the_pin_expires(
     with Reads() as reads:
         assert slugs(other.get("list/", {"list_type": "all"})) == []
     assert reads.went_to(ALIAS)
-    monkeypatch.setattr(replica, "clock", lambda: now + 5.01)  # the pin has expired
+    pin_clock()  # the pin has expired
     with Reads() as reads:
         assert slugs(writer.get("list/", {"list_type": "all"})) == []
     assert reads.went_to(ALIAS)
@@ -355,24 +369,15 @@ def test_a_committed_lead_is_listed_from_the_streaming_replica(streaming, api, m
 
 @real_replica
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_read_your_writes_on_the_streaming_replica(
-    streaming, settings, client_for, users, monkeypatch
-):
-    settings.REPLICA = {**settings.REPLICA, "PIN_SECONDS": 5}
-    now = time.time()
-    monkeypatch.setattr(replica, "clock", lambda: now)
-    writer = client_for(users[Role.SALES_MANAGER])
-    other = client_for(users[Role.ADMINISTRATOR])
-    created = writer.post("create/lead/", NEW_LEAD)
-    assert created.status_code == 201
-    slug = created.json()["data"]["slug"]
+def test_read_your_writes_on_the_streaming_replica(streaming, pin_clock, client_for, users):
+    writer, other, slug = a_manager_writes(client_for, users)
     with Reads() as reads:  # right after the write: from the primary, with the write
         assert slugs(writer.get("list/", {"list_type": "all"})) == [slug]
     assert reads.went_to(DEFAULT_DB_ALIAS)
     with Reads() as reads:  # someone else: the replica
         other.get("list/", {"list_type": "all"})
     assert reads.went_to(ALIAS)
-    monkeypatch.setattr(replica, "clock", lambda: now + 5.01)  # the pin has expired
+    pin_clock()  # the pin has expired
     caught_up()
     with Reads() as reads:  # the pin expired: the replica, which has the write by now
         assert slugs(writer.get("list/", {"list_type": "all"})) == [slug]
